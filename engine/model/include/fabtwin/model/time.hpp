@@ -1,0 +1,31 @@
+#pragma once
+// Simulation time: integer milliseconds (DESIGN decision 5). Durations are std::chrono
+// milliseconds; instants are time points of SimClock, whose zero is the model's epoch
+// (2018-01-01 00:00:00 for SMT2020).
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+
+namespace fabtwin::model {
+
+using Duration = std::chrono::duration<std::int64_t, std::milli>;
+
+struct SimClock {
+  using rep = std::int64_t;
+  using period = std::milli;
+  using duration = Duration;
+  using time_point = std::chrono::time_point<SimClock, Duration>;
+  static constexpr bool is_steady = true;
+};
+using SimTime = SimClock::time_point;
+
+// Rounds a (non-negative or negative) number of milliseconds to the nearest integer ms.
+inline Duration round_ms(double ms) { return Duration{static_cast<std::int64_t>(std::llround(ms))}; }
+
+constexpr double kMsPerMinute = 60'000.0;
+constexpr double kMsPerDay = 86'400'000.0;
+
+inline double to_days(Duration d) { return static_cast<double>(d.count()) / kMsPerDay; }
+inline double to_minutes(Duration d) { return static_cast<double>(d.count()) / kMsPerMinute; }
+
+}  // namespace fabtwin::model
