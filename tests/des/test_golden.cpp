@@ -1,0 +1,261 @@
+// Golden scenarios: tiny models whose event times were worked out by hand (times in minutes).
+#include <catch2/catch.hpp>
+
+#include "tiny_fab.hpp"
+
+using namespace fabtwin;
+using namespace fabtwin::model;
+using fabtwin::test::TinyFab;
+using fabtwin::test::Trace;
+using fabtwin::test::minutes;
+
+namespace {
+
+struct Run {
+  des::Simulation sim;
+  Trace trace;
+  Run(const Model& m, double until_min, std::uint64_t seed = 1)
+      : sim(des::Simulation::create(m, des::Options{.seed = seed}).value()) {
+    trace.sim = &sim;
+    sim.add_observer(&trace);
+    sim.run_until(SimTime{round_ms(until_min * kMsPerMinute)});
+  }
+  Run(const Run&) = delete;
+  const Trace::Row& row(const std::string& lot, std::uint32_t step, std::uint32_t pass = 0) const {
+    const auto* r = trace.find(lot, step, pass);
+    if (!r) FAIL("no record of " << lot << " at step " << step << " pass " << pass);
+    return *r;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a batch never starts below its minimum and is filled to its maximum in rank order", "[des][golden]") {
+  TinyFab f;
+  f.group("Furnace", 1);
+  auto p = f.product("p", {{"Furnace", 100}});
+  auto& s = f.step(p, 1);
+  s.process_unit = ProcessUnit::PerBatch;
+  s.batch_min = 50;  // wafers: 2 lots
+  s.batch_max = 75;  // 3 lots
+  f.order("L", p, 0, 10, 6);  // lots L_1..L_6 released at 0, 10, ..., 50
+  Run r(f.build(), 1000);
+  // L_1 waits for L_2; {L_1, L_2} run 10..110; then {L_3, L_4, L_5} 110..210; L_6 waits alone.
+  CHECK(r.row("L_1", 1).start == 10);
+  CHECK(r.row("L_2", 1).start == 10);
+  CHECK(r.row("L_1", 1).end == 110);
+  for (auto lot : {"L_3", "L_4", "L_5"}) {
+    CHECK(r.row(lot, 1).start == 110);
+    CHECK(r.row(lot, 1).end == 210);
+  }
+  CHECK(r.trace.find("L_6", 1) == nullptr);
+  CHECK(r.sim.queue_length(ToolGroupId{0}) == 1);
+}
+
+TEST_CASE("a cascading tool holds two lots in serial slots", "[des][golden]") {
+  TinyFab f;
+  f.group("Track", 1).cascade_capacity = 2;
+  auto p = f.product("p", {{"Track", 10}});
+  auto& s = f.step(p, 1);
+  s.process_unit = ProcessUnit::PerPiece;  // 10 min per wafer, a wafer every 1 min through slot 1
+  s.part_interval = Quantity{1, Unit::Minute};
+  f.wip("W1", p, 1);
+  f.wip("W2", p, 1);
+  Run r(f.build(), 500);
+  // A lone lot takes p + (n - 1) c = 10 + 24 = 34; the next enters once slot 1 is free at n c = 25.
+  CHECK(r.row("W1", 1).start == 0);
+  CHECK(r.row("W1", 1).end == 34);
+  CHECK(r.row("W2", 1).start == 25);
+  CHECK(r.row("W2", 1).end == 59);
+}
+
+TEST_CASE("a setup change is held for the setup group's minimum run, hot lots included", "[des][golden]") {
+  TinyFab f;
+  auto& g = f.group("Implant", 1, {RankKey::HighestPriority, RankKey::Fifo});
+  g.rule = DispatchRule::LeastSetupMinRun;
+  g.setup_group = SetupGroupId{0};
+  auto pa = f.product("pa", {{"Implant", 30}});
+  auto pb = f.product("pb", {{"Implant", 30}});
+  const SetupId sa = f.setup("SA"), sb = f.setup("SB");
+  f.step(pa, 1).setup = sa;
+  f.step(pb, 1).setup = sb;
+  f.d.setup_transitions = {{std::nullopt, sa, {10, Unit::Minute}, ""}, {std::nullopt, sb, {10, Unit::Minute}, ""}};
+  f.d.setup_groups = {{"Gas", {{sa, 2, ""}, {sb, 2, ""}}}};
+  f.wip("A1", pa, 1);
+  f.wip("B1", pb, 1, 20);  // hot, but the run of SA is unfinished after A1
+  f.wip("A2", pa, 1);
+  f.wip("A3", pa, 1);
+  f.order("B", pb, 200, 1000, 1);  // B_1 completes the run of SB
+  Run r(f.build(), 1000);
+  CHECK(r.row("A1", 1).start == 0);
+  CHECK(r.row("A1", 1).end == 40);  // 10 setup + 30
+  CHECK(r.row("A2", 1).start == 40);
+  CHECK(r.row("A2", 1).end == 70);  // no setup: same setup
+  CHECK(r.row("B1", 1).start == 70);  // run of 2 done: the hot lot forces its setup
+  CHECK(r.row("B1", 1).end == 110);
+  // The run of SB is unfinished: A3 waits although the tool is idle from 110 to 200.
+  CHECK(r.row("B_1", 1).start == 200);
+  CHECK(r.row("B_1", 1).end == 230);
+  CHECK(r.row("A3", 1).start == 230);
+  CHECK(r.row("A3", 1).end == 270);
+}
+
+TEST_CASE("a dedicated step waits for the tool that ran its lens step", "[des][golden]") {
+  TinyFab f;
+  f.group("Litho", 2);
+  f.group("Etch", 2);
+  auto p = f.product("p", {{"Litho", 10}, {"Etch", 60}, {"Litho", 20}});
+  f.step(p, 1).dedicate = true;
+  f.step(p, 1).dedicate_for = f.step_id(p, 3);
+  f.wip("W1", p, 1);  // Litho_1 0..10, Etch 10..70
+  f.wip("W2", p, 1);  // Litho_2 0..10, Etch 10..70
+  f.order("R", p, 65, 1000, 1);  // R_1 takes Litho_1 (idle longest, by list order) 65..75
+  Run r(f.build(), 1000);
+  CHECK(r.row("W1", 1).tool == "Litho_1");
+  CHECK(r.row("W2", 1).tool == "Litho_2");
+  CHECK(r.row("R_1", 1).tool == "Litho_1");
+  CHECK(r.row("R_1", 1).start == 65);
+  // W1 reaches step 3 at 70 while Litho_2 is idle, but waits for Litho_1 (free at 75).
+  CHECK(r.row("W1", 3).tool == "Litho_1");
+  CHECK(r.row("W1", 3).queued == 70);
+  CHECK(r.row("W1", 3).start == 75);
+  CHECK(r.row("W2", 3).tool == "Litho_2");
+  CHECK(r.row("W2", 3).start == 70);
+}
+
+TEST_CASE("a breakdown while busy suspends processing until the repair ends", "[des][golden]") {
+  TinyFab f;
+  f.group("Etch", 1);
+  auto p = f.product("p", {{"Etch", 60}});
+  f.wip("W1", p, 1);
+  f.wip("W2", p, 1);
+  f.d.down_calendars = {{"BRK", "mttf_by_cal", minutes(100000), minutes(20), ""}};
+  f.d.attachments = {{false, 0, AttachTarget::Area, 0, minutes(30)}};  // first failure at 30
+  Run r(f.build(), 1000);
+  CHECK(r.row("W1", 1).start == 0);
+  CHECK(r.row("W1", 1).end == 80);  // 60 processing + 20 repair
+  CHECK(r.row("W2", 1).start == 80);
+  CHECK(r.row("W2", 1).end == 140);
+  // Tool states: busy at 0, down 30..50, busy again until 80.
+  std::vector<std::pair<des::ToolState, double>> seen;
+  for (const auto& [tool, st, at] : r.trace.tool_states) seen.emplace_back(st, at);
+  REQUIRE(seen.size() >= 3);
+  CHECK(seen[0] == std::pair{des::ToolState::Busy, 0.0});
+  CHECK(seen[1] == std::pair{des::ToolState::Down, 30.0});
+  CHECK(seen[2] == std::pair{des::ToolState::Busy, 50.0});
+  const auto k = r.sim.kpis();
+  CHECK(k.tool_groups[0].unscheduled_down == Approx(20.0 / 1000));
+}
+
+TEST_CASE("a due PM waits for the running lot, then blocks new starts for its duration", "[des][golden]") {
+  TinyFab f;
+  f.group("Litho", 1);
+  auto p = f.product("p", {{"Litho", 90}});
+  f.wip("W1", p, 1);
+  f.wip("W2", p, 1);
+  PmCalendar pm;
+  pm.name = "PM_DAY";
+  pm.trigger = PmTrigger::Calendar;
+  pm.interval = Quantity{1, Unit::Day};
+  pm.duration = Distribution::constant(2, Unit::Hour);
+  f.d.pm_calendars = {pm};
+  f.d.attachments = {{true, 0, AttachTarget::ToolGroup, 0, Distribution::constant(60, Unit::Minute)}};
+  Run r(f.build(), 3000);
+  CHECK(r.row("W1", 1).end == 90);
+  CHECK(r.row("W2", 1).start == 210);  // PM 90..210
+  CHECK(r.row("W2", 1).end == 300);
+  // Start to start: the next PM at 90 + 1440.
+  bool second_pm = false;
+  for (const auto& [tool, st, at] : r.trace.tool_states)
+    if (st == des::ToolState::Pm && at == 90 + 1440) second_pm = true;
+  CHECK(second_pm);
+}
+
+TEST_CASE("a reworked lot goes back to its rework step and repeats the loop", "[des][golden]") {
+  TinyFab f;
+  f.group("Litho", 1);
+  f.group("Met", 1);
+  auto p = f.product("p", {{"Litho", 10}, {"Met", 10}});
+  f.step(p, 2).rework_step = f.step_id(p, 1);
+  f.step(p, 2).rework_percent = 50;
+  f.wip("W1", p, 1);
+  // Seed 3: the first pass at step 2 draws a rework, the second does not (pinned trace).
+  Run r(f.build(), 1000, 3);
+  CHECK(r.row("W1", 1, 0).end == 10);
+  CHECK(r.row("W1", 2, 0).end == 20);
+  CHECK(r.row("W1", 1, 1).start == 20);
+  CHECK(r.row("W1", 2, 1).end == 40);
+  CHECK(r.trace.find("W1", 1, 2) == nullptr);
+  REQUIRE(r.sim.completed_lots().size() == 1);
+  CHECK(r.sim.completed_lots()[0].reworks == 1);
+  CHECK(to_minutes(r.sim.completed_lots()[0].completed.time_since_epoch()) == 40);
+}
+
+TEST_CASE("a lot not sampled skips the step in zero time", "[des][golden]") {
+  TinyFab f;
+  f.group("A", 1);
+  f.group("Met", 1);
+  auto p = f.product("p", {{"A", 10}, {"Met", 30}, {"A", 10}});
+  f.step(p, 2).sample_percent = 0;
+  f.wip("W1", p, 1);
+  Run r(f.build(), 1000);
+  CHECK(r.trace.find("W1", 2) == nullptr);
+  CHECK(r.row("W1", 3).queued == 10);
+  CHECK(r.row("W1", 3).end == 20);
+}
+
+TEST_CASE("a critical queue time exceeded is counted, not enforced", "[des][golden]") {
+  TinyFab f;
+  f.group("Clean", 1);
+  f.group("Wait", 1);
+  f.group("Furnace", 1);
+  auto p = f.product("p", {{"Clean", 10}, {"Wait", 30}, {"Furnace", 10}});
+  f.step(p, 1).cqt_to = f.step_id(p, 3);
+  f.step(p, 1).cqt = Quantity{15, Unit::Minute};  // from end of step 1 (10) to start of step 3 (40)
+  f.wip("W1", p, 1);
+  auto q = f.product("q", {{"Clean", 5}, {"Furnace", 5}});
+  f.step(q, 1).cqt_to = f.step_id(q, 2);
+  f.step(q, 1).cqt = Quantity{15, Unit::Minute};
+  f.order("Q", q, 100, 1000, 1);  // within its limit: Clean 100..105, Furnace 105..110
+  Run r(f.build(), 1000);
+  CHECK(r.row("W1", 3).start == 40);
+  CHECK(r.row("Q_1", 2).start == 105);
+  const auto k = r.sim.kpis();
+  CHECK(k.cqt_checks == 2);
+  CHECK(k.cqt_violations == 1);
+}
+
+TEST_CASE("a hot lot overtakes normal lots waiting in the queue", "[des][golden]") {
+  TinyFab f;
+  f.group("Etch", 1);
+  auto p = f.product("p", {{"Etch", 10}});
+  f.wip("N1", p, 1);
+  f.wip("N2", p, 1);
+  f.order("Hot", p, 5, 1000, 1, 20);
+  Run r(f.build(), 1000);
+  CHECK(r.row("N1", 1).start == 0);
+  CHECK(r.row("Hot_1", 1).start == 10);
+  CHECK(r.row("N2", 1).start == 20);
+}
+
+TEST_CASE("load and unload add to the step time; setups come from setup.txt or STIME", "[des][golden]") {
+  TinyFab f;
+  auto& g = f.group("Implant", 1, {RankKey::HighestPriority, RankKey::LeastSetup, RankKey::Fifo});
+  g.load_time = Quantity{1, Unit::Minute};
+  g.unload_time = Quantity{2, Unit::Minute};
+  auto pa = f.product("pa", {{"Implant", 30}});
+  auto pb = f.product("pb", {{"Implant", 30}});
+  const SetupId sa = f.setup("SA"), sb = f.setup("SB");
+  f.step(pa, 1).setup = sa;
+  f.step(pb, 1).setup = sb;
+  f.step(pb, 1).setup_time = Quantity{5, Unit::Minute};
+  f.d.setup_transitions = {{std::nullopt, sa, {10, Unit::Minute}, ""}, {sa, sb, {7, Unit::Minute}, ""}};
+  f.wip("A1", pa, 1);
+  f.wip("B1", pb, 1);
+  f.wip("A2", pa, 1);
+  Run r(f.build(), 1000);
+  CHECK(r.row("A1", 1).end == 43);  // 10 setup + 1 + 30 + 2
+  CHECK(r.row("A2", 1).start == 43);  // rank_RSETUP: no setup beats FIFO
+  CHECK(r.row("A2", 1).end == 76);
+  CHECK(r.row("B1", 1).end == 76 + 5 + 33);  // the step's STIME overrides setup.txt's 7
+}
