@@ -1,0 +1,167 @@
+#include "fabtwin/yield/commonality.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+#include <limits>
+#include <unordered_map>
+
+namespace fabtwin::yield {
+
+std::uint32_t YieldRecords::add_history(std::span<const StepTool> steps) {
+  pairs.insert(pairs.end(), steps.begin(), steps.end());
+  history_offset.push_back(static_cast<std::uint32_t>(pairs.size()));
+  return static_cast<std::uint32_t>(history_offset.size() - 2);
+}
+
+void YieldRecords::add_wafer(std::uint32_t history, double die_yield) {
+  assert(history < histories());
+  wafer_history.push_back(history);
+  wafer_yield.push_back(die_yield);
+}
+
+namespace {
+
+// Continued fraction for the incomplete beta function (modified Lentz).
+double beta_cf(double a, double b, double x) {
+  constexpr double tiny = 1e-300, eps = 1e-15;
+  double c = 1.0, d = 1.0 - (a + b) * x / (a + 1.0);
+  if (std::fabs(d) < tiny) d = tiny;
+  d = 1.0 / d;
+  double h = d;
+  for (int m = 1; m <= 10000; ++m) {
+    const double m2 = 2.0 * m;
+    double aa = m * (b - m) * x / ((a + m2 - 1.0) * (a + m2));
+    d = 1.0 + aa * d;
+    if (std::fabs(d) < tiny) d = tiny;
+    c = 1.0 + aa / c;
+    if (std::fabs(c) < tiny) c = tiny;
+    d = 1.0 / d;
+    h *= d * c;
+    aa = -(a + m) * (a + b + m) * x / ((a + m2) * (a + m2 + 1.0));
+    d = 1.0 + aa * d;
+    if (std::fabs(d) < tiny) d = tiny;
+    c = 1.0 + aa / c;
+    if (std::fabs(c) < tiny) c = tiny;
+    d = 1.0 / d;
+    const double del = d * c;
+    h *= del;
+    if (std::fabs(del - 1.0) < eps) break;
+  }
+  return h;
+}
+
+// Regularized incomplete beta I_x(a, b).
+double beta_inc(double a, double b, double x) {
+  if (x <= 0.0) return 0.0;
+  if (x >= 1.0) return 1.0;
+  const double lbt = std::lgamma(a + b) - std::lgamma(a) - std::lgamma(b) + a * std::log(x) + b * std::log1p(-x);
+  if (x < (a + 1.0) / (a + b + 2.0)) return std::exp(lbt) * beta_cf(a, b, x) / a;
+  return 1.0 - std::exp(lbt) * beta_cf(b, a, 1.0 - x) / b;
+}
+
+struct Moments {
+  double n = 0, sum = 0, sum2 = 0;
+  void add(const Moments& o) {
+    n += o.n;
+    sum += o.sum;
+    sum2 += o.sum2;
+  }
+  Moments minus(const Moments& o) const { return {n - o.n, sum - o.sum, sum2 - o.sum2}; }
+  double mean() const { return n > 0 ? sum / n : 0.0; }
+  // Sample variance (n - 1), clamped at 0 against rounding.
+  double var() const { return n > 1 ? std::max(0.0, (sum2 - sum * sum / n) / (n - 1)) : 0.0; }
+};
+
+std::uint64_t key(StepTool p) { return (static_cast<std::uint64_t>(p.step.value) << 32) | p.tool.value; }
+
+}  // namespace
+
+double student_t_cdf(double t, double df) {
+  if (std::isnan(t) || !(df > 0)) return std::numeric_limits<double>::quiet_NaN();
+  if (std::isinf(t)) return t > 0 ? 1.0 : 0.0;
+  const double x = df / (df + t * t);
+  const double tail = 0.5 * beta_inc(df / 2.0, 0.5, x);  // P(T > |t|)
+  return t < 0 ? tail : 1.0 - tail;
+}
+
+std::vector<PairResult> commonality(const YieldRecords& rec, const CommonalityOptions& opt) {
+  // 1. Wafer moments per history (wafers of a lot share a history).
+  const std::size_t nh = rec.histories();
+  std::vector<Moments> hist(nh);
+  for (std::size_t w = 0; w < rec.wafers(); ++w) {
+    const double y = rec.wafer_yield[w];
+    Moments& m = hist[rec.wafer_history[w]];
+    m.n += 1;
+    m.sum += y;
+    m.sum2 += y * y;
+  }
+  // 2. Per (step, tool) and per step: moments of the wafers that went through (each history counted
+  //    once per distinct pair and once per distinct step).
+  std::unordered_map<std::uint64_t, Moments> by_pair;
+  std::unordered_map<std::uint32_t, Moments> by_step;
+  std::vector<StepTool> h;
+  for (std::size_t i = 0; i < nh; ++i) {
+    if (hist[i].n == 0) continue;
+    h.assign(rec.pairs.begin() + rec.history_offset[i], rec.pairs.begin() + rec.history_offset[i + 1]);
+    std::sort(h.begin(), h.end());
+    h.erase(std::unique(h.begin(), h.end()), h.end());
+    for (std::size_t j = 0; j < h.size(); ++j) {
+      by_pair[key(h[j])].add(hist[i]);
+      if (j == 0 || h[j].step != h[j - 1].step) by_step[h[j].step.value].add(hist[i]);
+    }
+  }
+  // 3. Welch t per pair against the rest of its step.
+  std::vector<PairResult> out;
+  out.reserve(by_pair.size());
+  for (const auto& [k, in] : by_pair) {
+    const Moments& step = by_step[static_cast<std::uint32_t>(k >> 32)];
+    const Moments other = step.minus(in);
+    if (in.n < opt.min_wafers || other.n < opt.min_wafers) continue;
+    PairResult r;
+    r.pair = StepTool{model::StepId(static_cast<std::uint32_t>(k >> 32)), model::ToolId(static_cast<std::uint32_t>(k))};
+    r.n_in = static_cast<std::uint32_t>(in.n);
+    r.n_out = static_cast<std::uint32_t>(other.n);
+    r.yield_in = in.mean();
+    r.yield_out = other.mean();
+    r.difference = r.yield_in - r.yield_out;
+    const double vi = in.var() / in.n, vo = other.var() / other.n;
+    const double se2 = vi + vo;
+    if (se2 > 0) {
+      r.t = r.difference / std::sqrt(se2);
+      const double den = (vi > 0 ? vi * vi / (in.n - 1) : 0.0) + (vo > 0 ? vo * vo / (other.n - 1) : 0.0);
+      r.df = den > 0 ? se2 * se2 / den : in.n + other.n - 2;
+      const double lower = student_t_cdf(r.t, r.df);
+      r.p = opt.alternative == Alternative::Lower ? lower : 2.0 * std::min(lower, 1.0 - lower);
+    } else {  // no spread at all: any difference is certain
+      r.t = r.difference == 0 ? 0.0 : std::copysign(std::numeric_limits<double>::infinity(), r.difference);
+      r.df = in.n + other.n - 2;
+      const bool hit = opt.alternative == Alternative::Lower ? r.difference < 0 : r.difference != 0;
+      r.p = hit ? 0.0 : 1.0;
+    }
+    r.p = std::clamp(r.p, 0.0, 1.0);
+    out.push_back(r);
+  }
+  // 4. Rank, then correct for the number of pairs tested.
+  std::sort(out.begin(), out.end(), [](const PairResult& a, const PairResult& b) {
+    if (a.p != b.p) return a.p < b.p;
+    if (a.difference != b.difference) return a.difference < b.difference;
+    return a.pair < b.pair;
+  });
+  const double m = static_cast<double>(out.size());
+  double running = 0.0;
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    double adj = out[i].p;
+    if (opt.correction == Correction::Bonferroni) adj = std::min(1.0, m * out[i].p);
+    if (opt.correction == Correction::Holm) {
+      adj = std::min(1.0, (m - static_cast<double>(i)) * out[i].p);
+      running = std::max(running, adj);  // Holm adjusted p-values are monotone
+      adj = running;
+    }
+    out[i].p_adjusted = adj;
+    out[i].significant = adj < opt.significance;
+  }
+  return out;
+}
+
+}  // namespace fabtwin::yield
