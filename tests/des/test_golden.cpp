@@ -61,15 +61,42 @@ TEST_CASE("a cascading tool holds two lots in serial slots", "[des][golden]") {
   s.part_interval = Quantity{1, Unit::Minute};
   f.wip("W1", p, 1);
   f.wip("W2", p, 1);
+  f.wip("W3", p, 1);
   Run r(f.build(), 500);
-  // A lone lot takes p + (n - 1) c = 10 + 24 = 34; the next enters once slot 1 is free at n c = 25.
+  // A lone lot takes p + (n - 1) c = 10 + 24 = 34; the next lot enters once slot 1 is free at
+  // n c = 25 and ends at 25 + 34 = 59.
   CHECK(r.row("W1", 1).start == 0);
   CHECK(r.row("W1", 1).end == 34);
   CHECK(r.row("W2", 1).start == 25);
   CHECK(r.row("W2", 1).end == 59);
+  // W3 enters when W2's wafers have passed slot 1 (50), while W2 is still in slot 2.
+  CHECK(r.row("W3", 1).start == 50);
+  CHECK(r.row("W3", 1).end == 84);
 }
 
-TEST_CASE("a setup change is held for the setup group's minimum run, hot lots included", "[des][golden]") {
+TEST_CASE("on a cascading tool the next lot's load overlaps the previous lot's processing", "[des][golden]") {
+  TinyFab f;
+  auto& g = f.group("Track", 1);
+  g.cascade_capacity = 2;
+  g.load_time = Quantity{1, Unit::Minute};
+  g.unload_time = Quantity{1, Unit::Minute};
+  auto p = f.product("p", {{"Track", 10}});
+  f.step(p, 1).process_unit = ProcessUnit::PerPiece;
+  f.step(p, 1).part_interval = Quantity{1, Unit::Minute};
+  f.wip("W1", p, 1);
+  f.wip("W2", p, 1);
+  f.order("Hot", p, 20, 1000, 1, 20);
+  Run r(f.build(), 500);
+  // W1: load 0..1, wafers enter 1..26, ends 1 + 34 + 1 = 36. The next lot is taken at 25 (its
+  // load ends as slot 1 frees at 26): the hot lot, released at 20, overtakes W2.
+  CHECK(r.row("W1", 1).end == 36);
+  CHECK(r.row("Hot_1", 1).start == 25);
+  CHECK(r.row("Hot_1", 1).end == 26 + 34 + 1);
+  CHECK(r.row("W2", 1).start == 50);  // Hot_1's wafers leave slot 1 at 51
+  CHECK(r.row("W2", 1).end == 51 + 35);
+}
+
+TEST_CASE("a setup change is held for the setup group's minimum run while lots continue it", "[des][golden]") {
   TinyFab f;
   auto& g = f.group("Implant", 1, {RankKey::HighestPriority, RankKey::Fifo});
   g.rule = DispatchRule::LeastSetupMinRun;
@@ -82,10 +109,10 @@ TEST_CASE("a setup change is held for the setup group's minimum run, hot lots in
   f.d.setup_transitions = {{std::nullopt, sa, {10, Unit::Minute}, ""}, {std::nullopt, sb, {10, Unit::Minute}, ""}};
   f.d.setup_groups = {{"Gas", {{sa, 2, ""}, {sb, 2, ""}}}};
   f.wip("A1", pa, 1);
-  f.wip("B1", pb, 1, 20);  // hot, but the run of SA is unfinished after A1
+  f.wip("B1", pb, 1, 20);  // hot, but the run of SA is unfinished after A1 and A2 continues it
   f.wip("A2", pa, 1);
   f.wip("A3", pa, 1);
-  f.order("B", pb, 200, 1000, 1);  // B_1 completes the run of SB
+  f.order("B", pb, 200, 1000, 1);
   Run r(f.build(), 1000);
   CHECK(r.row("A1", 1).start == 0);
   CHECK(r.row("A1", 1).end == 40);  // 10 setup + 30
@@ -93,11 +120,11 @@ TEST_CASE("a setup change is held for the setup group's minimum run, hot lots in
   CHECK(r.row("A2", 1).end == 70);  // no setup: same setup
   CHECK(r.row("B1", 1).start == 70);  // run of 2 done: the hot lot forces its setup
   CHECK(r.row("B1", 1).end == 110);
-  // The run of SB is unfinished: A3 waits although the tool is idle from 110 to 200.
+  // The run of SB is unfinished but no lot continues it: the tool changes rather than idle.
+  CHECK(r.row("A3", 1).start == 110);
+  CHECK(r.row("A3", 1).end == 150);
   CHECK(r.row("B_1", 1).start == 200);
-  CHECK(r.row("B_1", 1).end == 230);
-  CHECK(r.row("A3", 1).start == 230);
-  CHECK(r.row("A3", 1).end == 270);
+  CHECK(r.row("B_1", 1).end == 240);
 }
 
 TEST_CASE("a dedicated step waits for the tool that ran its lens step", "[des][golden]") {

@@ -125,9 +125,9 @@ struct ToolRt {
   std::uint32_t group = 0;
   std::uint32_t setup = kNone;
   std::uint32_t run_count = 0, run_needed = 0;
-  std::int64_t entry_free_at = 0;
-  std::uint32_t gen = 0;       // job / entry event generations
-  std::uint32_t entry_gen = 0;
+  std::int64_t entry_free_at = 0;  // when the first slot frees (cascading) or processing ends
+  std::uint32_t gen = 0;        // job event generation (a failure re-issues JobDone)
+  std::uint32_t entry_gen = 0;  // EntryFree event generation
   // available list (tools that may start a job now), ordered by when they became available
   std::uint32_t prev = kNone, next = kNone;
   bool in_avail = false;

@@ -233,10 +233,7 @@ void Simulation::Impl::handle(const Event& e) {
     case Ev::Arrive: enqueue(e.a); break;
     case Ev::JobDone: job_done(e.a, e.b); break;
     case Ev::EntryFree:
-      if (tools[e.a].entry_gen == e.b) {
-        refresh_available(e.a);
-        try_start(e.a);
-      }
+      if (tools[e.a].entry_gen == e.b) after_unavailable(e.a);
       break;
     case Ev::Fail: fail(e.a, e.b); break;
     case Ev::RepairDone: repair_done(e.a, e.b); break;
@@ -395,8 +392,10 @@ void Simulation::Impl::complete(std::uint32_t id) {
 
 bool Simulation::Impl::can_start(std::uint32_t t) const {
   const ToolRt& tool = tools[t];
-  return tool.avail == Avail::Up && tool.pm_pending == 0 && tool.nfail_pending == 0 &&
-         tool.njobs < c->groups[tool.group].capacity && tool.entry_free_at <= now;
+  const GroupInfo& g = c->groups[tool.group];
+  // A cascading tool takes its next lot when that lot's load can end as the first slot frees.
+  return tool.avail == Avail::Up && tool.pm_pending == 0 && tool.nfail_pending == 0 && tool.njobs < g.capacity &&
+         (tool.njobs == 0 || tool.entry_free_at - g.load_ms <= now);
 }
 
 void Simulation::Impl::avail_append(std::uint32_t t) {
@@ -439,7 +438,20 @@ bool Simulation::Impl::try_start(std::uint32_t t) {
   const GroupInfo& g = c->groups[tool.group];
   GroupRt& gr = groups[tool.group];
   if (gr.queue.empty()) return false;
-  const bool hold_run = g.min_run && tool.setup != kNone && tool.run_count < tool.run_needed;
+  // Minimum run: while the run of the current setup is unfinished and lots that continue it
+  // wait, only those are eligible (hot lots included). With none waiting the setup may change:
+  // holding the tool idle would deadlock re-entrant flows (docs/model-format.md).
+  bool hold_run = false;
+  if (g.min_run && tool.setup != kNone && tool.run_count < tool.run_needed) {
+    for (std::uint32_t id : gr.queue) {
+      const Lot& lot = lots[id];
+      const StepInfo& s = c->steps[lot.step];
+      if (s.setup == tool.setup && (!lot.ndedic || dedicated_tool(lot) == kNone || dedicated_tool(lot) == t)) {
+        hold_run = true;
+        break;
+      }
+    }
+  }
   cand.clear();
   for (std::uint32_t id : gr.queue) {
     const Lot& lot = lots[id];
@@ -589,14 +601,16 @@ void Simulation::Impl::start_job(std::uint32_t t, const std::uint32_t* ids, std:
   double proc = p;
   if (s.unit == ProcessUnit::PerPiece) proc = cascading && s.cascade_per_wafer ? p + (wafers - 1) * s.cascade_ms : wafers * p;
   const std::int64_t proc_ms = std::llround(proc);
-  const std::int64_t head = setup + g.load_ms;
-  const std::int64_t end = now + head + proc_ms + g.unload_ms;
+  // Setup and load run now; processing starts once the first slot is free (on a cascading tool
+  // the previous lot's units may still pass it: setup and load overlap its processing).
+  const std::int64_t begin = std::max(now + setup + g.load_ms, tool.entry_free_at);
+  const std::int64_t end = begin + proc_ms + g.unload_ms;
   if (cascading) {
-    // The first slot frees once the last unit has passed it; the next job may enter then.
+    // The first slot frees once the last unit has passed it.
     const double entry = s.cascade_per_wafer ? wafers * s.cascade_ms : s.cascade_ms;
-    tool.entry_free_at = std::min<std::int64_t>(end, now + head + std::llround(entry));
+    tool.entry_free_at = std::min<std::int64_t>(begin + proc_ms, begin + std::llround(entry));
   } else {
-    tool.entry_free_at = end;
+    tool.entry_free_at = begin + proc_ms;
   }
   Job& job = tool.jobs[tool.njobs++];
   job = Job{};
@@ -607,7 +621,7 @@ void Simulation::Impl::start_job(std::uint32_t t, const std::uint32_t* ids, std:
   job.start = now;
   job.end = end;
   push(end, Ev::JobDone, t, job.gen);
-  if (tool.entry_free_at < end) push(tool.entry_free_at, Ev::EntryFree, t, ++tool.entry_gen);
+  if (tool.njobs < g.capacity) push(tool.entry_free_at - g.load_ms, Ev::EntryFree, t, ++tool.entry_gen);
   if (tool.njobs == 1) set_acc(t, kAccBusy);
   // Counter-based PMs count wafers processed.
   for (std::uint32_t p2 = c->tool_pm_first[t]; p2 < c->tool_pm_first[t + 1]; ++p2) {
@@ -629,6 +643,9 @@ void Simulation::Impl::job_done(std::uint32_t t, std::uint32_t gen) {
   for (std::uint8_t k = j; k + 1 < tool.njobs; ++k) tool.jobs[k] = tool.jobs[k + 1];
   --tool.njobs;
   if (tool.njobs == 0 && tool.avail == Avail::Up) set_acc(t, kAccIdle);
+  // A slot freed while the other lot still occupies the first slot: take the next lot then.
+  const std::int64_t take_at = tool.entry_free_at - c->groups[tool.group].load_ms;
+  if (tool.njobs > 0 && take_at > now) push(take_at, Ev::EntryFree, t, ++tool.entry_gen);
   for (std::uint8_t i = 0; i < job.nlots; ++i) finish_step(job.lots[i], t, job);
   after_unavailable(t);
 }
@@ -688,7 +705,8 @@ void Simulation::Impl::start_down(std::uint32_t t, std::uint32_t d, std::int64_t
   }
   if (tool.entry_free_at > now) {
     tool.entry_free_at += ttr;
-    push(tool.entry_free_at, Ev::EntryFree, t, ++tool.entry_gen);
+    if (tool.njobs < c->groups[tool.group].capacity)
+      push(tool.entry_free_at - c->groups[tool.group].load_ms, Ev::EntryFree, t, ++tool.entry_gen);
   }
   refresh_available(t);
   push(now + ttr, Ev::RepairDone, t, d);
