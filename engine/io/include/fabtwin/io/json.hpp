@@ -23,23 +23,24 @@ using Object = std::vector<Member>;  // document order; parse() refuses duplicat
 
 class Value {
  public:
-  Value() = default;  // null
-  Value(std::nullptr_t) {}
-  Value(bool b) : v_(b) {}
-  Value(double n) : v_(n) {}
-  Value(int n) : v_(static_cast<double>(n)) {}
-  Value(unsigned n) : v_(static_cast<double>(n)) {}
-  Value(long n) : v_(static_cast<double>(n)) {}           // exact up to 2^53
-  Value(unsigned long n) : v_(static_cast<double>(n)) {}  // exact up to 2^53
-  Value(long long n) : v_(static_cast<double>(n)) {}
-  Value(unsigned long long n) : v_(static_cast<double>(n)) {}
-  Value(std::string s) : v_(std::move(s)) {}
-  Value(std::string_view s) : v_(std::string(s)) {}
-  Value(const char* s) : v_(std::string(s)) {}
+  // (Constructors are defined below Member, which must be complete for the variant.)
+  Value();  // null
+  Value(std::nullptr_t);
+  Value(bool b);
+  Value(double n);
+  Value(int n);
+  Value(unsigned n);
+  Value(long n);                // exact up to 2^53
+  Value(unsigned long n);       // exact up to 2^53
+  Value(long long n);           // exact up to 2^53
+  Value(unsigned long long n);  // exact up to 2^53
+  Value(std::string s);
+  Value(std::string_view s);
+  Value(const char* s);
   Value(Array a);
   Value(Object o);
-  static Value array() { return Value(Array{}); }
-  static Value object() { return Value(Object{}); }
+  static Value array();
+  static Value object();
 
   Type type() const { return static_cast<Type>(v_.index()); }
   bool is_null() const { return type() == Type::Null; }
@@ -84,8 +85,23 @@ struct Member {
   friend bool operator==(const Member& a, const Member& b) { return a.key == b.key && a.value == b.value; }
 };
 
+inline Value::Value() = default;
+inline Value::Value(std::nullptr_t) {}
+inline Value::Value(bool b) : v_(b) {}
+inline Value::Value(double n) : v_(n) {}
+inline Value::Value(int n) : v_(static_cast<double>(n)) {}
+inline Value::Value(unsigned n) : v_(static_cast<double>(n)) {}
+inline Value::Value(long n) : v_(static_cast<double>(n)) {}
+inline Value::Value(unsigned long n) : v_(static_cast<double>(n)) {}
+inline Value::Value(long long n) : v_(static_cast<double>(n)) {}
+inline Value::Value(unsigned long long n) : v_(static_cast<double>(n)) {}
+inline Value::Value(std::string s) : v_(std::move(s)) {}
+inline Value::Value(std::string_view s) : v_(std::string(s)) {}
+inline Value::Value(const char* s) : v_(std::string(s)) {}
 inline Value::Value(Array a) : v_(std::move(a)) {}
 inline Value::Value(Object o) : v_(std::move(o)) {}
+inline Value Value::array() { return Value(Array{}); }
+inline Value Value::object() { return Value(Object{}); }
 
 // Parses one JSON document. Errors carry `file_label`, the line and a message with the column;
 // nesting deeper than kMaxDepth, duplicate keys, invalid UTF-8, numbers out of double range and
