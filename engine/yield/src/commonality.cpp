@@ -75,34 +75,56 @@ struct Moments {
 
 std::uint64_t key(StepTool p) { return (static_cast<std::uint64_t>(p.step.value) << 32) | p.tool.value; }
 
+// P(T > |t|), accurate far into the tail.
+double student_t_tail(double t, double df) {
+  if (std::isinf(t)) return 0.0;
+  const double x = df / (df + t * t);
+  return 0.5 * beta_inc(df / 2.0, 0.5, x);
+}
+
 }  // namespace
 
 double student_t_cdf(double t, double df) {
   if (std::isnan(t) || !(df > 0)) return std::numeric_limits<double>::quiet_NaN();
-  if (std::isinf(t)) return t > 0 ? 1.0 : 0.0;
-  const double x = df / (df + t * t);
-  const double tail = 0.5 * beta_inc(df / 2.0, 0.5, x);  // P(T > |t|)
+  const double tail = student_t_tail(t, df);
   return t < 0 ? tail : 1.0 - tail;
 }
 
 std::vector<PairResult> commonality(const YieldRecords& rec, const CommonalityOptions& opt) {
-  // 1. Wafer moments per history (wafers of a lot share a history).
+  // 1. Per history: wafer moments (for yields) and the history's test-unit moments.
   const std::size_t nh = rec.histories();
-  std::vector<Moments> hist(nh);
+  std::vector<Moments> wafers(nh);
   for (std::size_t w = 0; w < rec.wafers(); ++w) {
     const double y = rec.wafer_yield[w];
-    Moments& m = hist[rec.wafer_history[w]];
+    Moments& m = wafers[rec.wafer_history[w]];
     m.n += 1;
     m.sum += y;
     m.sum2 += y * y;
   }
-  // 2. Per (step, tool) and per step: moments of the wafers that went through (each history counted
-  //    once per distinct pair and once per distinct step).
-  std::unordered_map<std::uint64_t, Moments> by_pair;
-  std::unordered_map<std::uint32_t, Moments> by_step;
+  struct Group {
+    Moments wafers, units;
+    void add(const Group& o) {
+      wafers.add(o.wafers);
+      units.add(o.units);
+    }
+  };
+  std::vector<Group> hist(nh);
+  for (std::size_t i = 0; i < nh; ++i) {
+    hist[i].wafers = wafers[i];
+    if (opt.unit == TestUnit::Wafer) {
+      hist[i].units = wafers[i];
+    } else if (wafers[i].n > 0) {
+      const double y = wafers[i].mean();
+      hist[i].units = Moments{1, y, y * y};
+    }
+  }
+  // 2. Per (step, tool) and per step: the histories that went through (each history counted once
+  //    per distinct pair and once per distinct step).
+  std::unordered_map<std::uint64_t, Group> by_pair;
+  std::unordered_map<std::uint32_t, Group> by_step;
   std::vector<StepTool> h;
   for (std::size_t i = 0; i < nh; ++i) {
-    if (hist[i].n == 0) continue;
+    if (hist[i].wafers.n == 0) continue;
     h.assign(rec.pairs.begin() + rec.history_offset[i], rec.pairs.begin() + rec.history_offset[i + 1]);
     std::sort(h.begin(), h.end());
     h.erase(std::unique(h.begin(), h.end()), h.end());
@@ -114,29 +136,35 @@ std::vector<PairResult> commonality(const YieldRecords& rec, const CommonalityOp
   // 3. Welch t per pair against the rest of its step.
   std::vector<PairResult> out;
   out.reserve(by_pair.size());
-  for (const auto& [k, in] : by_pair) {
-    const Moments& step = by_step[static_cast<std::uint32_t>(k >> 32)];
-    const Moments other = step.minus(in);
-    if (in.n < opt.min_wafers || other.n < opt.min_wafers) continue;
+  for (const auto& [k, g] : by_pair) {
+    const Group& step = by_step[static_cast<std::uint32_t>(k >> 32)];
+    const Moments& in = g.units;
+    const Moments other = step.units.minus(in);
+    if (in.n < opt.min_units || other.n < opt.min_units) continue;
     PairResult r;
     r.pair = StepTool{model::StepId(static_cast<std::uint32_t>(k >> 32)), model::ToolId(static_cast<std::uint32_t>(k))};
-    r.n_in = static_cast<std::uint32_t>(in.n);
-    r.n_out = static_cast<std::uint32_t>(other.n);
-    r.yield_in = in.mean();
-    r.yield_out = other.mean();
+    const Moments wo = step.wafers.minus(g.wafers);
+    r.n_in = static_cast<std::uint32_t>(g.wafers.n);
+    r.n_out = static_cast<std::uint32_t>(wo.n);
+    r.units_in = static_cast<std::uint32_t>(in.n);
+    r.units_out = static_cast<std::uint32_t>(other.n);
+    r.yield_in = g.wafers.mean();
+    r.yield_out = wo.mean();
     r.difference = r.yield_in - r.yield_out;
+    const double diff = in.mean() - other.mean();  // on the test units
     const double vi = in.var() / in.n, vo = other.var() / other.n;
     const double se2 = vi + vo;
     if (se2 > 0) {
-      r.t = r.difference / std::sqrt(se2);
+      r.t = diff / std::sqrt(se2);
       const double den = (vi > 0 ? vi * vi / (in.n - 1) : 0.0) + (vo > 0 ? vo * vo / (other.n - 1) : 0.0);
       r.df = den > 0 ? se2 * se2 / den : in.n + other.n - 2;
-      const double lower = student_t_cdf(r.t, r.df);
-      r.p = opt.alternative == Alternative::Lower ? lower : 2.0 * std::min(lower, 1.0 - lower);
+      const double tail = student_t_tail(r.t, r.df);  // P(T > |t|)
+      if (opt.alternative == Alternative::TwoSided) r.p = 2.0 * tail;
+      else r.p = r.t < 0 ? tail : 1.0 - tail;
     } else {  // no spread at all: any difference is certain
-      r.t = r.difference == 0 ? 0.0 : std::copysign(std::numeric_limits<double>::infinity(), r.difference);
+      r.t = diff == 0 ? 0.0 : std::copysign(std::numeric_limits<double>::infinity(), diff);
       r.df = in.n + other.n - 2;
-      const bool hit = opt.alternative == Alternative::Lower ? r.difference < 0 : r.difference != 0;
+      const bool hit = opt.alternative == Alternative::Lower ? diff < 0 : diff != 0;
       r.p = hit ? 0.0 : 1.0;
     }
     r.p = std::clamp(r.p, 0.0, 1.0);

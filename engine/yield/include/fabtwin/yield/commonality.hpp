@@ -1,8 +1,9 @@
 #pragma once
 // Tool commonality analysis: for every (step, tool) pair, the die yield of the wafers that ran that
-// step on that tool against the wafers that ran the same step on another tool; Welch's t test on
-// wafer die yields (the wafer is the unit: dies of a wafer are correlated by clustering), p-values
-// corrected for the number of pairs tested (Holm or Bonferroni), ranked worst first.
+// step on that tool against the wafers that ran the same step on another tool; Welch's t test,
+// p-values corrected for the number of pairs tested (Holm or Bonferroni), ranked worst first.
+// The test unit is the history (a lot: its wafers share every tool, so they are not independent
+// evidence about a tool; its value is its mean wafer die yield), or optionally the wafer.
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -37,19 +38,26 @@ enum class Alternative {
   TwoSided,
 };
 
+enum class TestUnit {
+  History,  // one value per history (lot): its mean wafer yield (default; valid with lot-to-lot effects)
+  Wafer,    // one value per wafer (only when wafers of a history are independent given the tools)
+};
+
 struct CommonalityOptions {
   double significance = 0.05;               // family-wise error rate for `significant`
   Correction correction = Correction::Holm;
   Alternative alternative = Alternative::Lower;
-  std::uint32_t min_wafers = 2;             // pairs with fewer wafers in either group are not tested
+  TestUnit unit = TestUnit::History;
+  std::uint32_t min_units = 2;              // pairs with fewer units in either group are not tested
 };
 
 struct PairResult {
   StepTool pair;
   std::uint32_t n_in = 0, n_out = 0;   // wafers through the pair / through the step on other tools
-  double yield_in = 0, yield_out = 0;  // mean wafer die yield of each group
+  std::uint32_t units_in = 0, units_out = 0;  // test units (histories or wafers) in each group
+  double yield_in = 0, yield_out = 0;  // mean wafer die yield of each group (over wafers)
   double difference = 0;               // yield_in - yield_out
-  double t = 0, df = 0;                // Welch t and its Welch-Satterthwaite degrees of freedom
+  double t = 0, df = 0;                // Welch t (on the test units) and its Welch-Satterthwaite df
   double p = 1;                        // uncorrected p-value
   double p_adjusted = 1;               // after the correction, over all pairs tested
   bool significant = false;            // p_adjusted < significance
