@@ -21,10 +21,54 @@ enum RngKind : std::uint32_t { kRngProc = 1, kRngSample, kRngRework, kRngTranspo
 
 struct Event {
   std::int64_t t;
-  std::uint64_t seq;  // insertion order: ties at equal t run first-in first-out
+  std::uint64_t key;  // insertion sequence << 8 | type: ties at equal t run first-in first-out
   std::uint32_t a;    // entity (lot, tool, order)
   std::uint32_t b;    // detail (job generation, calendar, release number)
-  Ev type;
+  Ev type() const { return static_cast<Ev>(key & 0xff); }
+  bool before(const Event& o) const { return t != o.t ? t < o.t : key < o.key; }
+};
+
+// A 4-ary min-heap of events: fewer levels and cache lines than a binary heap.
+class EventQueue {
+ public:
+  bool empty() const { return v_.empty(); }
+  std::size_t size() const { return v_.size(); }
+  const Event& top() const { return v_.front(); }
+  void push(const Event& e) {
+    std::size_t i = v_.size();
+    v_.push_back(e);
+    while (i > 0) {
+      const std::size_t parent = (i - 1) / 4;
+      if (!e.before(v_[parent])) break;
+      v_[i] = v_[parent];
+      i = parent;
+    }
+    v_[i] = e;
+  }
+  Event pop() {
+    const Event out = v_.front();
+    const Event last = v_.back();
+    v_.pop_back();
+    const std::size_t n = v_.size();
+    if (n == 0) return out;
+    std::size_t i = 0;
+    for (;;) {
+      const std::size_t first = 4 * i + 1;
+      if (first >= n) break;
+      std::size_t best = first;
+      const std::size_t end = first + 4 < n ? first + 4 : n;
+      for (std::size_t k = first + 1; k < end; ++k)
+        if (v_[k].before(v_[best])) best = k;
+      if (!v_[best].before(last)) break;
+      v_[i] = v_[best];
+      i = best;
+    }
+    v_[i] = last;
+    return out;
+  }
+
+ private:
+  std::vector<Event> v_;
 };
 
 struct StepInfo {
@@ -154,7 +198,7 @@ struct PmRt {
 };
 
 struct GroupRt {
-  std::vector<std::uint32_t> queue;  // lot slots, unordered (ranking decides)
+  std::vector<Candidate> queue;  // waiting lots, unordered (ranking decides); Lot::queue_pos indexes it
   std::uint32_t avail_head = kNone, avail_tail = kNone;
   std::int64_t queue_area = 0;  // integral of queue length (lot * ms) since reset
   std::int64_t queue_since = 0;
@@ -169,7 +213,7 @@ struct Simulation::Impl {
   std::int64_t now = 0;
   std::uint64_t seq = 0;
   std::uint64_t events = 0;
-  std::vector<Event> heap;
+  EventQueue heap;
   std::vector<Lot> lots;
   std::vector<std::uint32_t> free_lots;
   std::uint32_t next_serial = 0;

@@ -11,10 +11,6 @@ using namespace fabtwin::model;
 
 namespace {
 
-struct EventLater {
-  bool operator()(const Event& x, const Event& y) const { return x.t != y.t ? x.t > y.t : x.seq > y.seq; }
-};
-
 // Expected processing time (ms) of a lot of `wafers` at step s on a tool group of `capacity`.
 double expected_proc_ms(const StepInfo& s, std::uint32_t wafers, std::uint32_t capacity) {
   const double p = s.proc.mean() * s.proc_scale;
@@ -211,15 +207,12 @@ Result<std::shared_ptr<const Compiled>> compile(const Model& m, const Options& o
 // ---- events ---------------------------------------------------------------------------------
 
 void Simulation::Impl::push(std::int64_t t, Ev type, std::uint32_t a, std::uint32_t b) {
-  heap.push_back(Event{t, seq++, a, b, type});
-  std::push_heap(heap.begin(), heap.end(), EventLater{});
+  heap.push(Event{t, (seq++ << 8) | static_cast<std::uint64_t>(type), a, b});
 }
 
 void Simulation::Impl::run_until(std::int64_t t) {
-  while (!heap.empty() && heap.front().t <= t) {
-    std::pop_heap(heap.begin(), heap.end(), EventLater{});
-    const Event e = heap.back();
-    heap.pop_back();
+  while (!heap.empty() && heap.top().t <= t) {
+    const Event e = heap.pop();
     now = e.t;
     ++events;
     handle(e);
@@ -228,7 +221,7 @@ void Simulation::Impl::run_until(std::int64_t t) {
 }
 
 void Simulation::Impl::handle(const Event& e) {
-  switch (e.type) {
+  switch (e.type()) {
     case Ev::Release: release(e.a, e.b); break;
     case Ev::Arrive: enqueue(e.a); break;
     case Ev::JobDone: job_done(e.a, e.b); break;
@@ -326,7 +319,23 @@ void Simulation::Impl::enqueue(std::uint32_t id) {
   queue_changed(g, 0);
   lot.queued = now;
   lot.queue_pos = static_cast<std::uint32_t>(gr.queue.size());
-  gr.queue.push_back(id);
+  const StepInfo& s = c->steps[lot.step];
+  Candidate e;
+  e.lot = id;
+  e.serial = lot.serial;
+  e.priority = lot.priority;
+  e.wafers = lot.wafers;
+  e.arrival_ms = now;
+  e.due_ms = lot.due;
+  e.remaining_work_ms = s.remaining_ms;
+  e.process_ms = s.expected_ms;
+  e.step = StepId{lot.step};
+  if (s.setup != kNone) e.setup = SetupId{s.setup};
+  if (lot.ndedic) {
+    const std::uint32_t ded = dedicated_tool(lot);
+    if (ded != kNone) e.dedicated = ToolId{ded};
+  }
+  gr.queue.push_back(e);
   wake_for(id);
 }
 
@@ -443,72 +452,72 @@ bool Simulation::Impl::try_start(std::uint32_t t) {
   // holding the tool idle would deadlock re-entrant flows (docs/model-format.md).
   bool hold_run = false;
   if (g.min_run && tool.setup != kNone && tool.run_count < tool.run_needed) {
-    for (std::uint32_t id : gr.queue) {
-      const Lot& lot = lots[id];
-      const StepInfo& s = c->steps[lot.step];
-      if (s.setup == tool.setup && (!lot.ndedic || dedicated_tool(lot) == kNone || dedicated_tool(lot) == t)) {
+    for (const Candidate& e : gr.queue)
+      if (e.setup.value == tool.setup && (!e.dedicated.valid() || e.dedicated.value == t)) {
         hold_run = true;
         break;
       }
-    }
   }
-  cand.clear();
-  for (std::uint32_t id : gr.queue) {
-    const Lot& lot = lots[id];
-    if (lot.ndedic) {
-      const std::uint32_t ded = dedicated_tool(lot);
-      if (ded != kNone && ded != t) continue;
+  // Groups where every tool sees the same queue rank it in place; others filter a copy.
+  std::span<const Candidate> cs;
+  if (!g.tool_dependent) {
+    cs = gr.queue;
+  } else {
+    cand.clear();
+    for (const Candidate& e : gr.queue) {
+      if (e.dedicated.valid() && e.dedicated.value != t) continue;
+      if (hold_run && e.setup.valid() && e.setup.value != tool.setup) continue;  // minimum run unfinished
+      cand.push_back(e);
+      if (e.setup.valid()) cand.back().setup_ms = setup_needed(tool, c->steps[e.step.value]);
     }
-    const StepInfo& s = c->steps[lot.step];
-    if (hold_run && s.setup != kNone && s.setup != tool.setup) continue;  // minimum run unfinished
-    cand.push_back(Candidate{id, lot.priority, lot.queued, lot.due, setup_needed(tool, s), s.remaining_ms,
-                             s.expected_ms, StepId{lot.step}});
+    cs = cand;
   }
-  const std::size_t n = cand.size();
+  const std::size_t n = cs.size();
   if (n == 0) return false;
   const std::size_t nk = g.ranks.size();
   scores.resize(n * nk);
   const RankContext ctx{now, ToolId{t}};
-  for (std::size_t k = 0; k < nk; ++k)
-    g.ranks[k]->score(ctx, cand, std::span<double>(scores.data() + k * n, n));
+  for (std::size_t k = 0; k < nk; ++k) g.ranks[k]->score(ctx, cs, std::span<double>(scores.data() + k * n, n));
   auto better = [&](std::size_t i, std::size_t j) {
     for (std::size_t k = 0; k < nk; ++k) {
       const double a = scores[k * n + i], b = scores[k * n + j];
       if (a != b) return a < b;
     }
-    return lots[cand[i].lot].serial < lots[cand[j].lot].serial;
+    return cs[i].serial < cs[j].serial;
   };
   if (!g.batching) {
     std::size_t best = 0;
     for (std::size_t i = 1; i < n; ++i)
       if (better(i, best)) best = i;
-    start_job(t, &cand[best].lot, 1);
+    const std::uint32_t id = cs[best].lot;  // start_job edits the queue cs may view
+    start_job(t, &id, 1);
     return true;
   }
   // Batching: lots of the same route and step, min..max in the group's batch unit.
   order.resize(n);
   for (std::size_t i = 0; i < n; ++i) order[i] = static_cast<std::uint32_t>(i);
   std::sort(order.begin(), order.end(), [&](std::uint32_t i, std::uint32_t j) { return better(i, j); });
-  auto units = [&](std::size_t i) { return g.lot_batch_unit ? 1u : lots[cand[i].lot].wafers; };
+  auto units = [&](std::size_t i) { return g.lot_batch_unit ? 1u : cs[i].wafers; };
   for (std::size_t oi = 0; oi < n; ++oi) {
     const std::size_t i = order[oi];
-    const StepInfo& s = c->steps[cand[i].step.value];
+    const StepInfo& s = c->steps[cs[i].step.value];
     if (s.batch_max == 0) {
-      start_job(t, &cand[i].lot, 1);
+      const std::uint32_t id = cs[i].lot;
+      start_job(t, &id, 1);
       return true;
     }
     std::uint32_t total = 0;
     for (std::size_t j = 0; j < n; ++j)
-      if (cand[j].step == cand[i].step) total += units(j);
+      if (cs[j].step == cs[i].step) total += units(j);
     if (total < s.batch_min) continue;  // below the minimum the tool waits
     std::array<std::uint32_t, 8> batch{};
     std::uint32_t nb = 0, filled = 0;
     for (std::size_t oj = oi; oj < n && nb < batch.size(); ++oj) {
       const std::size_t j = order[oj];
-      if (cand[j].step != cand[i].step) continue;
+      if (cs[j].step != cs[i].step) continue;
       if (filled + units(j) > s.batch_max) continue;
       filled += units(j);
-      batch[nb++] = cand[j].lot;
+      batch[nb++] = cs[j].lot;
     }
     if (filled < s.batch_min) continue;
     start_job(t, batch.data(), nb);
@@ -570,9 +579,8 @@ void Simulation::Impl::start_job(std::uint32_t t, const std::uint32_t* ids, std:
     wafers += lot.wafers;
     // leave the queue (swap-remove)
     const std::uint32_t pos = lot.queue_pos;
-    const std::uint32_t last = gr.queue.back();
-    gr.queue[pos] = last;
-    lots[last].queue_pos = pos;
+    gr.queue[pos] = gr.queue.back();
+    lots[gr.queue[pos].lot].queue_pos = pos;
     gr.queue.pop_back();
     lot.queue_pos = kNone;
     lot.started = now;

@@ -19,13 +19,17 @@ namespace fabtwin::des {
 // What a rule may look at for one waiting lot.
 struct Candidate {
   std::uint32_t lot = 0;          // simulation lot slot
+  std::uint32_t serial = 0;       // release order (initial WIP first): the final tie-break
   std::uint32_t priority = 10;    // PRIOR: 10 normal, 20 hot, 30 super hot
+  std::uint32_t wafers = 25;
   std::int64_t arrival_ms = 0;    // when it joined this queue
   std::int64_t due_ms = 0;        // its due date
   std::int64_t setup_ms = 0;      // setup this tool needs before running it (0: none)
   double remaining_work_ms = 0;   // expected work from this step to the route's end (CR)
   double process_ms = 0;          // expected processing time of this step (SPT)
   model::StepId step;
+  model::SetupId setup;           // the setup the step needs (invalid: none)
+  model::ToolId dedicated;        // the only tool allowed to run it (invalid: any)
 };
 
 struct RankContext {
