@@ -31,7 +31,11 @@ Result<std::shared_ptr<const Compiled>> compile(const Model& m, const Options& o
   const RuleRegistry builtin;
   const RuleRegistry& reg = opt.rules ? *opt.rules : builtin;
   const auto base = base_rule_name(opt.rule);
-  if (base && !reg.find(*base)) return Error{"--rule", 0, "rule", "unknown dispatch rule '" + opt.rule + "'"};
+  if (base && !reg.find(*base)) {
+    std::string known;
+    for (const auto& n : reg.names()) known += (known.empty() ? "" : ", ") + n;
+    return Error{"", 0, "rule", "unknown dispatch rule '" + opt.rule + "' (" + *base + "); known: " + known};
+  }
 
   c->nsetups = static_cast<std::uint32_t>(d.setups.size());
   c->nlocations = static_cast<std::uint32_t>(d.locations.size());
