@@ -59,13 +59,15 @@ void draw_wafer(Image& img, const DieGrid& grid, const Frame& f) {
 template <class ColourOf>
 void draw_dies(Image& img, const DieGrid& grid, const Frame& f, ColourOf colour_of) {
   const double hw = grid.geometry().die_width_mm / 2, hh = grid.geometry().die_height_mm / 2;
+  // A 1 px street between dies when dies are at least 6 px wide and high.
+  const long gap = (2 * hw * f.scale >= 6 && 2 * hh * f.scale >= 6) ? 1 : 0;
   for (std::uint32_t i = 0; i < grid.size(); ++i) {
     const auto c = colour_of(i);
-    // Die rectangle in pixels (y up in wafer coordinates -> down in the image), 1 px gap.
+    // Die rectangle in pixels (y up in wafer coordinates -> down in the image).
     const long x0 = std::lround(f.cx + (grid.x_mm()[i] - hw) * f.scale);
-    const long x1 = std::lround(f.cx + (grid.x_mm()[i] + hw) * f.scale) - 1;
+    const long x1 = std::lround(f.cx + (grid.x_mm()[i] + hw) * f.scale) - 1 - gap;
     const long y0 = std::lround(f.cy - (grid.y_mm()[i] + hh) * f.scale);
-    const long y1 = std::lround(f.cy - (grid.y_mm()[i] - hh) * f.scale) - 1;
+    const long y1 = std::lround(f.cy - (grid.y_mm()[i] - hh) * f.scale) - 1 - gap;
     for (long y = std::max(0L, y0); y <= std::min<long>(f.size - 1, y1); ++y)
       for (long x = std::max(0L, x0); x <= std::min<long>(f.size - 1, x1); ++x)
         img.set(static_cast<std::uint32_t>(x), static_cast<std::uint32_t>(y), c[0], c[1], c[2]);
