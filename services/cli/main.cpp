@@ -37,9 +37,7 @@ int main(int argc, char** argv) {
   try {
     if (cmd == "model") return fabtwin::cli::cmd_model(argc - 1, argv + 1);
     if (cmd == "simulate") return fabtwin::cli::cmd_simulate(argc - 1, argv + 1);
-#ifdef FABTWIN_HAVE_YIELD_CLI
     if (cmd == "yield") return cmd_yield(argc - 1, argv + 1);
-#endif
     std::fprintf(stderr, "fabtwin: unknown command '%s' (try: fabtwin help)\n", argv[1]);
     return 2;
   } catch (const fabtwin::cli::UsageError& e) {
