@@ -310,3 +310,13 @@ TEST_CASE("native: binary data is refused with a clear message", "[io]") {
   check_error(parse(std::string("{\"schema\":\n\0\0\0", 14)), "small.json", 2, "", "binary data");
   check_error(parse("{\"name\": \"caf\xE9\"}"), "small.json", 1, "", "invalid UTF-8");
 }
+
+TEST_CASE("the shipped mini-fab (twin_models/minifab.json) reads and round-trips", "[io]") {
+  auto m = io::load_model(test::minifab());
+  if (!m) FAIL(m.error().what());
+  CHECK(m->name() == "minifab");
+  CHECK_FALSE(m->tool_groups().empty());
+  auto back = io::parse_native(io::to_native_json(*m));
+  REQUIRE(back.ok());
+  CHECK(*back == *m);
+}
