@@ -88,6 +88,12 @@ TEST_CASE("the gamma sampler has mean = variance = shape (small and large shapes
   }
 }
 
+TEST_CASE("stream uniforms stay strictly inside (0, 1)", "[yield][detmath]") {
+  CHECK(open_uniform(0, 0) > 0.0);
+  CHECK(open_uniform(0xffffffffu, 0xffffffffu) < 1.0);
+  CHECK(open_uniform(0x80000000u, 0) == 0.5 + 0.5 / 4503599627370496.0);
+}
+
 TEST_CASE("a stream's draws depend only on its key and counter", "[yield][detmath]") {
   Stream a(kKey, 5, 3, kPurposeGamma), b(kKey, 5, 3, kPurposeGamma), c(kKey, 6, 3, kPurposeGamma);
   for (int i = 0; i < 10; ++i) {

@@ -74,6 +74,13 @@ struct WaferPlan {
   std::uint32_t defects_by_area[kMaxAreas];
 };
 
+// Uniform in the open interval (0, 1) from two words: 52 random bits, (k + 1/2) 2^-52, exact in a
+// double. (With 53 bits, as compute::u01_open, the largest value rounds to 1.0.)
+FABTWIN_HD_INLINE double open_uniform(std::uint32_t hi, std::uint32_t lo) {
+  const std::uint64_t k = ((static_cast<std::uint64_t>(hi) << 32) | lo) >> 12;
+  return (static_cast<double>(k) + 0.5) * (1.0 / 4503599627370496.0);
+}
+
 // Sequential Philox words for one (wafer, index, purpose); used by the per-wafer draws.
 struct Stream {
   RandomKey key;
@@ -97,13 +104,15 @@ struct Stream {
     }
     return buf[pos++];
   }
-  // Uniform in (0, 1) with 53 random bits.
-  FABTWIN_HD double uniform() {
-    const std::uint32_t hi = next_u32();
-    const std::uint32_t lo = next_u32();
-    return compute::u01_open(hi, lo);
-  }
+  FABTWIN_HD double uniform();
+
 };
+
+FABTWIN_HD_INLINE double Stream::uniform() {
+  const std::uint32_t hi = next_u32();
+  const std::uint32_t lo = next_u32();
+  return open_uniform(hi, lo);
+}
 
 // Standard normal by Marsaglia's polar method.
 FABTWIN_HD_INLINE double draw_normal(Stream& s) {
