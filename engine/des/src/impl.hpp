@@ -25,7 +25,12 @@ struct Event {
   std::uint32_t a;    // entity (lot, tool, order)
   std::uint32_t b;    // detail (job generation, calendar, release number)
   Ev type() const { return static_cast<Ev>(key & 0xff); }
-  bool before(const Event& o) const { return t != o.t ? t < o.t : key < o.key; }
+  // (t, key) as one 128-bit number: compiles to compare-with-borrow, no branch on equal times.
+  bool before(const Event& o) const {
+    __extension__ typedef unsigned __int128 u128;
+    return ((static_cast<u128>(static_cast<std::uint64_t>(t)) << 64) | key) <
+           ((static_cast<u128>(static_cast<std::uint64_t>(o.t)) << 64) | o.key);
+  }
 };
 
 // A 4-ary min-heap of events: fewer levels and cache lines than a binary heap.
@@ -57,8 +62,7 @@ class EventQueue {
       if (first >= n) break;
       std::size_t best = first;
       const std::size_t end = first + 4 < n ? first + 4 : n;
-      for (std::size_t k = first + 1; k < end; ++k)
-        if (v_[k].before(v_[best])) best = k;
+      for (std::size_t k = first + 1; k < end; ++k) best = v_[k].before(v_[best]) ? k : best;
       if (!v_[best].before(last)) break;
       v_[i] = v_[best];
       i = best;
