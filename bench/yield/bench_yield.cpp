@@ -2,6 +2,8 @@
 // wafers/s) for several die sizes, 1 and 2 CPU threads and CUDA where a device exists, then the
 // "year of SMT2020_HVLM output" figure (500,000 wafers with a 12-area history and signatures).
 //   bench_yield [--wafers N] [--threads T] [--repeat R] [--quick]
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -24,19 +26,35 @@ struct Case {
   double alpha;
 };
 
-double best_seconds(const MonteCarlo& mc, std::span<const WaferRates> rates, std::span<const WaferRef> wafers,
-                    const RunOptions& o, int repeat, double* yield_out) {
-  double best = 1e30;
+// CPU time (user + system) of this process so far, seconds.
+double cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_utime.tv_sec + u.ru_utime.tv_usec * 1e-6 + u.ru_stime.tv_sec + u.ru_stime.tv_usec * 1e-6;
+}
+
+struct Timing {
+  double seconds = 1e30;  // best wall time (CUDA: kernel time)
+  double cpu = 1e30;      // CPU seconds of the best-CPU-time repeat (per-core cost, robust to sharing)
+  double yield = 0;
+};
+
+Timing measure(const MonteCarlo& mc, std::span<const WaferRates> rates, std::span<const WaferRef> wafers,
+               const RunOptions& o, int repeat) {
+  Timing t;
   for (int r = 0; r < repeat; ++r) {
+    const double c0 = cpu_seconds();
     auto res = mc.run(rates, wafers, o);
+    const double c = cpu_seconds() - c0;
     if (!res) {
       std::fprintf(stderr, "bench_yield: %s\n", res.error().what().c_str());
       std::exit(1);
     }
-    best = std::min(best, o.backend == Backend::Cuda ? res->device_seconds : res->seconds);
-    if (yield_out) *yield_out = res->die_yield();
+    t.seconds = std::min(t.seconds, o.backend == Backend::Cuda ? res->device_seconds : res->seconds);
+    t.cpu = std::min(t.cpu, c);
+    t.yield = res->die_yield();
   }
-  return best;
+  return t;
 }
 
 }  // namespace
@@ -68,8 +86,10 @@ int main(int argc, char** argv) {
       {"20x20 mm, D0 0.2, a 2", 20, 20, 0.2, 2.0},
       {"10x10 mm, D0 1.0, a 0.5", 10, 10, 1.0, 0.5},
   };
-  std::printf("%-26s %6s %-8s %5s %10s %14s %16s %12s %8s\n", "case", "dies", "backend", "thr", "seconds",
-              "dies/s", "dies/s/core", "wafers/s", "yield");
+  std::printf("dies/s/core = dies/s / threads; dies/cpu-s = dies per CPU-second used (per-core cost even when\n"
+              "the cores are shared with other work). CUDA: kernel time; its wafers/s include no transfers.\n\n");
+  std::printf("%-26s %6s %-8s %4s %9s %12s %12s %12s %11s %8s\n", "case", "dies", "backend", "thr", "seconds",
+              "dies/s", "dies/s/core", "dies/cpu-s", "wafers/s", "yield");
   std::vector<WaferRef> wafers(n_wafers);
   for (std::size_t w = 0; w < n_wafers; ++w) wafers[w] = WaferRef{w, 0};
   for (const Case& c : cases) {
@@ -87,17 +107,17 @@ int main(int argc, char** argv) {
     for (bool maps : {false, true}) {
       for (unsigned t : threads) {
         RunOptions o{Backend::Cpu, t, maps, false};
-        double y = 0;
-        const double s = best_seconds(mc, rates, wafers, o, repeat, &y);
-        std::printf("%-26s %6u %-8s %5u %10.4f %14.4g %16.4g %12.4g %8.5f\n", c.name, grid->size(),
-                    maps ? "cpu+map" : "cpu", t, s, dies / s, dies / s / t, n_wafers / s, y);
+        const Timing m = measure(mc, rates, wafers, o, repeat);
+        std::printf("%-26s %6u %-8s %4u %9.4f %12.4g %12.4g %12.4g %11.4g %8.5f\n", c.name, grid->size(),
+                    maps ? "cpu+map" : "cpu", t, m.seconds, dies / m.seconds, dies / m.seconds / t, dies / m.cpu,
+                    n_wafers / m.seconds, m.yield);
       }
       if (cuda) {
         RunOptions o{Backend::Cuda, 0, maps, false};
-        double y = 0;
-        const double s = best_seconds(mc, rates, wafers, o, repeat, &y);
-        std::printf("%-26s %6u %-8s %5s %10.4f %14.4g %16s %12.4g %8.5f\n", c.name, grid->size(),
-                    maps ? "cuda+map" : "cuda", "-", s, dies / s, "-", n_wafers / s, y);
+        const Timing m = measure(mc, rates, wafers, o, repeat);
+        std::printf("%-26s %6u %-8s %4s %9.4f %12.4g %12s %12s %11.4g %8.5f\n", c.name, grid->size(),
+                    maps ? "cuda+map" : "cuda", "-", m.seconds, dies / m.seconds, "-", "-", n_wafers / m.seconds,
+                    m.yield);
       }
     }
   }
@@ -132,10 +152,11 @@ int main(int argc, char** argv) {
     if (max_threads >= 2) threads.push_back(2);
     for (unsigned t : threads) {
       RunOptions o{Backend::Cpu, t, true, true};
-      double y = 0;
-      const double s = best_seconds(mc, rates, refs, o, 1, &y);
-      std::printf("  cpu  %u thread(s): %8.3f s  (%.4g dies/s, %.4g wafers/s, die yield %.4f)\n", t, s,
-                  refs.size() * static_cast<double>(grid->size()) / s, refs.size() / s, y);
+      const Timing m = measure(mc, rates, refs, o, 1);
+      const double dies = refs.size() * static_cast<double>(grid->size());
+      std::printf("  cpu  %u thread(s): %8.3f s wall, %.3f CPU-s  (%.4g dies/s, %.4g dies/cpu-s, %.4g wafers/s, "
+                  "die yield %.4f)\n",
+                  t, m.seconds, m.cpu, dies / m.seconds, dies / m.cpu, refs.size() / m.seconds, m.yield);
     }
     if (cuda) {
       RunOptions o{Backend::Cuda, 0, true, true};

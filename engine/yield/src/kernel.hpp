@@ -41,6 +41,7 @@ struct KernelConfig {
   double usable_radius_mm = 147.0;
   double die_half_w_mm = 5.0, die_half_h_mm = 5.0;
   double scratch_half_length_mm = 50.0, scratch_half_width_mm = 1.0;
+  double scratch_reach_mm = 8.0;   // circumradius of a die grown by the scratch half width (prefilter)
 };
 
 // Per-die tables of one die grid (device or host pointers).
@@ -53,6 +54,7 @@ struct DieTables {
 
 struct ScratchSeg {
   double x0, y0, x1, y1;  // end points (mm)
+  double nx, ny, c;       // the line: n . p = c, |n| = 1 (prefilter: dies farther than reach are missed)
   double lambda;          // killer defects per crossed die
 };
 
@@ -169,7 +171,7 @@ FABTWIN_HD_INLINE std::uint32_t draw_poisson(double mu, Stream& s) {
   }
   if (mu > 4.0e9) mu = 4.0e9;
   const double slam = det_sqrt(mu);
-  const double loglam = det_log(mu);
+  double loglam = 0.0;  // ln mu, computed when the squeeze does not decide
   const double b = 0.931 + 2.53 * slam;
   const double a = -0.059 + 0.02483 * b;
   const double invalpha = 1.1239 + 1.1328 / (b - 3.4);
@@ -181,6 +183,7 @@ FABTWIN_HD_INLINE std::uint32_t draw_poisson(double mu, Stream& s) {
     const double kd = det_floor((2.0 * a / us + b) * u + mu + 0.43);
     if (us >= 0.07 && v <= vr) return static_cast<std::uint32_t>(kd);
     if (kd < 0.0 || (us < 0.013 && v > us)) continue;
+    if (loglam == 0.0) loglam = det_log(mu);
     if (det_log(v) + det_log(invalpha) - det_log(a / (us * us) + b) <= -mu + kd * loglam - det_lgamma(kd + 1.0))
       return static_cast<std::uint32_t>(kd);
   }
@@ -248,7 +251,8 @@ FABTWIN_HD_INLINE void plan_wafer(const KernelConfig& k, const WaferRates& r, st
         r2 = dx * dx + dy * dy;
         if (r2 < 1.0 && r2 > 1e-6) break;
       }
-      const double inv = k.scratch_half_length_mm / det_sqrt(r2);
+      const double len = det_sqrt(r2);
+      const double inv = k.scratch_half_length_mm / len;
       cx = cx * k.usable_radius_mm;
       cy = cy * k.usable_radius_mm;
       ScratchSeg& sc = p.scratch[p.n_scratches++];
@@ -256,6 +260,9 @@ FABTWIN_HD_INLINE void plan_wafer(const KernelConfig& k, const WaferRates& r, st
       sc.y0 = cy - dy * inv;
       sc.x1 = cx + dx * inv;
       sc.y1 = cy + dy * inv;
+      sc.nx = -dy / len;
+      sc.ny = dx / len;
+      sc.c = sc.nx * cx + sc.ny * cy;
       sc.lambda = lam;
     }
   }
@@ -313,8 +320,11 @@ FABTWIN_HD_INLINE std::uint32_t die_code_general(const KernelConfig& k, const Di
     const double xmax = t.x[i] + k.die_half_w_mm + k.scratch_half_width_mm;
     const double ymin = t.y[i] - k.die_half_h_mm - k.scratch_half_width_mm;
     const double ymax = t.y[i] + k.die_half_h_mm + k.scratch_half_width_mm;
-    for (std::uint32_t s = 0; s < p.n_scratches; ++s)
-      if (segment_hits_box(p.scratch[s], xmin, xmax, ymin, ymax)) ls += p.scratch[s].lambda;
+    for (std::uint32_t s = 0; s < p.n_scratches; ++s) {
+      const ScratchSeg& sc = p.scratch[s];
+      if (det_abs(sc.nx * t.x[i] + sc.ny * t.y[i] - sc.c) > k.scratch_reach_mm) continue;  // far from the line
+      if (segment_hits_box(sc, xmin, xmax, ymin, ymax)) ls += sc.lambda;
+    }
   }
   const double sig = (lc + le) + ls;
   if (!(sig > 0.0)) return die_code_fast(p, u, sink);
@@ -339,7 +349,8 @@ FABTWIN_HD_INLINE std::uint32_t die_code_general(const KernelConfig& k, const Di
 }
 
 // Four dies (one Philox block): group g covers dies 4g .. 4g+3. Returns their bins packed little
-// endian (die 4g in the low byte; 0 for padding past the last die) and feeds `sink`.
+// endian (die 4g in the low byte; 0 for padding past the last die). Only failing dies reach the
+// sink (sink.fail(bin), and sink.area(a) for random-defect fails): passes are dies minus fails.
 template <class Sink>
 FABTWIN_HD_INLINE std::uint32_t simulate_group(const KernelConfig& k, const DieTables& t, const WaferPlan& p,
                                                std::uint32_t g, Sink& sink) {
@@ -356,13 +367,16 @@ FABTWIN_HD_INLINE std::uint32_t simulate_group(const KernelConfig& k, const DieT
     if (i >= k.n_dies) break;
     const std::uint32_t code =
         p.has_signatures ? die_code_general(k, t, p, i, r.v[j], sink) : die_code_fast(p, r.v[j], sink);
-    sink.die(code);
-    packed |= code << (8 * j);
+    if (code != kBinPass) {
+      sink.fail(code);
+      packed |= code << (8 * j);
+    }
   }
   return packed;
 }
 
-// Summary fields known from the plan alone (the die counts are added by the launcher).
+// Summary fields known from the plan alone (the fail counts are added by the launcher, then
+// finish_summary derives the passes).
 FABTWIN_HD_INLINE void start_summary(const KernelConfig& k, const WaferPlan& p, WaferSummary& s) {
   s.dies = k.n_dies;
   s.pass = 0;
@@ -372,6 +386,13 @@ FABTWIN_HD_INLINE void start_summary(const KernelConfig& k, const WaferPlan& p, 
     s.defects_by_area[a] = p.defects_by_area[a];
   }
   s.cluster_factor = p.g;
+}
+
+FABTWIN_HD_INLINE void finish_summary(WaferSummary& s) {
+  std::uint32_t fails = 0;
+  for (std::uint32_t b = 1; b < kBinCount; ++b) fails += s.bins[b];
+  s.pass = s.dies - fails;
+  s.bins[kBinPass] = s.pass;
 }
 
 }  // namespace fabtwin::yield::detail

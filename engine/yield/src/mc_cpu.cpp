@@ -12,7 +12,7 @@ namespace {
 
 struct CpuSink {
   WaferSummary* s;
-  void die(std::uint32_t code) { ++s->bins[code]; }
+  void fail(std::uint32_t bin) { ++s->bins[bin]; }
   void area(std::uint32_t a) { ++s->killed_by_area[a]; }
 };
 
@@ -32,7 +32,7 @@ void simulate_wafer(const LaunchInput& in, std::size_t w, WaferPlan& plan, Wafer
   } else {
     for (std::uint32_t g = 0; g < groups; ++g) simulate_group(k, in.tables, plan, g, sink);
   }
-  out.pass = out.bins[kBinPass];
+  finish_summary(out);
 }
 
 }  // namespace

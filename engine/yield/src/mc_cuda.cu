@@ -1,7 +1,7 @@
 // CUDA launcher of the yield kernel body (kernel.hpp). Two kernels per chunk of wafers:
 //   plan_kernel: one thread per wafer -> WaferPlan (cluster factor, thresholds, signatures, counts);
 //   die_kernel:  one block per wafer; each thread simulates groups of 4 dies (one Philox block) and
-//                writes their 4 bins as one 32-bit word; counts reduced in shared memory.
+//                writes their 4 bins as one 32-bit word; fails counted in shared memory.
 // Compiled with --fmad=false (see CMakeLists.txt) so no multiply-add is contracted: the device
 // evaluates exactly the IEEE operations the host does, and maps are bit-identical.
 #include <cuda_runtime.h>
@@ -20,14 +20,12 @@ constexpr unsigned kPlanThreads = 128;
 constexpr unsigned kDieThreads = 128;
 constexpr std::size_t kChunkWafers = 1u << 16;
 
+// Failing dies only (passes are dies minus fails): shared-memory atomics, integer sums, so the
+// totals do not depend on the order of the threads.
 struct GpuSink {
-  std::uint32_t pass = 0;
   std::uint32_t* s_bins;
   std::uint32_t* s_area;
-  __device__ void die(std::uint32_t code) {
-    if (code == kBinPass) ++pass;
-    else atomicAdd(&s_bins[code], 1u);
-  }
+  __device__ void fail(std::uint32_t bin) { atomicAdd(&s_bins[bin], 1u); }
   __device__ void area(std::uint32_t a) { atomicAdd(&s_area[a], 1u); }
 };
 
@@ -53,23 +51,20 @@ __global__ void __launch_bounds__(kDieThreads) die_kernel(KernelConfig k, DieTab
     if (threadIdx.x < kMaxAreas) s_area[threadIdx.x] = 0;
   }
   __syncthreads();
-  GpuSink sink{0, s_bins, s_area};
+  GpuSink sink{s_bins, s_area};
   const std::uint32_t groups = (k.n_dies + 3) / 4;
   std::uint32_t* row = maps ? maps + static_cast<std::size_t>(w) * (k.map_stride / 4) : nullptr;
   for (std::uint32_t g = threadIdx.x; g < groups; g += blockDim.x) {
     const std::uint32_t packed = simulate_group(k, t, sp, g, sink);
     if (row) row[g] = packed;
   }
-  // Passes: warp sum, then one shared atomic per warp (integer sums: order does not matter).
-  const std::uint32_t warp_pass = __reduce_add_sync(0xffffffffu, sink.pass);
-  if ((threadIdx.x & 31) == 0) atomicAdd(&s_bins[kBinPass], warp_pass);
   __syncthreads();
   if (threadIdx.x == 0) {
     WaferSummary s;
     start_summary(k, sp, s);
     for (std::uint32_t b = 0; b < kBinCount; ++b) s.bins[b] = s_bins[b];
     for (std::uint32_t a = 0; a < kMaxAreas; ++a) s.killed_by_area[a] = s_area[a];
-    s.pass = s_bins[kBinPass];
+    finish_summary(s);
     out[w] = s;
   }
 }

@@ -65,6 +65,9 @@ model::Result<BatchResult> MonteCarlo::run(std::span<const WaferRates> rates, st
   k.die_half_h_mm = g.die_height_mm / 2;
   k.scratch_half_length_mm = settings_.shapes.scratch_length_mm / 2;
   k.scratch_half_width_mm = settings_.shapes.scratch_width_mm / 2;
+  // Prefilter reach (+1 um margin): computed once here, read identically by both backends.
+  k.scratch_reach_mm = std::hypot(k.die_half_w_mm + k.scratch_half_width_mm, k.die_half_h_mm + k.scratch_half_width_mm) +
+                       1e-3;
   in.tables = detail::DieTables{grid_.x_mm().data(), grid_.y_mm().data(), w_centre_.data(), w_edge_.data()};
   in.rates = rates;
   in.wafers = wafers;
