@@ -35,15 +35,16 @@ FABTWIN_HD_INLINE Philox4x32 philox4x32_10(Philox4x32 c, std::uint32_t k0, std::
   return c;
 }
 
-// A double in the open interval (0, 1) from two 32-bit words (53 random bits).
+// A double in the open interval (0, 1) from two 32-bit words: 52 random bits, centred in their
+// cell, so the largest value is 1 - 2^-53 (exactly representable, unlike 1 - 2^-54).
 FABTWIN_HD_INLINE double u01_open(std::uint32_t hi, std::uint32_t lo) {
-  const std::uint64_t x = ((static_cast<std::uint64_t>(hi) << 32) | lo) >> 11;
-  return (static_cast<double>(x) + 0.5) * (1.0 / 9007199254740992.0);
+  const std::uint64_t x = ((static_cast<std::uint64_t>(hi) << 32) | lo) >> 12;
+  return (static_cast<double>(x) + 0.5) * (1.0 / 4503599627370496.0);
 }
 
-// A float in (0, 1) from one word (24 random bits).
+// A float in (0, 1) from one word: 23 random bits, largest value 1 - 2^-24.
 FABTWIN_HD_INLINE float u01f_open(std::uint32_t x) {
-  return (static_cast<float>(x >> 8) + 0.5f) * (1.0f / 16777216.0f);
+  return (static_cast<float>(x >> 9) + 0.5f) * (1.0f / 8388608.0f);
 }
 
 // Keyed stream: key = (seed low, seed high ^ kind); counter = (a, b, c, d) chosen by the caller.
