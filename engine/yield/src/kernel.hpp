@@ -351,7 +351,9 @@ FABTWIN_HD_INLINE std::uint32_t die_code_general(const KernelConfig& k, const Di
 // Four dies (one Philox block): group g covers dies 4g .. 4g+3. Returns their bins packed little
 // endian (die 4g in the low byte; 0 for padding past the last die). Only failing dies reach the
 // sink (sink.fail(bin), and sink.area(a) for random-defect fails): passes are dies minus fails.
-template <class Sink>
+// kGeneral must be p.has_signatures != 0 (the launchers choose per wafer; the fast variant needs
+// neither the die tables nor floating point).
+template <bool kGeneral, class Sink>
 FABTWIN_HD_INLINE std::uint32_t simulate_group(const KernelConfig& k, const DieTables& t, const WaferPlan& p,
                                                std::uint32_t g, Sink& sink) {
   const Philox4x32 r = compute::philox4x32_10(
@@ -365,8 +367,9 @@ FABTWIN_HD_INLINE std::uint32_t simulate_group(const KernelConfig& k, const DieT
   for (std::uint32_t j = 0; j < 4; ++j) {
     const std::uint32_t i = first + j;
     if (i >= k.n_dies) break;
-    const std::uint32_t code =
-        p.has_signatures ? die_code_general(k, t, p, i, r.v[j], sink) : die_code_fast(p, r.v[j], sink);
+    std::uint32_t code;
+    if constexpr (kGeneral) code = die_code_general(k, t, p, i, r.v[j], sink);
+    else code = die_code_fast(p, r.v[j], sink);
     if (code != kBinPass) {
       sink.fail(code);
       packed |= code << (8 * j);

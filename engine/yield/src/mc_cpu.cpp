@@ -16,22 +16,28 @@ struct CpuSink {
   void area(std::uint32_t a) { ++s->killed_by_area[a]; }
 };
 
+template <bool kGeneral>
+void simulate_dies(const LaunchInput& in, const WaferPlan& plan, CpuSink& sink, std::uint8_t* map) {
+  const KernelConfig& k = in.config;
+  const std::uint32_t groups = (k.n_dies + 3) / 4;
+  if (map) {
+    for (std::uint32_t g = 0; g < groups; ++g) {
+      const std::uint32_t packed = simulate_group<kGeneral>(k, in.tables, plan, g, sink);
+      std::memcpy(map + 4 * g, &packed, 4);  // little endian: die 4g in the first byte, as on the GPU
+    }
+  } else {
+    for (std::uint32_t g = 0; g < groups; ++g) simulate_group<kGeneral>(k, in.tables, plan, g, sink);
+  }
+}
+
 void simulate_wafer(const LaunchInput& in, std::size_t w, WaferPlan& plan, WaferSummary& out, std::uint8_t* map) {
   const KernelConfig& k = in.config;
   const WaferRef ref = in.wafers[w];
   plan_wafer(k, in.rates[ref.rates], ref.uid, plan);
   start_summary(k, plan, out);
   CpuSink sink{&out};
-  const std::uint32_t groups = (k.n_dies + 3) / 4;
-  if (map) {
-    for (std::uint32_t g = 0; g < groups; ++g) {
-      const std::uint32_t packed = simulate_group(k, in.tables, plan, g, sink);
-      std::memcpy(map + 4 * g, &packed, 4);  // little endian: die 4g in the first byte, as on the GPU
-    }
-    for (std::uint32_t b = 4 * groups; b < k.map_stride; ++b) map[b] = 0;
-  } else {
-    for (std::uint32_t g = 0; g < groups; ++g) simulate_group(k, in.tables, plan, g, sink);
-  }
+  if (plan.has_signatures) simulate_dies<true>(in, plan, sink, map);
+  else simulate_dies<false>(in, plan, sink, map);
   finish_summary(out);
 }
 

@@ -1,7 +1,8 @@
 // CUDA launcher of the yield kernel body (kernel.hpp). Two kernels per chunk of wafers:
 //   plan_kernel: one thread per wafer -> WaferPlan (cluster factor, thresholds, signatures, counts);
 //   die_kernel:  one block per wafer; each thread simulates groups of 4 dies (one Philox block) and
-//                writes their 4 bins as one 32-bit word; fails counted in shared memory.
+//                writes their 4 bins as one 32-bit word; fails counted in shared memory. Two
+//                instances: wafers without signatures (fast path) and with.
 // Compiled with --fmad=false (see CMakeLists.txt) so no multiply-add is contracted: the device
 // evaluates exactly the IEEE operations the host does, and maps are bit-identical.
 #include <cuda_runtime.h>
@@ -37,12 +38,17 @@ __global__ void plan_kernel(KernelConfig k, const WaferRates* rates, const Wafer
   plan_wafer(k, rates[ref.rates], ref.uid, plans[w]);
 }
 
+// One block per wafer. Launched twice per chunk: kGeneral = false handles the wafers without
+// signatures (integer-only fast path, few registers), kGeneral = true the others; a block whose
+// wafer belongs to the other launch returns at once.
+template <bool kGeneral>
 __global__ void __launch_bounds__(kDieThreads) die_kernel(KernelConfig k, DieTables t, const WaferPlan* plans,
                                                           std::uint32_t* maps, WaferSummary* out) {
   __shared__ WaferPlan sp;
   __shared__ std::uint32_t s_bins[kBinCount];
   __shared__ std::uint32_t s_area[kMaxAreas];
   const std::uint32_t w = blockIdx.x;
+  if ((plans[w].has_signatures != 0) != kGeneral) return;
   {  // cooperative copy of the plan into shared memory
     const std::uint32_t* src = reinterpret_cast<const std::uint32_t*>(plans + w);
     std::uint32_t* dst = reinterpret_cast<std::uint32_t*>(&sp);
@@ -55,7 +61,7 @@ __global__ void __launch_bounds__(kDieThreads) die_kernel(KernelConfig k, DieTab
   const std::uint32_t groups = (k.n_dies + 3) / 4;
   std::uint32_t* row = maps ? maps + static_cast<std::size_t>(w) * (k.map_stride / 4) : nullptr;
   for (std::uint32_t g = threadIdx.x; g < groups; g += blockDim.x) {
-    const std::uint32_t packed = simulate_group(k, t, sp, g, sink);
+    const std::uint32_t packed = simulate_group<kGeneral>(k, t, sp, g, sink);
     if (row) row[g] = packed;
   }
   __syncthreads();
@@ -102,8 +108,11 @@ double run_cuda(const LaunchInput& in, WaferSummary* out, std::uint8_t* maps) {
     plan_kernel<<<(m + kPlanThreads - 1) / kPlanThreads, kPlanThreads, 0, stream.get()>>>(
         k, rates.data(), wafers.data(), first, m, plans.data());
     FABTWIN_CUDA_CHECK_LAUNCH();
-    die_kernel<<<m, kDieThreads, 0, stream.get()>>>(k, dt, plans.data(), maps ? dmaps.data() : nullptr,
-                                                    summaries.data());
+    die_kernel<false><<<m, kDieThreads, 0, stream.get()>>>(k, dt, plans.data(), maps ? dmaps.data() : nullptr,
+                                                           summaries.data());
+    FABTWIN_CUDA_CHECK_LAUNCH();
+    die_kernel<true><<<m, kDieThreads, 0, stream.get()>>>(k, dt, plans.data(), maps ? dmaps.data() : nullptr,
+                                                          summaries.data());
     FABTWIN_CUDA_CHECK_LAUNCH();
     stop.record(stream.get());
     summaries.download(out + first, m, stream.get());
