@@ -54,6 +54,11 @@ TEST_CASE("json: strings escape control characters and keep UTF-8; \\u escapes d
   CHECK_FALSE(json::parse(R"("\x")").ok());
   CHECK_FALSE(json::parse("\"a\tb\"").ok());
   CHECK_FALSE(json::parse("\"\xC3\x28\"").ok());
+  // The writer never emits invalid UTF-8: a stray byte becomes U+FFFD.
+  std::string latin1;
+  json::append_quoted(latin1, "caf\xE9");
+  CHECK(latin1 == "\"caf\xEF\xBF\xBD\"");
+  CHECK(json::parse(latin1).ok());
 }
 
 TEST_CASE("json: values remember their lines; errors name line and column", "[io]") {

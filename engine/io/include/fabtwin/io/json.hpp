@@ -121,7 +121,8 @@ void write(std::string& out, const Value& v, const WriteOptions& options = {});
 // or fraction ("25", not "25.0" or "2.5e+01"); -0 as "0"; non-finite as "null".
 std::string format_number(double v);
 void append_number(std::string& out, double v);
-// A JSON string literal, quotes included; control characters, '"' and '\' escaped.
+// A JSON string literal, quotes included; control characters, '"' and '\' escaped; a byte that
+// is not part of well-formed UTF-8 is written as U+FFFD, so the output is always valid JSON.
 void append_quoted(std::string& out, std::string_view s);
 
 // True when `s` is well-formed UTF-8 (no overlongs, surrogates or code points above U+10FFFF).
