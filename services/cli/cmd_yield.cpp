@@ -213,25 +213,31 @@ int map(int argc, char** argv) {
   const auto wafers = refs(c.wafers);
   const yield::WaferRates batch_rates[] = {rates};
   const auto r = run_or_throw(sim, batch_rates, wafers, yield::RunOptions{c.backend, c.threads, true, false});
+  std::string what;
   yield::Image img;
   if (a.flag("--stacked")) {
     const auto rate = yield::stacked_fail_rate(r);
     double top = 0;
     for (double x : rate) top = std::max(top, x);
     img = yield::render_stacked_map(grid, rate, 0.0, static_cast<std::uint32_t>(size));
-    std::printf("wrote %s: stacked map of %zu wafers x %u dies, die yield %.4f, per-die fail rate 0 (white) .. %.4f "
-                "(dark red)\n",
-                out.c_str(), r.wafers.size(), grid.size(), r.die_yield(), top > 0 ? top : 1.0);
+    char buf[256];
+    std::snprintf(buf, sizeof buf,
+                  "stacked map of %zu wafers x %u dies, die yield %.4f, per-die fail rate 0 (white) .. %.4f (dark red)",
+                  r.wafers.size(), grid.size(), r.die_yield(), top > 0 ? top : 1.0);
+    what = buf;
   } else {
     const auto& s = r.wafers[static_cast<std::size_t>(wafer)];
     img = yield::render_wafer_map(grid, r.map(static_cast<std::size_t>(wafer)), static_cast<std::uint32_t>(size));
-    std::printf("wrote %s: wafer %lld, %u of %u dies good (%.4f); fails: random %u, centre %u, edge ring %u, "
-                "scratch %u\n",
-                out.c_str(), static_cast<long long>(wafer), s.pass, s.dies, s.die_yield(), s.bins[yield::kBinRandom],
-                s.bins[yield::kBinCentre], s.bins[yield::kBinEdgeRing], s.bins[yield::kBinScratch]);
+    char buf[256];
+    std::snprintf(buf, sizeof buf,
+                  "wafer %lld, %u of %u dies good (%.4f); fails: random %u, centre %u, edge ring %u, scratch %u",
+                  static_cast<long long>(wafer), s.pass, s.dies, s.die_yield(), s.bins[yield::kBinRandom],
+                  s.bins[yield::kBinCentre], s.bins[yield::kBinEdgeRing], s.bins[yield::kBinScratch]);
+    what = buf;
   }
   auto w = yield::write_png(out, img);
   if (!w) throw std::runtime_error(w.error().what());
+  std::printf("wrote %s: %s\n", out.c_str(), what.c_str());
   return 0;
 }
 
