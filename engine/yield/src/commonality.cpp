@@ -55,7 +55,8 @@ double beta_cf(double a, double b, double x) {
 double beta_inc(double a, double b, double x) {
   if (x <= 0.0) return 0.0;
   if (x >= 1.0) return 1.0;
-  const double lbt = std::lgamma(a + b) - std::lgamma(a) - std::lgamma(b) + a * std::log(x) + b * std::log1p(-x);
+  const double lbt =
+      std::lgamma(a + b) - std::lgamma(a) - std::lgamma(b) + a * std::log(x) + b * std::log1p(-x);
   if (x < (a + 1.0) / (a + b + 2.0)) return std::exp(lbt) * beta_cf(a, b, x) / a;
   return 1.0 - std::exp(lbt) * beta_cf(b, a, 1.0 - x) / b;
 }
@@ -142,7 +143,8 @@ std::vector<PairResult> commonality(const YieldRecords& rec, const CommonalityOp
     const Moments other = step.units.minus(in);
     if (in.n < opt.min_units || other.n < opt.min_units) continue;
     PairResult r;
-    r.pair = StepTool{model::StepId(static_cast<std::uint32_t>(k >> 32)), model::ToolId(static_cast<std::uint32_t>(k))};
+    r.pair = StepTool{model::StepId(static_cast<std::uint32_t>(k >> 32)),
+                      model::ToolId(static_cast<std::uint32_t>(k))};
     const Moments wo = step.wafers.minus(g.wafers);
     r.n_in = static_cast<std::uint32_t>(g.wafers.n);
     r.n_out = static_cast<std::uint32_t>(wo.n);
@@ -152,15 +154,27 @@ std::vector<PairResult> commonality(const YieldRecords& rec, const CommonalityOp
     r.yield_out = wo.mean();
     r.difference = r.yield_in - r.yield_out;
     const double diff = in.mean() - other.mean();  // on the test units
-    const double vi = in.var() / in.n, vo = other.var() / other.n;
-    const double se2 = vi + vo;
-    if (se2 > 0) {
-      r.t = diff / std::sqrt(se2);
+    double se2 = 0;
+    if (opt.variance == VarianceModel::Pooled) {
+      // Under H0 (the tool makes no difference) both groups share one variance: estimate it from
+      // both. A group of a few lots whose yields happen to agree cannot fake a tiny error then.
+      const double dfp = in.n + other.n - 2;
+      const double sp2 = dfp > 0 ? ((in.n - 1) * in.var() + (other.n - 1) * other.var()) / dfp : 0.0;
+      se2 = sp2 * (1.0 / in.n + 1.0 / other.n);
+      r.df = dfp;
+    } else {
+      const double vi = in.var() / in.n, vo = other.var() / other.n;
+      se2 = vi + vo;
       const double den = (vi > 0 ? vi * vi / (in.n - 1) : 0.0) + (vo > 0 ? vo * vo / (other.n - 1) : 0.0);
       r.df = den > 0 ? se2 * se2 / den : in.n + other.n - 2;
+    }
+    if (se2 > 0) {
+      r.t = diff / std::sqrt(se2);
       const double tail = student_t_tail(r.t, r.df);  // P(T > |t|)
-      if (opt.alternative == Alternative::TwoSided) r.p = 2.0 * tail;
-      else r.p = r.t < 0 ? tail : 1.0 - tail;
+      if (opt.alternative == Alternative::TwoSided)
+        r.p = 2.0 * tail;
+      else
+        r.p = r.t < 0 ? tail : 1.0 - tail;
     } else {  // no spread at all: any difference is certain
       r.t = diff == 0 ? 0.0 : std::copysign(std::numeric_limits<double>::infinity(), diff);
       r.df = in.n + other.n - 2;

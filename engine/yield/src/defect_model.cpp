@@ -48,7 +48,8 @@ model::Result<DefectModel> DefectModel::make(const YieldParams& p, std::span<con
   for (const auto& f : p.faults) {
     auto it = tool_index.find(f.tool);
     if (it == tool_index.end())
-      return model::Error{"", 0, "faults.tool", "fault names tool '" + f.tool + "', which is not in the model"};
+      return model::Error{"", 0, "faults.tool",
+                          "fault names tool '" + f.tool + "', which is not in the model"};
     if (m.tool_fault_[it->second] >= 0)
       return model::Error{"", 0, "faults.tool", "two faults name tool '" + f.tool + "'"};
     m.tool_fault_[it->second] = static_cast<std::int32_t>(m.faults_.size());
@@ -61,8 +62,10 @@ WaferRates DefectModel::rates(std::span<const StepRecord> history) const {
   WaferRates r;
   r.n_areas = area_count();
   for (const StepRecord& rec : history) {
-    assert(rec.step.index() < step_area_.size() && rec.tool.index() < tool_fault_.size());
-    const int f = tool_fault_[rec.tool.index()];
+    // An invalid tool: a step run before the twin started, on a tool nobody recorded (nominal).
+    assert(rec.step.index() < step_area_.size() &&
+           (!rec.tool.valid() || rec.tool.index() < tool_fault_.size()));
+    const int f = rec.tool.valid() ? tool_fault_[rec.tool.index()] : -1;
     const int a = step_area_[rec.step.index()];
     if (a >= 0) {
       double d = d0_[a] * rec.health;
@@ -71,7 +74,8 @@ WaferRates DefectModel::rates(std::span<const StepRecord> history) const {
       r.kill_density[a] += d * kill_[a];
     }
     if (f >= 0 && faults_[f].signature != Signature::None && faults_[f].intensity > 0)
-      r.add_event(SignatureEvent{rec.step.value, faults_[f].signature, faults_[f].intensity, faults_[f].probability});
+      r.add_event(
+          SignatureEvent{rec.step.value, faults_[f].signature, faults_[f].intensity, faults_[f].probability});
   }
   return r;
 }

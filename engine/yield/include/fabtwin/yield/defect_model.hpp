@@ -17,7 +17,7 @@ namespace fabtwin::yield {
 // One step of a wafer's history.
 struct StepRecord {
   model::StepId step;   // global step id (route.first_step + index)
-  model::ToolId tool;   // the tool that ran it
+  model::ToolId tool;   // the tool that ran it; invalid: not known (nominal, no fault)
   double health = 1.0;  // density multiplier of that tool at that time (tool_health()); 1 = nominal
 };
 
@@ -48,9 +48,9 @@ class DefectModel {
 
  private:
   std::vector<std::string> area_names_;
-  std::vector<double> d0_, kill_;          // per area
-  std::vector<std::int16_t> step_area_;    // per step: area index or -1
-  std::vector<std::int32_t> tool_fault_;   // per tool: index into faults_ or -1
+  std::vector<double> d0_, kill_;         // per area
+  std::vector<std::int16_t> step_area_;   // per step: area index or -1
+  std::vector<std::int32_t> tool_fault_;  // per tool: index into faults_ or -1
   std::vector<ToolFault> faults_;
 };
 

@@ -1,0 +1,101 @@
+#pragma once
+// Couples yield to the simulation: a des::Observer that records each lot's process history (step,
+// tool, that tool's health then) and, as lots complete, computes their 25 wafers' maps with the
+// Monte Carlo. Yield records are kept for queries; a wafer's map is a pure function of
+// (seed, wafer uid, the lot's rates), so records keep the rates and maps are recomputed on demand
+// instead of stored.
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "fabtwin/des/observer.hpp"
+#include "fabtwin/model/model.hpp"
+#include "fabtwin/yield/commonality.hpp"
+#include "fabtwin/yield/defect_model.hpp"
+#include "fabtwin/yield/monte_carlo.hpp"
+#include "fabtwin/yield/params.hpp"
+
+namespace fabtwin::yield {
+
+struct TrackerOptions {
+  RunOptions run;                   // backend, threads (maps are never kept here)
+  std::uint32_t batch_lots = 2048;  // lots gathered before a Monte Carlo batch runs
+};
+
+// One completed lot.
+struct LotYield {
+  des::LotKey key;
+  model::ProductId product;
+  std::uint32_t priority = 10;
+  std::uint32_t wafers = 25;
+  model::SimTime released{}, completed{};
+  std::uint32_t history = 0;      // index into YieldRecords histories (its (step, tool) pairs)
+  std::uint32_t first_wafer = 0;  // index of its first wafer in wafers()
+  WaferRates rates;               // what the Monte Carlo drew its maps from
+};
+
+struct WaferYield {
+  std::uint32_t lot = 0;   // index into lots()
+  std::uint32_t slot = 0;  // wafer 0..wafers-1 in the lot
+  std::uint64_t uid = 0;   // keys its random numbers
+  WaferSummary summary;
+};
+
+class YieldTracker final : public des::Observer {
+ public:
+  // Fails when the parameters name an unknown tool, or a product's die does not fit its wafer.
+  static model::Result<std::unique_ptr<YieldTracker>> make(const model::Model& model,
+                                                           const YieldParams& params,
+                                                           const TrackerOptions& options = {});
+
+  void on_step(const des::StepRecord& r) override;
+  void on_lot_completed(const des::LotRecord& r) override;
+  void on_tool_state(model::ToolId tool, des::ToolState state, model::SimTime at) override;
+
+  // Runs the Monte Carlo for lots completed since the last batch (called by itself every
+  // batch_lots lots; call it once more at the end of a run). Throws compute::CudaError on a CUDA
+  // failure; a CUDA backend without a device is refused by make().
+  void flush();
+
+  std::span<const LotYield> lots() const { return lots_; }
+  std::span<const WaferYield> wafers() const { return wafers_; }
+  const YieldRecords& records() const { return records_; }
+  const DefectModel& defects() const { return defects_; }
+  const YieldParams& params() const { return params_; }
+  // Die map of wafer w (DieBin per die, in the product's DieGrid order), recomputed.
+  std::vector<std::uint8_t> wafer_map(std::size_t w) const;
+  const MonteCarlo& monte_carlo(model::ProductId product) const { return mc_[product.index()]; }
+  double monte_carlo_seconds() const { return mc_seconds_; }
+
+  // Uid of wafer `slot` of lot `key`: unique per lot and slot, the same in every scenario.
+  static std::uint64_t wafer_uid(des::LotKey key, std::uint32_t slot) {
+    return ((static_cast<std::uint64_t>(key.source) << 32 | key.sequence) << 6) | slot;
+  }
+
+ private:
+  YieldTracker(const model::Model& model, YieldParams params, DefectModel defects, std::vector<MonteCarlo> mc,
+               TrackerOptions options);
+
+  struct ToolHealth {
+    model::SimTime last_pm_end{};
+    std::uint32_t lots_since_repair = 1u << 30;  // no repair yet: no excursion
+    des::ToolState state = des::ToolState::Idle;
+  };
+
+  model::Model model_;
+  YieldParams params_;
+  DefectModel defects_;
+  std::vector<MonteCarlo> mc_;  // per product
+  TrackerOptions options_;
+  std::vector<ToolHealth> health_;               // per tool
+  std::vector<std::vector<StepRecord>> active_;  // per simulation lot slot: history so far
+  std::vector<LotYield> lots_;
+  std::vector<WaferYield> wafers_;
+  YieldRecords records_;
+  std::size_t pending_from_ = 0;  // lots_[pending_from_..] have no wafers yet
+  double mc_seconds_ = 0;
+};
+
+}  // namespace fabtwin::yield

@@ -1,0 +1,137 @@
+#include "fabtwin/yield/tracker.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <stdexcept>
+
+namespace fabtwin::yield {
+
+using namespace fabtwin::model;
+
+model::Result<std::unique_ptr<YieldTracker>> YieldTracker::make(const Model& model, const YieldParams& params,
+                                                                const TrackerOptions& options) {
+  const auto& d = model.data();
+  std::vector<std::string> step_area(d.steps.size()), tool_names(d.tools.size());
+  for (std::size_t s = 0; s < d.steps.size(); ++s)
+    step_area[s] = d.areas[d.tool_groups[d.steps[s].tool_group.index()].area.index()].name;
+  for (std::size_t t = 0; t < d.tools.size(); ++t) tool_names[t] = d.tools[t].name;
+  auto defects = DefectModel::make(params, step_area, tool_names);
+  if (!defects.ok()) return defects.error();
+  if (options.run.backend == Backend::Cuda && !compute::cuda_available())
+    return Error{"", 0, "backend", "the CUDA backend was asked for but no CUDA device is available"};
+  std::vector<MonteCarlo> mc;
+  for (const Product& p : d.products) {
+    auto grid = DieGrid::make(params.geometry_for(p.name));
+    if (!grid.ok()) {
+      Error e = grid.error();
+      e.message = "product " + p.name + ": " + e.message;
+      return e;
+    }
+    mc.emplace_back(std::move(grid.value()), McSettings{params.seed, params.cluster_alpha, params.shapes});
+  }
+  return std::unique_ptr<YieldTracker>(
+      new YieldTracker(model, params, std::move(defects.value()), std::move(mc), options));
+}
+
+YieldTracker::YieldTracker(const Model& model, YieldParams params, DefectModel defects,
+                           std::vector<MonteCarlo> mc, TrackerOptions options)
+    : model_(model),
+      params_(std::move(params)),
+      defects_(std::move(defects)),
+      mc_(std::move(mc)),
+      options_(options),
+      health_(model.tools().size()) {
+  options_.run.keep_maps = false;
+}
+
+void YieldTracker::on_tool_state(ToolId tool, des::ToolState state, SimTime at) {
+  ToolHealth& h = health_[tool.index()];
+  if (h.state == des::ToolState::Pm && state != des::ToolState::Pm) h.last_pm_end = at;
+  if (h.state == des::ToolState::Down && state != des::ToolState::Down) h.lots_since_repair = 0;
+  h.state = state;
+}
+
+void YieldTracker::on_step(const des::StepRecord& r) {
+  if (r.lot >= active_.size()) active_.resize(r.lot + 1);
+  ToolHealth& h = health_[r.tool.index()];
+  const double days_since_pm = to_days(r.started - h.last_pm_end);
+  const double health = tool_health(params_.health, days_since_pm, h.lots_since_repair);
+  if (h.lots_since_repair < (1u << 30)) ++h.lots_since_repair;
+  active_[r.lot].push_back(StepRecord{r.step, r.tool, health});
+}
+
+void YieldTracker::on_lot_completed(const des::LotRecord& r) {
+  std::vector<StepRecord> hist;
+  if (r.lot < active_.size()) hist.swap(active_[r.lot]);  // the slot is reused by a later lot
+  LotYield ly;
+  ly.key = r.key;
+  ly.product = r.product;
+  ly.priority = r.priority;
+  ly.wafers = std::min<std::uint32_t>(r.wafers, 64);
+  ly.released = r.released;
+  ly.completed = r.completed;
+  std::vector<StepTool> pairs;
+  pairs.reserve(hist.size());
+  for (const auto& s : hist) pairs.push_back({s.step, s.tool});
+  // An initial-WIP lot ran the steps before its first recorded one before the twin started: they
+  // add their defects at nominal health, on tools nobody recorded (not in the commonality pairs).
+  if (!hist.empty()) {
+    const Route& route = model_.route_of(r.product);
+    std::vector<StepRecord> before;
+    for (std::uint32_t s = route.first_step.value; s < hist.front().step.value; ++s)
+      before.push_back(StepRecord{StepId{s}, ToolId{}, 1.0});
+    if (!before.empty()) hist.insert(hist.begin(), before.begin(), before.end());
+  }
+  ly.rates = defects_.rates(hist);
+  ly.history = records_.add_history(pairs);
+  lots_.push_back(ly);
+  if (lots_.size() - pending_from_ >= options_.batch_lots) flush();
+}
+
+void YieldTracker::flush() {
+  if (pending_from_ == lots_.size()) return;
+  const auto t0 = std::chrono::steady_clock::now();
+  // One Monte Carlo batch per product (die grids differ).
+  for (std::size_t p = 0; p < mc_.size(); ++p) {
+    std::vector<WaferRates> rates;
+    std::vector<WaferRef> refs;
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> who;  // (lot, slot)
+    for (std::size_t l = pending_from_; l < lots_.size(); ++l) {
+      const LotYield& ly = lots_[l];
+      if (ly.product.index() != p) continue;
+      const auto ri = static_cast<std::uint32_t>(rates.size());
+      rates.push_back(ly.rates);
+      for (std::uint32_t w = 0; w < ly.wafers; ++w) {
+        refs.push_back(WaferRef{wafer_uid(ly.key, w), ri});
+        who.emplace_back(static_cast<std::uint32_t>(l), w);
+      }
+    }
+    if (refs.empty()) continue;
+    auto res = mc_[p].run(rates, refs, options_.run);
+    if (!res.ok()) throw std::runtime_error(res.error().what());
+    for (std::size_t i = 0; i < refs.size(); ++i) {
+      auto [l, w] = who[i];
+      if (w == 0) lots_[l].first_wafer = static_cast<std::uint32_t>(wafers_.size());
+      wafers_.push_back(WaferYield{l, w, refs[i].uid, res->wafers[i]});
+      records_.add_wafer(lots_[l].history, res->wafers[i].die_yield());
+    }
+  }
+  pending_from_ = lots_.size();
+  mc_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+std::vector<std::uint8_t> YieldTracker::wafer_map(std::size_t w) const {
+  const WaferYield& wy = wafers_.at(w);
+  const LotYield& ly = lots_[wy.lot];
+  RunOptions ro = options_.run;
+  ro.keep_maps = true;
+  ro.threads = 1;
+  const WaferRates rates[1] = {ly.rates};
+  const WaferRef ref[1] = {WaferRef{wy.uid, 0}};
+  auto res = mc_[ly.product.index()].run(rates, ref, ro);
+  if (!res.ok()) throw std::runtime_error(res.error().what());
+  const auto m = res->map(0);
+  return {m.begin(), m.end()};
+}
+
+}  // namespace fabtwin::yield
