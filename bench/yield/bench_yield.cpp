@@ -21,8 +21,8 @@ namespace {
 
 struct Case {
   const char* name;
-  double w, h;     // die mm
-  double d0;       // killer defects/cm^2
+  double w, h;  // die mm
+  double d0;    // killer defects/cm^2
   double alpha;
 };
 
@@ -65,9 +65,12 @@ int main(int argc, char** argv) {
   int repeat = 3;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--wafers" && i + 1 < argc) n_wafers = std::strtoull(argv[++i], nullptr, 10);
-    else if (a == "--threads" && i + 1 < argc) max_threads = static_cast<unsigned>(std::atoi(argv[++i]));
-    else if (a == "--repeat" && i + 1 < argc) repeat = std::atoi(argv[++i]);
+    if (a == "--wafers" && i + 1 < argc)
+      n_wafers = std::strtoull(argv[++i], nullptr, 10);
+    else if (a == "--threads" && i + 1 < argc)
+      max_threads = static_cast<unsigned>(std::atoi(argv[++i]));
+    else if (a == "--repeat" && i + 1 < argc)
+      repeat = std::atoi(argv[++i]);
     else if (a == "--quick") {
       n_wafers = 20000;
       repeat = 1;
@@ -77,17 +80,20 @@ int main(int argc, char** argv) {
     }
   }
   const bool cuda = compute::cuda_available();
-  std::printf("yield Monte Carlo benchmark: %zu wafers per case, best of %d; hardware threads %u; CUDA: %s\n\n",
-              n_wafers, repeat, std::thread::hardware_concurrency(),
-              cuda ? compute::cuda_device_name().c_str() : (compute::cuda_built() ? "built, no device" : "not built"));
+  std::printf(
+      "yield Monte Carlo benchmark: %zu wafers per case, best of %d; hardware threads %u; CUDA: %s\n\n",
+      n_wafers, repeat, std::thread::hardware_concurrency(),
+      cuda ? compute::cuda_device_name().c_str()
+           : (compute::cuda_built() ? "built, no device" : "not built"));
   const Case cases[] = {
       {"10x10 mm, D0 0.2, a 2", 10, 10, 0.2, 2.0},
       {"5x5 mm, D0 0.2, a 2", 5, 5, 0.2, 2.0},
       {"20x20 mm, D0 0.2, a 2", 20, 20, 0.2, 2.0},
       {"10x10 mm, D0 1.0, a 0.5", 10, 10, 1.0, 0.5},
   };
-  std::printf("dies/s/core = dies/s / threads; dies/cpu-s = dies per CPU-second used (per-core cost even when\n"
-              "the cores are shared with other work). CUDA: kernel time; its wafers/s include no transfers.\n\n");
+  std::printf(
+      "dies/s/core = dies/s / threads; dies/cpu-s = dies per CPU-second used (per-core cost even when\n"
+      "the cores are shared with other work). CUDA: kernel time; its wafers/s include no transfers.\n\n");
   std::printf("%-26s %6s %-8s %4s %9s %12s %12s %12s %11s %8s\n", "case", "dies", "backend", "thr", "seconds",
               "dies/s", "dies/s/core", "dies/cpu-s", "wafers/s", "yield");
   std::vector<WaferRef> wafers(n_wafers);
@@ -109,15 +115,15 @@ int main(int argc, char** argv) {
         RunOptions o{Backend::Cpu, t, maps, false};
         const Timing m = measure(mc, rates, wafers, o, repeat);
         std::printf("%-26s %6u %-8s %4u %9.4f %12.4g %12.4g %12.4g %11.4g %8.5f\n", c.name, grid->size(),
-                    maps ? "cpu+map" : "cpu", t, m.seconds, dies / m.seconds, dies / m.seconds / t, dies / m.cpu,
-                    n_wafers / m.seconds, m.yield);
+                    maps ? "cpu+map" : "cpu", t, m.seconds, dies / m.seconds, dies / m.seconds / t,
+                    dies / m.cpu, n_wafers / m.seconds, m.yield);
       }
       if (cuda) {
         RunOptions o{Backend::Cuda, 0, maps, false};
         const Timing m = measure(mc, rates, wafers, o, repeat);
         std::printf("%-26s %6u %-8s %4s %9.4f %12.4g %12s %12s %11.4g %8.5f\n", c.name, grid->size(),
-                    maps ? "cuda+map" : "cuda", "-", m.seconds, dies / m.seconds, "-", "-", n_wafers / m.seconds,
-                    m.yield);
+                    maps ? "cuda+map" : "cuda", "-", m.seconds, dies / m.seconds, "-", "-",
+                    n_wafers / m.seconds, m.yield);
       }
     }
   }
@@ -144,26 +150,31 @@ int main(int argc, char** argv) {
         r.kill_density[a] = 0.4 * r.defect_density[a];
       }
       if (l % 10 == 0) r.add_event(SignatureEvent{100, Signature::Scratch, 5.0, 0.5});
-      for (std::size_t w = 0; w < per_lot; ++w) refs.push_back(WaferRef{l * per_lot + w, static_cast<std::uint32_t>(l)});
+      for (std::size_t w = 0; w < per_lot; ++w)
+        refs.push_back(WaferRef{l * per_lot + w, static_cast<std::uint32_t>(l)});
     }
-    std::printf("\nyear of SMT2020_HVLM-like output: %zu wafers x %u dies (12x10 mm), 12 areas, defect counts, maps\n",
-                refs.size(), grid->size());
+    std::printf(
+        "\nyear of SMT2020_HVLM-like output: %zu wafers x %u dies (12x10 mm), 12 areas, defect counts, "
+        "maps\n",
+        refs.size(), grid->size());
     std::vector<unsigned> threads{1};
     if (max_threads >= 2) threads.push_back(2);
     for (unsigned t : threads) {
       RunOptions o{Backend::Cpu, t, true, true};
       const Timing m = measure(mc, rates, refs, o, 1);
       const double dies = refs.size() * static_cast<double>(grid->size());
-      std::printf("  cpu  %u thread(s): %8.3f s wall, %.3f CPU-s  (%.4g dies/s, %.4g dies/cpu-s, %.4g wafers/s, "
-                  "die yield %.4f)\n",
-                  t, m.seconds, m.cpu, dies / m.seconds, dies / m.cpu, refs.size() / m.seconds, m.yield);
+      std::printf(
+          "  cpu  %u thread(s): %8.3f s wall, %.3f CPU-s  (%.4g dies/s, %.4g dies/cpu-s, %.4g wafers/s, "
+          "die yield %.4f)\n",
+          t, m.seconds, m.cpu, dies / m.seconds, dies / m.cpu, refs.size() / m.seconds, m.yield);
     }
     if (cuda) {
       RunOptions o{Backend::Cuda, 0, true, true};
       auto res = mc.run(rates, refs, o);
       if (res)
         std::printf("  cuda          : %8.3f s wall, %.4f s kernels (%.4g dies/s in kernels)\n", res->seconds,
-                    res->device_seconds, refs.size() * static_cast<double>(grid->size()) / res->device_seconds);
+                    res->device_seconds,
+                    refs.size() * static_cast<double>(grid->size()) / res->device_seconds);
     }
   }
   return 0;

@@ -38,7 +38,10 @@ constexpr const char* kUsage = R"(usage: fabtwin yield <mc|map|run> [options]
        PNG of wafer I (default 0; dies coloured by bin) or, with --stacked, the per-die fail rate
        over the N wafers. --centre/--edge-ring/--scratch add that signature (killer defects/cm^2),
        left on each wafer with probability P (default 1).
-  run  simulated yield from a fab model (not in this build yet: needs the simulation coupling)
+  run  --model PATH --days N --out DIR [--rule R] [--seed S] [--params FILE] [--plant TOOL=MULT]
+       [--backend cpu|cuda] [--threads T] [--json]
+       simulate the fab, compute each completed lot's wafer maps from its process history; write
+       wafers.csv, tools.csv, commonality.csv (ranked (step, tool) pairs) and yield.json
 )";
 
 struct Common {
@@ -109,9 +112,10 @@ std::vector<yield::WaferRef> refs(std::size_t n) {
 }
 
 int mc(int argc, char** argv) {
-  const Args a(argc, argv, 2,
-               {"--wafers", "--d0", "--alpha", "--die-mm", "--seed", "--backend", "--threads", "--edge-exclusion"},
-               {"--json"}, {{"--die-mm", 2}});
+  const Args a(
+      argc, argv, 2,
+      {"--wafers", "--d0", "--alpha", "--die-mm", "--seed", "--backend", "--threads", "--edge-exclusion"},
+      {"--json"}, {{"--die-mm", 2}});
   const Common c = parse_common(a);
   const yield::DieGrid grid = make_grid(c);
   const yield::MonteCarlo sim(grid, yield::McSettings{c.seed, c.alpha, {}});
@@ -170,9 +174,10 @@ int mc(int argc, char** argv) {
     return 0;
   }
   std::printf("%zu wafers x %u dies (%.3g x %.3g mm, A %.4g cm^2), D0 %g /cm^2, alpha %g, seed %llu\n",
-              r.wafers.size(), grid.size(), c.geometry.die_width_mm, c.geometry.die_height_mm, grid.die_area_cm2(),
-              c.d0, c.alpha, static_cast<unsigned long long>(c.seed));
-  std::printf("die yield (Monte Carlo)   %.6f   99%% CI [%.6f, %.6f]\n", r.die_yield(), mean - half, mean + half);
+              r.wafers.size(), grid.size(), c.geometry.die_width_mm, c.geometry.die_height_mm,
+              grid.die_area_cm2(), c.d0, c.alpha, static_cast<unsigned long long>(c.seed));
+  std::printf("die yield (Monte Carlo)   %.6f   99%% CI [%.6f, %.6f]\n", r.die_yield(), mean - half,
+              mean + half);
   std::printf("negative binomial         %.6f\n", an.negative_binomial);
   std::printf("Poisson                   %.6f\n", an.poisson);
   std::printf("Murphy                    %.6f\n", an.murphy);
@@ -186,10 +191,11 @@ int mc(int argc, char** argv) {
 }
 
 int map(int argc, char** argv) {
-  const Args a(argc, argv, 2,
-               {"--wafers", "--d0", "--alpha", "--die-mm", "--seed", "--backend", "--threads", "--edge-exclusion",
-                "--out", "--wafer", "--centre", "--edge-ring", "--scratch", "--probability", "--size"},
-               {"--stacked"}, {{"--die-mm", 2}});
+  const Args a(
+      argc, argv, 2,
+      {"--wafers", "--d0", "--alpha", "--die-mm", "--seed", "--backend", "--threads", "--edge-exclusion",
+       "--out", "--wafer", "--centre", "--edge-ring", "--scratch", "--probability", "--size"},
+      {"--stacked"}, {{"--die-mm", 2}});
   const Common c = parse_common(a);
   const std::string out = a.require("--out");
   const std::int64_t wafer = a.integer("--wafer", 0, 0);
@@ -200,8 +206,8 @@ int map(int argc, char** argv) {
   if (prob < 0 || prob > 1) throw UsageError("--probability must be within [0, 1]");
   yield::WaferRates rates = yield::uniform_rates(c.d0);
   const std::pair<const char*, yield::Signature> sigs[] = {{"--centre", yield::Signature::Centre},
-                                                          {"--edge-ring", yield::Signature::EdgeRing},
-                                                          {"--scratch", yield::Signature::Scratch}};
+                                                           {"--edge-ring", yield::Signature::EdgeRing},
+                                                           {"--scratch", yield::Signature::Scratch}};
   std::uint32_t step = 1;
   for (const auto& [opt, kind] : sigs) {
     const double intensity = a.number(opt, 0.0);
@@ -221,18 +227,21 @@ int map(int argc, char** argv) {
     for (double x : rate) top = std::max(top, x);
     img = yield::render_stacked_map(grid, rate, 0.0, static_cast<std::uint32_t>(size));
     char buf[256];
-    std::snprintf(buf, sizeof buf,
-                  "stacked map of %zu wafers x %u dies, die yield %.4f, per-die fail rate 0 (white) .. %.4f (dark red)",
-                  r.wafers.size(), grid.size(), r.die_yield(), top > 0 ? top : 1.0);
+    std::snprintf(
+        buf, sizeof buf,
+        "stacked map of %zu wafers x %u dies, die yield %.4f, per-die fail rate 0 (white) .. %.4f (dark red)",
+        r.wafers.size(), grid.size(), r.die_yield(), top > 0 ? top : 1.0);
     what = buf;
   } else {
     const auto& s = r.wafers[static_cast<std::size_t>(wafer)];
-    img = yield::render_wafer_map(grid, r.map(static_cast<std::size_t>(wafer)), static_cast<std::uint32_t>(size));
+    img = yield::render_wafer_map(grid, r.map(static_cast<std::size_t>(wafer)),
+                                  static_cast<std::uint32_t>(size));
     char buf[256];
-    std::snprintf(buf, sizeof buf,
-                  "wafer %lld, %u of %u dies good (%.4f); fails: random %u, centre %u, edge ring %u, scratch %u",
-                  static_cast<long long>(wafer), s.pass, s.dies, s.die_yield(), s.bins[yield::kBinRandom],
-                  s.bins[yield::kBinCentre], s.bins[yield::kBinEdgeRing], s.bins[yield::kBinScratch]);
+    std::snprintf(
+        buf, sizeof buf,
+        "wafer %lld, %u of %u dies good (%.4f); fails: random %u, centre %u, edge ring %u, scratch %u",
+        static_cast<long long>(wafer), s.pass, s.dies, s.die_yield(), s.bins[yield::kBinRandom],
+        s.bins[yield::kBinCentre], s.bins[yield::kBinEdgeRing], s.bins[yield::kBinScratch]);
     what = buf;
   }
   auto w = yield::write_png(out, img);
@@ -252,12 +261,10 @@ int cmd_yield(int argc, char** argv) {
       std::fputs(kUsage, stdout);
       return 0;
     }
-    if (sub == "run") {
-      std::fprintf(stderr, "fabtwin yield run: not available yet (needs the simulation coupling)\n");
-      return 1;
-    }
-    std::fprintf(stderr, "fabtwin yield: %s (try: fabtwin yield --help)\n",
-                 sub.empty() ? "missing subcommand mc, map or run" : ("unknown subcommand '" + sub + "'").c_str());
+    if (sub == "run") return fabtwin::cli::cmd_yield_run(argc, argv);
+    std::fprintf(
+        stderr, "fabtwin yield: %s (try: fabtwin yield --help)\n",
+        sub.empty() ? "missing subcommand mc, map or run" : ("unknown subcommand '" + sub + "'").c_str());
     return 2;
   } catch (const UsageError& e) {
     std::fprintf(stderr, "fabtwin yield %s: %s\n", sub.c_str(), e.what());

@@ -11,8 +11,8 @@ namespace {
 // Lots choose one of `tools` tools at each of `steps` steps at random; 25 wafers per lot with die
 // yield 0.85 + lot_sd N(0,1) (per lot) + 0.06 N(0,1) (per wafer), minus `drop` for the wafers of
 // lots that ran (bad_step, bad_tool).
-YieldRecords synthetic(std::uint64_t seed, int lots, int steps, int tools, int bad_step, int bad_tool, double drop,
-                       double lot_sd = 0.0) {
+YieldRecords synthetic(std::uint64_t seed, int lots, int steps, int tools, int bad_step, int bad_tool,
+                       double drop, double lot_sd = 0.0) {
   std::mt19937_64 rng(seed);
   std::normal_distribution<double> noise(0.0, 0.06), lot_noise(0.0, 1.0);
   YieldRecords rec;
@@ -27,7 +27,8 @@ YieldRecords synthetic(std::uint64_t seed, int lots, int steps, int tools, int b
     }
     const auto h = rec.add_history(hist);
     const double lot = lot_sd * lot_noise(rng);
-    for (int w = 0; w < 25; ++w) rec.add_wafer(h, std::clamp(0.85 + lot + noise(rng) - (bad ? drop : 0.0), 0.0, 1.0));
+    for (int w = 0; w < 25; ++w)
+      rec.add_wafer(h, std::clamp(0.85 + lot + noise(rng) - (bad ? drop : 0.0), 0.0, 1.0));
   }
   return rec;
 }
@@ -165,7 +166,8 @@ std::vector<PairResult> simulated_commonality(bool faulty) {
   MonteCarlo mc(test::grid_mm(10, 10), McSettings{3, 2.0, {}});
   auto r = mc.run(rates, wafers, RunOptions{Backend::Cpu, 0, false, false});
   REQUIRE(r);
-  for (std::size_t w = 0; w < wafers.size(); ++w) rec.add_wafer(hist_of_lot[wafers[w].rates], r->wafers[w].die_yield());
+  for (std::size_t w = 0; w < wafers.size(); ++w)
+    rec.add_wafer(hist_of_lot[wafers[w].rates], r->wafers[w].die_yield());
   return commonality(rec);
 }
 

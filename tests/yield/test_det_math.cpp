@@ -36,7 +36,8 @@ TEST_CASE("det_log agrees with libm to a few ulp, subnormals included", "[yield]
 }
 
 TEST_CASE("det_lgamma agrees with std::lgamma", "[yield][detmath]") {
-  for (double x = 1.0; x < 2000.0; x = x * 1.37 + 1.0) CHECK(det_lgamma(x) == Approx(std::lgamma(x)).epsilon(1e-13));
+  for (double x = 1.0; x < 2000.0; x = x * 1.37 + 1.0)
+    CHECK(det_lgamma(x) == Approx(std::lgamma(x)).epsilon(1e-13));
   CHECK(det_lgamma(1.0) == 0.0);
   CHECK(det_lgamma(2.0) == 0.0);
 }

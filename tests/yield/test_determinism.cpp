@@ -34,7 +34,8 @@ struct Rich {
     }
     // uids with high bits set too (lot numbers beyond 2^32 / 25)
     for (std::uint64_t i = 0; i < 1200; ++i)
-      wafers.push_back(WaferRef{(i % 2 ? (1ull << 40) : 0ull) + i * 25 + i % 25, static_cast<std::uint32_t>(i % 4)});
+      wafers.push_back(
+          WaferRef{(i % 2 ? (1ull << 40) : 0ull) + i * 25 + i % 25, static_cast<std::uint32_t>(i % 4)});
   }
 };
 

@@ -73,7 +73,8 @@ TEST_CASE("wafer-to-wafer spread follows the gamma mixing", "[yield][mc]") {
   CHECK(var == Approx(1 / alpha).epsilon(0.05));
 }
 
-TEST_CASE("defect counts by area have mean usable area x density, kills split by killer share", "[yield][mc]") {
+TEST_CASE("defect counts by area have mean usable area x density, kills split by killer share",
+          "[yield][mc]") {
   const DieGrid grid = grid_mm(10, 10);
   MonteCarlo mc(grid, McSettings{11, 2.0, {}});
   WaferRates r;

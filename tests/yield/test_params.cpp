@@ -55,8 +55,9 @@ TEST_CASE("a full parameter file round-trips its values", "[yield][params]") {
 }
 
 TEST_CASE("parameter errors name file, line and field", "[yield][params]") {
-  auto p = parse_yield_params("{\"schema\": \"fabtwin.v1.YieldParams\",\n \"areas\": [{\"name\": \"A\",\n \"kill_ratio\": 1.5}]}",
-                              "bad.json");
+  auto p = parse_yield_params(
+      "{\"schema\": \"fabtwin.v1.YieldParams\",\n \"areas\": [{\"name\": \"A\",\n \"kill_ratio\": 1.5}]}",
+      "bad.json");
   REQUIRE(!p);
   CHECK(p.error().file == "bad.json");
   CHECK(p.error().line == 3);
@@ -71,7 +72,9 @@ TEST_CASE("parameter errors name file, line and field", "[yield][params]") {
   REQUIRE(!p);
   CHECK(p.error().field == "schema");
 
-  p = parse_yield_params("{\"schema\": \"fabtwin.v1.YieldParams\", \"faults\": [{\"tool\": \"X\", \"signature\": \"donut\"}]}", "f.json");
+  p = parse_yield_params(
+      "{\"schema\": \"fabtwin.v1.YieldParams\", \"faults\": [{\"tool\": \"X\", \"signature\": \"donut\"}]}",
+      "f.json");
   REQUIRE(!p);
   CHECK(p.error().field == "faults[0].signature");
 

@@ -34,12 +34,15 @@ class Inflater {
           } else if (sym == 256) {
             break;
           } else {
-            static const unsigned lb[] = {3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27,
+            static const unsigned lb[] = {3,  4,  5,  6,  7,  8,  9,  10, 11,  13,  15,  17,  19,  23, 27,
                                           31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258};
-            static const unsigned le[] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
-            static const unsigned db[] = {1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769,
+            static const unsigned le[] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2,
+                                          2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
+            static const unsigned db[] = {1,    2,    3,    4,    5,    7,    9,    13,    17,    25,
+                                          33,   49,   65,   97,   129,  193,  257,  385,   513,   769,
                                           1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577};
-            static const unsigned de[] = {0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
+            static const unsigned de[] = {0, 0, 0, 0, 1, 1, 2, 2,  3,  3,  4,  4,  5,  5,  6,
+                                          6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
             const unsigned li = sym - 257;
             if (li >= 29) throw std::runtime_error("bad length symbol");
             const unsigned len = lb[li] + bits(le[li]);
@@ -154,8 +157,10 @@ TEST_CASE("PNG encoding round-trips pixels exactly (flat areas and noise)", "[yi
   std::mt19937 rng(1);
   for (std::uint32_t y = 0; y < img.height; ++y)
     for (std::uint32_t x = 0; x < img.width; ++x) {
-      if (x > 60) img.set(x, y, rng() & 255, rng() & 255, rng() & 255);
-      else if ((x / 8 + y / 8) % 2) img.set(x, y, 200, 30, 40);
+      if (x > 60)
+        img.set(x, y, rng() & 255, rng() & 255, rng() & 255);
+      else if ((x / 8 + y / 8) % 2)
+        img.set(x, y, 200, 30, 40);
     }
   const auto png = encode_png(img);
   const Image back = decode(png);
@@ -184,7 +189,8 @@ TEST_CASE("wafer maps render and compress well", "[yield][png]") {
   for (std::uint32_t i = 1; i < grid.size(); ++i)
     if (std::hypot(grid.x_mm()[i], grid.y_mm()[i]) < std::hypot(grid.x_mm()[c], grid.y_mm()[c])) c = i;
   const auto colour = bin_colour(res->map(0)[c]);
-  const long px = std::lround(200 + grid.x_mm()[c] * 396 / 300), py = std::lround(200 - grid.y_mm()[c] * 396 / 300);
+  const long px = std::lround(200 + grid.x_mm()[c] * 396 / 300),
+             py = std::lround(200 - grid.y_mm()[c] * 396 / 300);
   const std::uint8_t* pix = &one.rgb[(py * 400 + px) * 3];
   CHECK(pix[0] == colour[0]);
   CHECK(pix[1] == colour[1]);

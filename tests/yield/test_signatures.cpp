@@ -54,8 +54,10 @@ TEST_CASE("an edge-ring signature kills only dies reaching into the ring", "[yie
   for (std::uint32_t i = 0; i < grid.size(); ++i) {
     const bool in_ring = grid.far_corner_mm(i) > grid.usable_radius_mm() - width;
     ring += in_ring;
-    if (in_ring) CHECK(rate[i] > 0.9);
-    else CHECK(rate[i] == 0.0);
+    if (in_ring)
+      CHECK(rate[i] > 0.9);
+    else
+      CHECK(rate[i] == 0.0);
   }
   CHECK(ring > 50);
   CHECK(ring < grid.size() / 2);

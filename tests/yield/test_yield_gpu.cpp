@@ -28,7 +28,8 @@ void compare(const MonteCarlo& mc, std::span<const WaferRates> rates, std::span<
   std::size_t first_diff = cpu->maps.size();
   for (std::size_t i = 0; i < cpu->maps.size() && first_diff == cpu->maps.size(); ++i)
     if (cpu->maps[i] != gpu->maps[i]) first_diff = i;
-  INFO("first differing map byte " << first_diff << " (wafer " << first_diff / std::max(1u, cpu->map_stride) << ")");
+  INFO("first differing map byte " << first_diff << " (wafer " << first_diff / std::max(1u, cpu->map_stride)
+                                   << ")");
   CHECK(first_diff == cpu->maps.size());
   std::size_t bad = 0;
   for (std::size_t w = 0; w < wafers.size(); ++w) bad += !same_bits(cpu->wafers[w], gpu->wafers[w]);
@@ -69,7 +70,8 @@ TEST_CASE("CPU and GPU maps are bit-identical: areas, signatures, counts", "[yie
   }
   std::vector<WaferRef> wafers;
   for (std::uint64_t i = 0; i < 30000; ++i)
-    wafers.push_back(WaferRef{(i & 1 ? 0x123456789ull : 0ull) + i, static_cast<std::uint32_t>(i % rates.size())});
+    wafers.push_back(
+        WaferRef{(i & 1 ? 0x123456789ull : 0ull) + i, static_cast<std::uint32_t>(i % rates.size())});
   for (auto [w, h] : {std::pair{8.0, 8.0}, std::pair{12.0, 10.0}, std::pair{3.0, 5.0}}) {
     MonteCarlo mc(grid_mm(w, h), McSettings{77, 1.3, SignatureShapes{35.0, 9.0, 110.0, 1.5}});
     compare(mc, rates, wafers);

@@ -91,7 +91,7 @@ FABTWIN_HD_INLINE double det_log(double x) {
   if (!(x > 0.0)) return -745.2;
   int e = 0;
   if (x < 2.2250738585072014e-308) {  // subnormal: scale into the normal range
-    x = x * 18014398509481984.0;  // 2^54
+    x = x * 18014398509481984.0;      // 2^54
     e = -54;
   }
   const std::uint64_t b = double_to_bits(x);

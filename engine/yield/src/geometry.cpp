@@ -28,7 +28,8 @@ model::Result<DieGrid> DieGrid::make(const WaferGeometry& g) {
   auto bad = [](const char* field, const char* msg) { return model::Error{"", 0, field, msg}; };
   auto pos = [](double v) { return std::isfinite(v) && v > 0; };
   if (!pos(g.diameter_mm)) return bad("diameter_mm", "must be a positive number of mm");
-  if (!std::isfinite(g.edge_exclusion_mm) || g.edge_exclusion_mm < 0 || 2 * g.edge_exclusion_mm >= g.diameter_mm)
+  if (!std::isfinite(g.edge_exclusion_mm) || g.edge_exclusion_mm < 0 ||
+      2 * g.edge_exclusion_mm >= g.diameter_mm)
     return bad("edge_exclusion_mm", "must be >= 0 and less than the radius");
   if (!pos(g.die_width_mm)) return bad("die_width_mm", "must be a positive number of mm");
   if (!pos(g.die_height_mm)) return bad("die_height_mm", "must be a positive number of mm");

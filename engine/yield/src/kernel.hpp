@@ -26,22 +26,28 @@ using compute::Philox4x32;
 using compute::RandomKey;
 
 inline constexpr std::uint32_t kYieldStream = 0x59494C44u;  // "YILD"
-enum Purpose : std::uint32_t { kPurposeDie = 1, kPurposeGamma = 2, kPurposeEvent = 3, kPurposeScratch = 4, kPurposeCount = 5 };
+enum Purpose : std::uint32_t {
+  kPurposeDie = 1,
+  kPurposeGamma = 2,
+  kPurposeEvent = 3,
+  kPurposeScratch = 4,
+  kPurposeCount = 5
+};
 inline constexpr double kTwo32 = 4294967296.0;
 
 // Uniform configuration of one run (same for every wafer of a batch).
 struct KernelConfig {
   RandomKey key;
-  std::uint32_t n_dies = 0;        // dies per wafer
-  std::uint32_t map_stride = 0;    // bytes per wafer in the map buffer (multiple of 4)
-  std::uint32_t count_defects = 1; // draw defects_by_area (0: leave them 0)
-  double alpha = 0.0;              // cluster parameter; <= 0: no clustering (G = 1)
+  std::uint32_t n_dies = 0;         // dies per wafer
+  std::uint32_t map_stride = 0;     // bytes per wafer in the map buffer (multiple of 4)
+  std::uint32_t count_defects = 1;  // draw defects_by_area (0: leave them 0)
+  double alpha = 0.0;               // cluster parameter; <= 0: no clustering (G = 1)
   double die_area_cm2 = 1.0;
   double usable_area_cm2 = 0.0;
   double usable_radius_mm = 147.0;
   double die_half_w_mm = 5.0, die_half_h_mm = 5.0;
   double scratch_half_length_mm = 50.0, scratch_half_width_mm = 1.0;
-  double scratch_reach_mm = 8.0;   // circumradius of a die grown by the scratch half width (prefilter)
+  double scratch_reach_mm = 8.0;  // circumradius of a die grown by the scratch half width (prefilter)
 };
 
 // Per-die tables of one die grid (device or host pointers).
@@ -61,17 +67,18 @@ struct ScratchSeg {
 // Everything the die loop needs for one wafer.
 struct WaferPlan {
   std::uint64_t uid;
-  std::uint64_t t_pass;          // without signatures a die passes iff u < t_pass (0..2^32)
-  double lambda_random;          // killer defects per die from random/clustered defects (A D G)
-  double lambda_centre;          // killer defects per die at centre weight 1 (sum of active events)
-  double lambda_edge;            // the same for the edge ring
-  double g;                      // cluster factor G
+  std::uint64_t t_pass;  // without signatures a die passes iff u < t_pass (0..2^32)
+  double lambda_random;  // killer defects per die from random/clustered defects (A D G)
+  double lambda_centre;  // killer defects per die at centre weight 1 (sum of active events)
+  double lambda_edge;    // the same for the edge ring
+  double g;              // cluster factor G
   std::uint32_t n_areas;
   std::uint32_t n_scratches;
   std::uint32_t has_signatures;  // 0: the fast path applies to every die
   std::uint32_t pad_;
-  std::uint64_t area_bound[kMaxAreas];  // fast path: a failing u < area_bound[a] belongs to area a (first such a)
-  double area_cum[kMaxAreas];           // cumulative share of the killer density by area (last = 1)
+  std::uint64_t
+      area_bound[kMaxAreas];   // fast path: a failing u < area_bound[a] belongs to area a (first such a)
+  double area_cum[kMaxAreas];  // cumulative share of the killer density by area (last = 1)
   ScratchSeg scratch[kMaxScratches];
   std::uint32_t defects_by_area[kMaxAreas];
 };
@@ -92,11 +99,15 @@ struct Stream {
   int pos = 4;
 
   FABTWIN_HD Stream(RandomKey k, std::uint64_t uid, std::uint32_t index, std::uint32_t purpose)
-      : key(k), c0(static_cast<std::uint32_t>(uid)), c1(static_cast<std::uint32_t>(uid >> 32)), c2(index),
+      : key(k),
+        c0(static_cast<std::uint32_t>(uid)),
+        c1(static_cast<std::uint32_t>(uid >> 32)),
+        c2(index),
         c3(purpose << 24) {}
   FABTWIN_HD std::uint32_t next_u32() {
     if (pos == 4) {
-      const Philox4x32 r = compute::philox4x32_10(Philox4x32{{c0, c1, c2, c3 | (draw & 0xffffffu)}}, key.k0, key.k1);
+      const Philox4x32 r =
+          compute::philox4x32_10(Philox4x32{{c0, c1, c2, c3 | (draw & 0xffffffu)}}, key.k0, key.k1);
       ++draw;
       buf[0] = r.v[0];
       buf[1] = r.v[1];
@@ -107,7 +118,6 @@ struct Stream {
     return buf[pos++];
   }
   FABTWIN_HD double uniform();
-
 };
 
 FABTWIN_HD_INLINE double Stream::uniform() {
@@ -184,7 +194,8 @@ FABTWIN_HD_INLINE std::uint32_t draw_poisson(double mu, Stream& s) {
     if (us >= 0.07 && v <= vr) return static_cast<std::uint32_t>(kd);
     if (kd < 0.0 || (us < 0.013 && v > us)) continue;
     if (loglam == 0.0) loglam = det_log(mu);
-    if (det_log(v) + det_log(invalpha) - det_log(a / (us * us) + b) <= -mu + kd * loglam - det_lgamma(kd + 1.0))
+    if (det_log(v) + det_log(invalpha) - det_log(a / (us * us) + b) <=
+        -mu + kd * loglam - det_lgamma(kd + 1.0))
       return static_cast<std::uint32_t>(kd);
   }
 }
@@ -196,7 +207,8 @@ FABTWIN_HD_INLINE std::uint64_t to_threshold(double q) {
   return static_cast<std::uint64_t>(q * kTwo32);
 }
 
-FABTWIN_HD_INLINE void plan_wafer(const KernelConfig& k, const WaferRates& r, std::uint64_t uid, WaferPlan& p) {
+FABTWIN_HD_INLINE void plan_wafer(const KernelConfig& k, const WaferRates& r, std::uint64_t uid,
+                                  WaferPlan& p) {
   p.uid = uid;
   double g = 1.0;
   if (k.alpha > 0.0) {
@@ -276,7 +288,8 @@ FABTWIN_HD_INLINE void plan_wafer(const KernelConfig& k, const WaferRates& r, st
 }
 
 // Liang-Barsky: does segment (x0,y0)-(x1,y1) meet the box [xmin,xmax] x [ymin,ymax]?
-FABTWIN_HD_INLINE bool segment_hits_box(const ScratchSeg& s, double xmin, double xmax, double ymin, double ymax) {
+FABTWIN_HD_INLINE bool segment_hits_box(const ScratchSeg& s, double xmin, double xmax, double ymin,
+                                        double ymax) {
   const double dx = s.x1 - s.x0, dy = s.y1 - s.y0;
   double t0 = 0.0, t1 = 1.0;
   const double pp[4] = {-dx, dx, -dy, dy};
@@ -310,8 +323,9 @@ FABTWIN_HD_INLINE std::uint32_t die_code_fast(const WaferPlan& p, std::uint32_t 
 
 // General path: signatures raise the killer rate of die i by its position.
 template <class Sink>
-FABTWIN_HD_INLINE std::uint32_t die_code_general(const KernelConfig& k, const DieTables& t, const WaferPlan& p,
-                                                 std::uint32_t i, std::uint32_t u, Sink& sink) {
+FABTWIN_HD_INLINE std::uint32_t die_code_general(const KernelConfig& k, const DieTables& t,
+                                                 const WaferPlan& p, std::uint32_t i, std::uint32_t u,
+                                                 Sink& sink) {
   const double lc = p.lambda_centre * t.w_centre[i];
   const double le = p.lambda_edge * t.w_edge[i];
   double ls = 0.0;
@@ -322,7 +336,8 @@ FABTWIN_HD_INLINE std::uint32_t die_code_general(const KernelConfig& k, const Di
     const double ymax = t.y[i] + k.die_half_h_mm + k.scratch_half_width_mm;
     for (std::uint32_t s = 0; s < p.n_scratches; ++s) {
       const ScratchSeg& sc = p.scratch[s];
-      if (det_abs(sc.nx * t.x[i] + sc.ny * t.y[i] - sc.c) > k.scratch_reach_mm) continue;  // far from the line
+      if (det_abs(sc.nx * t.x[i] + sc.ny * t.y[i] - sc.c) > k.scratch_reach_mm)
+        continue;  // far from the line
       if (segment_hits_box(sc, xmin, xmax, ymin, ymax)) ls += sc.lambda;
     }
   }
@@ -356,9 +371,10 @@ FABTWIN_HD_INLINE std::uint32_t die_code_general(const KernelConfig& k, const Di
 template <bool kGeneral, class Sink>
 FABTWIN_HD_INLINE std::uint32_t simulate_group(const KernelConfig& k, const DieTables& t, const WaferPlan& p,
                                                std::uint32_t g, Sink& sink) {
-  const Philox4x32 r = compute::philox4x32_10(
-      Philox4x32{{static_cast<std::uint32_t>(p.uid), static_cast<std::uint32_t>(p.uid >> 32), g, kPurposeDie << 24}},
-      k.key.k0, k.key.k1);
+  const Philox4x32 r =
+      compute::philox4x32_10(Philox4x32{{static_cast<std::uint32_t>(p.uid),
+                                         static_cast<std::uint32_t>(p.uid >> 32), g, kPurposeDie << 24}},
+                             k.key.k0, k.key.k1);
   std::uint32_t packed = 0;
   const std::uint32_t first = g * 4;
 #if defined(__CUDA_ARCH__)
@@ -368,8 +384,10 @@ FABTWIN_HD_INLINE std::uint32_t simulate_group(const KernelConfig& k, const DieT
     const std::uint32_t i = first + j;
     if (i >= k.n_dies) break;
     std::uint32_t code;
-    if constexpr (kGeneral) code = die_code_general(k, t, p, i, r.v[j], sink);
-    else code = die_code_fast(p, r.v[j], sink);
+    if constexpr (kGeneral)
+      code = die_code_general(k, t, p, i, r.v[j], sink);
+    else
+      code = die_code_fast(p, r.v[j], sink);
     if (code != kBinPass) {
       sink.fail(code);
       packed |= code << (8 * j);

@@ -30,14 +30,17 @@ void simulate_dies(const LaunchInput& in, const WaferPlan& plan, CpuSink& sink, 
   }
 }
 
-void simulate_wafer(const LaunchInput& in, std::size_t w, WaferPlan& plan, WaferSummary& out, std::uint8_t* map) {
+void simulate_wafer(const LaunchInput& in, std::size_t w, WaferPlan& plan, WaferSummary& out,
+                    std::uint8_t* map) {
   const KernelConfig& k = in.config;
   const WaferRef ref = in.wafers[w];
   plan_wafer(k, in.rates[ref.rates], ref.uid, plan);
   start_summary(k, plan, out);
   CpuSink sink{&out};
-  if (plan.has_signatures) simulate_dies<true>(in, plan, sink, map);
-  else simulate_dies<false>(in, plan, sink, map);
+  if (plan.has_signatures)
+    simulate_dies<true>(in, plan, sink, map);
+  else
+    simulate_dies<false>(in, plan, sink, map);
   finish_summary(out);
 }
 

@@ -30,8 +30,8 @@ struct GpuSink {
   __device__ void area(std::uint32_t a) { atomicAdd(&s_area[a], 1u); }
 };
 
-__global__ void plan_kernel(KernelConfig k, const WaferRates* rates, const WaferRef* wafers, std::size_t first,
-                            std::uint32_t n, WaferPlan* plans) {
+__global__ void plan_kernel(KernelConfig k, const WaferRates* rates, const WaferRef* wafers,
+                            std::size_t first, std::uint32_t n, WaferPlan* plans) {
   const std::uint32_t w = blockIdx.x * blockDim.x + threadIdx.x;
   if (w >= n) return;
   const WaferRef ref = wafers[first + w];
@@ -42,8 +42,8 @@ __global__ void plan_kernel(KernelConfig k, const WaferRates* rates, const Wafer
 // signatures (integer-only fast path, few registers), kGeneral = true the others; a block whose
 // wafer belongs to the other launch returns at once.
 template <bool kGeneral>
-__global__ void __launch_bounds__(kDieThreads) die_kernel(KernelConfig k, DieTables t, const WaferPlan* plans,
-                                                          std::uint32_t* maps, WaferSummary* out) {
+__global__ void __launch_bounds__(kDieThreads)
+    die_kernel(KernelConfig k, DieTables t, const WaferPlan* plans, std::uint32_t* maps, WaferSummary* out) {
   __shared__ WaferPlan sp;
   __shared__ std::uint32_t s_bins[kBinCount];
   __shared__ std::uint32_t s_area[kMaxAreas];

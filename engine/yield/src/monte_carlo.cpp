@@ -39,16 +39,19 @@ MonteCarlo::MonteCarlo(DieGrid grid, McSettings settings) : grid_(std::move(grid
   }
 }
 
-model::Result<BatchResult> MonteCarlo::run(std::span<const WaferRates> rates, std::span<const WaferRef> wafers,
+model::Result<BatchResult> MonteCarlo::run(std::span<const WaferRates> rates,
+                                           std::span<const WaferRef> wafers,
                                            const RunOptions& options) const {
   const auto t0 = std::chrono::steady_clock::now();
   for (std::size_t w = 0; w < wafers.size(); ++w)
     if (wafers[w].rates >= rates.size())
-      return model::Error{"", 0, "rates", "wafer " + std::to_string(w) + " names rates entry " +
-                                              std::to_string(wafers[w].rates) + " of " + std::to_string(rates.size())};
+      return model::Error{"", 0, "rates",
+                          "wafer " + std::to_string(w) + " names rates entry " +
+                              std::to_string(wafers[w].rates) + " of " + std::to_string(rates.size())};
   if (options.backend == Backend::Cuda && !compute::cuda_available())
-    return model::Error{"", 0, "backend",
-                        compute::cuda_built() ? "no CUDA device available" : "this build has no CUDA backend"};
+    return model::Error{
+        "", 0, "backend",
+        compute::cuda_built() ? "no CUDA device available" : "this build has no CUDA backend"};
 
   detail::LaunchInput in;
   const WaferGeometry& g = grid_.geometry();
@@ -57,7 +60,8 @@ model::Result<BatchResult> MonteCarlo::run(std::span<const WaferRates> rates, st
   k.n_dies = grid_.size();
   k.map_stride = (k.n_dies + 3) / 4 * 4;
   k.count_defects = options.count_defects ? 1u : 0u;
-  k.alpha = settings_.cluster_alpha > 0 && std::isfinite(settings_.cluster_alpha) ? settings_.cluster_alpha : 0.0;
+  k.alpha =
+      settings_.cluster_alpha > 0 && std::isfinite(settings_.cluster_alpha) ? settings_.cluster_alpha : 0.0;
   k.die_area_cm2 = grid_.die_area_cm2();
   k.usable_area_cm2 = grid_.usable_area_cm2();
   k.usable_radius_mm = grid_.usable_radius_mm();
@@ -66,8 +70,8 @@ model::Result<BatchResult> MonteCarlo::run(std::span<const WaferRates> rates, st
   k.scratch_half_length_mm = settings_.shapes.scratch_length_mm / 2;
   k.scratch_half_width_mm = settings_.shapes.scratch_width_mm / 2;
   // Prefilter reach (+1 um margin): computed once here, read identically by both backends.
-  k.scratch_reach_mm = std::hypot(k.die_half_w_mm + k.scratch_half_width_mm, k.die_half_h_mm + k.scratch_half_width_mm) +
-                       1e-3;
+  k.scratch_reach_mm =
+      std::hypot(k.die_half_w_mm + k.scratch_half_width_mm, k.die_half_h_mm + k.scratch_half_width_mm) + 1e-3;
   in.tables = detail::DieTables{grid_.x_mm().data(), grid_.y_mm().data(), w_centre_.data(), w_edge_.data()};
   in.rates = rates;
   in.wafers = wafers;

@@ -1,19 +1,24 @@
 // The yield parameter file reader (twin_models/yield_params.json), on the engine's JSON library.
+#include "fabtwin/yield/params.hpp"
+
 #include <cmath>
 #include <fstream>
 #include <sstream>
 
-#include "fabtwin/yield/params.hpp"
 #include "fabtwin/io/json.hpp"
 
 namespace fabtwin::yield {
 
 std::string_view to_string(Signature s) {
   switch (s) {
-    case Signature::None: return "none";
-    case Signature::Centre: return "centre";
-    case Signature::EdgeRing: return "edge_ring";
-    case Signature::Scratch: return "scratch";
+    case Signature::None:
+      return "none";
+    case Signature::Centre:
+      return "centre";
+    case Signature::EdgeRing:
+      return "edge_ring";
+    case Signature::Scratch:
+      return "scratch";
   }
   return "none";
 }
@@ -48,7 +53,9 @@ class ObjectReader {
     ok_ = false;
     err_ = model::Error{std::string(file_), at.line(), field, msg};
   }
-  std::string field(std::string_view key) const { return path_.empty() ? std::string(key) : path_ + "." + std::string(key); }
+  std::string field(std::string_view key) const {
+    return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
+  }
 
   const Value* get(std::string_view key) {
     if (v_.type() != Type::Object) return nullptr;
@@ -107,7 +114,9 @@ class ObjectReader {
       if (required) fail(v_, field(key), "is required");
       return;
     }
-    const auto ok_mm = [](const Value& v) { return v.is_number() && v.as_number() > 0 && v.as_number() < 300; };
+    const auto ok_mm = [](const Value& v) {
+      return v.is_number() && v.as_number() > 0 && v.as_number() < 300;
+    };
     if (!x->is_array() || x->as_array().size() != 2 || !ok_mm(x->as_array()[0]) || !ok_mm(x->as_array()[1])) {
       fail(*x, field(key), "must be [width_mm, height_mm], both in (0, 300)");
       return;
@@ -186,7 +195,8 @@ model::Result<YieldParams> parse_yield_params(std::string_view text, std::string
     r.finish();
   };
   if (const Value* a = top.get("areas")) {
-    if (!a->is_array()) top.fail(*a, "areas", "must be an array");
+    if (!a->is_array())
+      top.fail(*a, "areas", "must be an array");
     else if (a->as_array().size() > kMaxAreas)
       top.fail(*a, "areas", "at most " + std::to_string(kMaxAreas) + " areas (kMaxAreas)");
     else
@@ -194,13 +204,16 @@ model::Result<YieldParams> parse_yield_params(std::string_view text, std::string
         AreaDefects d;
         read_area(a->as_array()[i], "areas[" + std::to_string(i) + "]", d, true);
         for (const auto& q : p.areas)
-          if (ok && q.name == d.name) top.fail(a->as_array()[i], "areas[" + std::to_string(i) + "].name", "duplicate area '" + d.name + "'");
+          if (ok && q.name == d.name)
+            top.fail(a->as_array()[i], "areas[" + std::to_string(i) + "].name",
+                     "duplicate area '" + d.name + "'");
         p.areas.push_back(d);
       }
   }
   if (const Value* d = top.get("default_area")) read_area(*d, "default_area", p.default_area, false);
   if (const Value* pr = top.get("products")) {
-    if (!pr->is_array()) top.fail(*pr, "products", "must be an array");
+    if (!pr->is_array())
+      top.fail(*pr, "products", "must be an array");
     else
       for (std::size_t i = 0; i < pr->as_array().size() && ok; ++i) {
         ProductDie d;
@@ -212,7 +225,8 @@ model::Result<YieldParams> parse_yield_params(std::string_view text, std::string
       }
   }
   if (const Value* fl = top.get("faults")) {
-    if (!fl->is_array()) top.fail(*fl, "faults", "must be an array");
+    if (!fl->is_array())
+      top.fail(*fl, "faults", "must be an array");
     else
       for (std::size_t i = 0; i < fl->as_array().size() && ok; ++i) {
         ToolFault f;
@@ -222,11 +236,17 @@ model::Result<YieldParams> parse_yield_params(std::string_view text, std::string
         r.number("density_multiplier", f.density_multiplier, 0.0, 1e6);
         std::string sig = "none";
         r.string("signature", sig, false);
-        if (sig == "none") f.signature = Signature::None;
-        else if (sig == "centre") f.signature = Signature::Centre;
-        else if (sig == "edge_ring") f.signature = Signature::EdgeRing;
-        else if (sig == "scratch") f.signature = Signature::Scratch;
-        else r.fail(*fl->as_array()[i].find("signature"), path + ".signature", "must be none, centre, edge_ring or scratch");
+        if (sig == "none")
+          f.signature = Signature::None;
+        else if (sig == "centre")
+          f.signature = Signature::Centre;
+        else if (sig == "edge_ring")
+          f.signature = Signature::EdgeRing;
+        else if (sig == "scratch")
+          f.signature = Signature::Scratch;
+        else
+          r.fail(*fl->as_array()[i].find("signature"), path + ".signature",
+                 "must be none, centre, edge_ring or scratch");
         r.number("intensity", f.intensity, 0.0, 1e6);
         r.number("probability", f.probability, 0.0, 1.0);
         bool enabled = true;

@@ -61,19 +61,24 @@ class BitWriter {
 
 // Fixed Huffman literal/length code of symbol s (RFC 1951, 3.2.6).
 void put_litlen(BitWriter& w, std::uint32_t s) {
-  if (s <= 143) w.code(0x30 + s, 8);
-  else if (s <= 255) w.code(0x190 + (s - 144), 9);
-  else if (s <= 279) w.code(s - 256, 7);
-  else w.code(0xC0 + (s - 280), 8);
+  if (s <= 143)
+    w.code(0x30 + s, 8);
+  else if (s <= 255)
+    w.code(0x190 + (s - 144), 9);
+  else if (s <= 279)
+    w.code(s - 256, 7);
+  else
+    w.code(0xC0 + (s - 280), 8);
 }
 
 constexpr std::uint16_t kLenBase[29] = {3,  4,  5,  6,  7,  8,  9,  10, 11,  13,  15,  17,  19,  23, 27,
                                         31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258};
 constexpr std::uint8_t kLenExtra[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2,
                                         2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
-constexpr std::uint16_t kDistBase[30] = {1,   2,   3,   4,   5,   7,    9,    13,   17,   25,   33,   49,   65,    97,    129,
-                                         193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577};
-constexpr std::uint8_t kDistExtra[30] = {0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6,
+constexpr std::uint16_t kDistBase[30] = {1,    2,    3,    4,    5,    7,    9,    13,    17,    25,
+                                         33,   49,   65,   97,   129,  193,  257,  385,   513,   769,
+                                         1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577};
+constexpr std::uint8_t kDistExtra[30] = {0, 0, 0, 0, 1, 1, 2, 2,  3,  3,  4,  4,  5,  5,  6,
                                          6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
 
 void put_match(BitWriter& w, std::uint32_t len, std::uint32_t dist) {
@@ -166,7 +171,8 @@ std::vector<std::uint8_t> encode_png(const Image& img) {
     }
     const bool use_up = up && upsum < none;
     raw.push_back(use_up ? 2 : 0);
-    for (std::uint32_t i = 0; i < row; ++i) raw.push_back(use_up ? static_cast<std::uint8_t>(cur[i] - up[i]) : cur[i]);
+    for (std::uint32_t i = 0; i < row; ++i)
+      raw.push_back(use_up ? static_cast<std::uint8_t>(cur[i] - up[i]) : cur[i]);
   }
   std::vector<std::uint8_t> png{0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
   std::vector<std::uint8_t> ihdr;

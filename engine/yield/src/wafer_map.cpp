@@ -8,12 +8,18 @@ namespace fabtwin::yield {
 
 std::array<std::uint8_t, 3> bin_colour(std::uint8_t bin) {
   switch (bin) {
-    case kBinPass: return {60, 170, 75};
-    case kBinRandom: return {215, 40, 40};
-    case kBinCentre: return {255, 140, 20};
-    case kBinEdgeRing: return {150, 90, 190};
-    case kBinScratch: return {30, 110, 200};
-    default: return {128, 128, 128};
+    case kBinPass:
+      return {60, 170, 75};
+    case kBinRandom:
+      return {215, 40, 40};
+    case kBinCentre:
+      return {255, 140, 20};
+    case kBinEdgeRing:
+      return {150, 90, 190};
+    case kBinScratch:
+      return {30, 110, 200};
+    default:
+      return {128, 128, 128};
   }
 }
 
@@ -33,8 +39,8 @@ std::array<std::uint8_t, 3> rate_colour(double rate, double scale_max) {
 namespace {
 
 struct Frame {
-  double scale;  // pixels per mm
-  double cx, cy; // pixel position of the wafer centre
+  double scale;   // pixels per mm
+  double cx, cy;  // pixel position of the wafer centre
   std::uint32_t size;
 };
 

@@ -10,11 +10,11 @@
 namespace fabtwin::yield {
 
 struct WaferGeometry {
-  double diameter_mm = 300.0;       // wafer diameter
-  double edge_exclusion_mm = 3.0;   // ring at the edge where no die may lie
-  double die_width_mm = 10.0;       // die size in x (without scribe)
-  double die_height_mm = 10.0;      // die size in y (without scribe)
-  double scribe_mm = 0.0;           // street between dies; pitch = die size + scribe
+  double diameter_mm = 300.0;      // wafer diameter
+  double edge_exclusion_mm = 3.0;  // ring at the edge where no die may lie
+  double die_width_mm = 10.0;      // die size in x (without scribe)
+  double die_height_mm = 10.0;     // die size in y (without scribe)
+  double scribe_mm = 0.0;          // street between dies; pitch = die size + scribe
 };
 
 // The standard gross-die estimate GDW = pi d^2 / (4 S) - pi d / sqrt(2 S), d: usable diameter (mm),

@@ -25,13 +25,13 @@ struct WaferRef {
 
 // Per-wafer result (fixed size; written by either backend).
 struct WaferSummary {
-  std::uint32_t dies = 0;                      // gross dies
-  std::uint32_t pass = 0;                      // good dies
-  std::uint32_t bins[kBinCount] = {};          // dies per DieBin (bins[0] == pass)
+  std::uint32_t dies = 0;                         // gross dies
+  std::uint32_t pass = 0;                         // good dies
+  std::uint32_t bins[kBinCount] = {};             // dies per DieBin (bins[0] == pass)
   std::uint32_t killed_by_area[kMaxAreas] = {};   // random-defect fails by the area of the killer
   std::uint32_t defects_by_area[kMaxAreas] = {};  // defects (killer or not) area a left on the usable
                                                   // wafer, as inspection would count them (0 unless counted)
-  double cluster_factor = 1.0;                 // the wafer's gamma draw G (mean 1)
+  double cluster_factor = 1.0;                    // the wafer's gamma draw G (mean 1)
   double die_yield() const { return dies ? static_cast<double>(pass) / dies : 0.0; }
 };
 
@@ -43,18 +43,18 @@ struct McSettings {
 
 struct RunOptions {
   Backend backend = Backend::Cpu;
-  unsigned threads = 0;        // CPU threads; 0: std::thread::hardware_concurrency()
-  bool keep_maps = true;       // false: only summaries (faster, no map memory)
-  bool count_defects = true;   // draw WaferSummary::defects_by_area
+  unsigned threads = 0;       // CPU threads; 0: std::thread::hardware_concurrency()
+  bool keep_maps = true;      // false: only summaries (faster, no map memory)
+  bool count_defects = true;  // draw WaferSummary::defects_by_area
 };
 
 struct BatchResult {
-  std::vector<WaferSummary> wafers;     // in batch order
-  std::vector<std::uint8_t> maps;       // wafers.size() * map_stride bytes (empty unless keep_maps)
+  std::vector<WaferSummary> wafers;  // in batch order
+  std::vector<std::uint8_t> maps;    // wafers.size() * map_stride bytes (empty unless keep_maps)
   std::uint32_t dies_per_wafer = 0;
-  std::uint32_t map_stride = 0;         // bytes per wafer (dies rounded up to a multiple of 4)
-  double seconds = 0.0;                 // wall time of run(), transfers included
-  double device_seconds = 0.0;          // CUDA: kernel time (events); CPU: 0
+  std::uint32_t map_stride = 0;  // bytes per wafer (dies rounded up to a multiple of 4)
+  double seconds = 0.0;          // wall time of run(), transfers included
+  double device_seconds = 0.0;   // CUDA: kernel time (events); CPU: 0
 
   // The die map (DieBin per die, in DieGrid order) of batch wafer w; empty without maps.
   std::span<const std::uint8_t> map(std::size_t w) const {

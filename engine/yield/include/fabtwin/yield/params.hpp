@@ -39,11 +39,11 @@ struct ToolHealthParams {
 
 // A fault planted on one tool (for analysts to find): a raised density and/or a signature.
 struct ToolFault {
-  std::string tool;                    // tool name as in the model (SMT2020 STN), e.g. "DE_FE_51"
-  double density_multiplier = 1.0;     // x the area density at every step this tool runs
+  std::string tool;                 // tool name as in the model (SMT2020 STN), e.g. "DE_FE_51"
+  double density_multiplier = 1.0;  // x the area density at every step this tool runs
   Signature signature = Signature::None;
-  double intensity = 0.0;              // signature: killer defects/cm^2 at weight 1
-  double probability = 1.0;            // signature: chance per pass (0..1)
+  double intensity = 0.0;    // signature: killer defects/cm^2 at weight 1
+  double probability = 1.0;  // signature: chance per pass (0..1)
 };
 
 struct ProductDie {
@@ -52,8 +52,8 @@ struct ProductDie {
 };
 
 struct YieldParams {
-  WaferGeometry wafer;           // diameter, edge exclusion, scribe; die size from products
-  double cluster_alpha = 2.0;    // negative-binomial cluster parameter; <= 0: no clustering (Poisson)
+  WaferGeometry wafer;         // diameter, edge exclusion, scribe; die size from products
+  double cluster_alpha = 2.0;  // negative-binomial cluster parameter; <= 0: no clustering (Poisson)
   std::vector<AreaDefects> areas;
   AreaDefects default_area{"*", 0.0, 0.0};  // for steps whose area is not listed
   SignatureShapes shapes;
@@ -61,7 +61,7 @@ struct YieldParams {
   std::vector<ToolFault> faults;
   std::vector<ProductDie> products;
   double default_die_width_mm = 10.0, default_die_height_mm = 10.0;  // products not listed
-  std::uint64_t seed = 1;        // Philox seed of the yield draws
+  std::uint64_t seed = 1;                                            // Philox seed of the yield draws
 
   // The wafer geometry with the die size of `product` (the default size when not listed).
   WaferGeometry geometry_for(std::string_view product) const;
@@ -73,6 +73,7 @@ std::string_view to_string(Signature s);
 // Reads the JSON parameter file (schema "fabtwin.v1.YieldParams", docs/yield.md). Every error
 // names file, line and field; unknown keys are errors (catch typos).
 model::Result<YieldParams> read_yield_params(const std::filesystem::path& file);
-model::Result<YieldParams> parse_yield_params(std::string_view json, std::string_view file_label = "<memory>");
+model::Result<YieldParams> parse_yield_params(std::string_view json,
+                                              std::string_view file_label = "<memory>");
 
 }  // namespace fabtwin::yield

@@ -7,9 +7,9 @@
 
 namespace fabtwin::yield {
 
-inline constexpr std::uint32_t kMaxAreas = 16;      // process areas per model (SMT2020 has 12)
-inline constexpr std::uint32_t kMaxEvents = 16;     // signature passes kept per wafer history
-inline constexpr std::uint32_t kMaxScratches = 4;   // scratches drawn per wafer (more are dropped)
+inline constexpr std::uint32_t kMaxAreas = 16;     // process areas per model (SMT2020 has 12)
+inline constexpr std::uint32_t kMaxEvents = 16;    // signature passes kept per wafer history
+inline constexpr std::uint32_t kMaxScratches = 4;  // scratches drawn per wafer (more are dropped)
 
 // Systematic (spatial) signatures a faulty tool can leave.
 enum class Signature : std::uint32_t {
@@ -23,7 +23,7 @@ enum class Signature : std::uint32_t {
 // with several causes one is chosen in proportion to their killer rates at that die.
 enum DieBin : std::uint8_t {
   kBinPass = 0,
-  kBinRandom = 1,    // random / clustered defects (the negative-binomial part)
+  kBinRandom = 1,  // random / clustered defects (the negative-binomial part)
   kBinCentre = 2,
   kBinEdgeRing = 3,
   kBinScratch = 4,
@@ -32,16 +32,16 @@ inline constexpr std::uint32_t kBinCount = 5;
 
 // One pass through a tool with a planted signature fault.
 struct SignatureEvent {
-  std::uint32_t step = 0;           // step id: keys the random draws of this pass
+  std::uint32_t step = 0;  // step id: keys the random draws of this pass
   Signature kind = Signature::None;
-  double intensity = 0.0;           // killer defects/cm^2 where the signature's weight is 1
-  double probability = 1.0;         // chance that this pass leaves the signature (0..1)
+  double intensity = 0.0;    // killer defects/cm^2 where the signature's weight is 1
+  double probability = 1.0;  // chance that this pass leaves the signature (0..1)
 };
 
 struct WaferRates {
-  std::uint32_t n_areas = 0;         // areas in use (kill_density/defect_density entries)
-  std::uint32_t n_events = 0;        // events in use
-  std::uint32_t dropped_events = 0;  // signature passes beyond kMaxEvents (ignored)
+  std::uint32_t n_areas = 0;              // areas in use (kill_density/defect_density entries)
+  std::uint32_t n_events = 0;             // events in use
+  std::uint32_t dropped_events = 0;       // signature passes beyond kMaxEvents (ignored)
   double kill_density[kMaxAreas] = {};    // killer defects/cm^2 from area a (sum of d0 * kill ratio * health)
   double defect_density[kMaxAreas] = {};  // all defects/cm^2 from area a (sum of d0 * health)
   SignatureEvent events[kMaxEvents] = {};
@@ -54,8 +54,10 @@ struct WaferRates {
   }
   // Appends an event; counts it in dropped_events when kMaxEvents are already in use.
   void add_event(const SignatureEvent& e) {
-    if (n_events < kMaxEvents) events[n_events++] = e;
-    else ++dropped_events;
+    if (n_events < kMaxEvents)
+      events[n_events++] = e;
+    else
+      ++dropped_events;
   }
 };
 
