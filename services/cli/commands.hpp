@@ -6,6 +6,7 @@
 namespace fabtwin::cli {
 int cmd_model(int argc, char** argv);
 int cmd_simulate(int argc, char** argv);
+int cmd_yield_run(int argc, char** argv);  // argv[0] = "yield", argv[1] = "run"
 }  // namespace fabtwin::cli
 
 int cmd_yield(int argc, char** argv);
