@@ -1,11 +1,13 @@
 # Resolves FABTWIN_CUDA / FABTWIN_SERVICES / FABTWIN_VIEWER (ON, OFF, AUTO) into *_ENABLED.
 
-function(fabtwin_resolve opt found)
+# `found_var` names a variable holding ON/OFF.
+function(fabtwin_resolve opt found_var)
+  set(found ${${found_var}})
   string(TOUPPER "${${opt}}" v)
   if(v STREQUAL "AUTO")
     set(${opt}_ENABLED ${found} PARENT_SCOPE)
   elseif(v)
-    if(NOT ${found})
+    if(NOT found)
       message(FATAL_ERROR "${opt}=ON but its dependencies were not found")
     endif()
     set(${opt}_ENABLED ON PARENT_SCOPE)
@@ -28,6 +30,11 @@ if(NOT _cuda_req STREQUAL "OFF")
       set(CMAKE_CUDA_ARCHITECTURES 80 90 CACHE STRING "CUDA architectures")
     endif()
     enable_language(CUDA)
+    # CMake < 3.26 does not know nvcc's C++20 flag (CMAKE_CUDA_STANDARD 20 then fails to generate).
+    if(NOT CMAKE_CUDA20_STANDARD_COMPILE_OPTION AND CMAKE_CUDA_COMPILER_VERSION VERSION_GREATER_EQUAL 12.0)
+      set(CMAKE_CUDA20_STANDARD_COMPILE_OPTION "-std=c++20")
+      set(CMAKE_CUDA20_EXTENSION_COMPILE_OPTION "-std=c++20")
+    endif()
     find_package(CUDAToolkit)
     if(CUDAToolkit_FOUND)
       set(_cuda_found ON)

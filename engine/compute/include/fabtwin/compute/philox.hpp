@@ -22,7 +22,7 @@ FABTWIN_HD_INLINE void philox_mulhilo(std::uint32_t a, std::uint32_t b, std::uin
 // One block of four 32-bit outputs for counter `c` under key (k0, k1).
 FABTWIN_HD_INLINE Philox4x32 philox4x32_10(Philox4x32 c, std::uint32_t k0, std::uint32_t k1) {
   constexpr std::uint32_t M0 = 0xD2511F53u, M1 = 0xCD9E8D57u, W0 = 0x9E3779B9u, W1 = 0xBB67AE85u;
-#if defined(__CUDACC__)
+#if defined(__CUDA_ARCH__)
 #pragma unroll
 #endif
   for (int r = 0; r < 10; ++r) {
