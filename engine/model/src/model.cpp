@@ -7,12 +7,11 @@
 namespace fabtwin::model {
 
 std::string Error::what() const {
-  std::string s;
-  if (!file.empty()) s += file;
-  if (line > 0) s += ":" + std::to_string(line);
-  if (!s.empty()) s += ": ";
-  if (!field.empty()) s += "field '" + field + "': ";
-  s += message;
+  std::string s = file;
+  if (line > 0) s.append(":").append(std::to_string(line));
+  if (!s.empty()) s.append(": ");
+  if (!field.empty()) s.append("field '").append(field).append("': ");
+  s.append(message);
   return s;
 }
 
