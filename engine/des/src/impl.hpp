@@ -143,13 +143,11 @@ struct Lot {
   LotKey key;
   std::uint32_t serial = 0;  // release order: the final tie-break
   std::uint32_t product = 0, step = 0, pass = 0, priority = 10, wafers = 25;
-  std::uint32_t order = kNone;
   std::uint32_t prev_location = kNone;
   std::uint32_t queue_pos = kNone;
   std::uint32_t steps_done = 0, reworks = 0;
-  std::int64_t released = 0, due = 0, queued = 0, started = 0;
+  std::int64_t released = 0, due = 0, queued = 0;
   std::uint8_t ndedic = 0, ncqt = 0;
-  bool from_wip = false;
   std::array<std::uint32_t, 4> ded_step{}, ded_tool{};
   std::array<std::uint32_t, 4> cqt_step{};
   std::array<std::int64_t, 4> cqt_deadline{};
@@ -273,7 +271,7 @@ struct Simulation::Impl {
   void start_pm(std::uint32_t t, std::uint32_t p);
   void pm_done(std::uint32_t t, std::uint32_t p);
   void set_acc(std::uint32_t t, AccState s);
-  void queue_changed(std::uint32_t g, std::int64_t delta_len_before);
+  void queue_changed(std::uint32_t g);
   void reset_stats();
   void sample_wip();
   void notify_tool(std::uint32_t t);

@@ -272,7 +272,6 @@ void Simulation::Impl::release(std::uint32_t o, std::uint32_t k) {
     lot.product = order.product.value;
     lot.priority = order.priority;
     lot.wafers = order.pieces;
-    lot.order = o;
     lot.released = now;
     lot.due = now + due_offset;
     lot.step = route.first_step.value;
@@ -320,7 +319,7 @@ void Simulation::Impl::enqueue(std::uint32_t id) {
   Lot& lot = lots[id];
   const std::uint32_t g = c->steps[lot.step].group;
   GroupRt& gr = groups[g];
-  queue_changed(g, 0);
+  queue_changed(g);
   lot.queued = now;
   lot.queue_pos = static_cast<std::uint32_t>(gr.queue.size());
   const StepInfo& s = c->steps[lot.step];
@@ -577,7 +576,7 @@ void Simulation::Impl::start_job(std::uint32_t t, const std::uint32_t* ids, std:
   }
   tool.run_count += n;
   std::uint32_t wafers = 0;
-  queue_changed(tool.group, 0);
+  queue_changed(tool.group);
   for (std::uint32_t i = 0; i < n; ++i) {
     Lot& lot = lots[ids[i]];
     wafers += lot.wafers;
@@ -587,7 +586,6 @@ void Simulation::Impl::start_job(std::uint32_t t, const std::uint32_t* ids, std:
     lots[gr.queue[pos].lot].queue_pos = pos;
     gr.queue.pop_back();
     lot.queue_pos = kNone;
-    lot.started = now;
     gr.wait_ms += now - lot.queued;
     // critical queue time check at the start of the target step
     for (std::uint8_t k = 0; k < lot.ncqt;) {
@@ -793,7 +791,8 @@ void Simulation::Impl::set_acc(std::uint32_t t, AccState s) {
   notify_tool(t);
 }
 
-void Simulation::Impl::queue_changed(std::uint32_t g, std::int64_t) {
+// Integrates the queue length up to now (call before the length changes).
+void Simulation::Impl::queue_changed(std::uint32_t g) {
   GroupRt& gr = groups[g];
   gr.queue_area += static_cast<std::int64_t>(gr.queue.size()) * (now - gr.queue_since);
   gr.queue_since = now;
@@ -859,7 +858,6 @@ Result<Simulation> Simulation::create(const Model& model, Options options) {
     lot.wafers = wl.pieces;
     lot.released = wl.start.time_since_epoch().count();
     lot.due = wl.due.time_since_epoch().count();
-    lot.from_wip = true;
     s.push(0, Ev::Arrive, id);
   }
   for (std::uint32_t o = 0; o < d.orders.size(); ++o)
