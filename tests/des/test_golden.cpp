@@ -127,6 +127,37 @@ TEST_CASE("a setup change is held for the setup group's minimum run while lots c
   CHECK(r.row("B_1", 1).end == 240);
 }
 
+TEST_CASE("a minimum run waits for a lot that will continue it, already on its way", "[des][golden]") {
+  TinyFab f;
+  auto& g = f.group("Implant", 1, {RankKey::HighestPriority, RankKey::Fifo});
+  g.rule = DispatchRule::LeastSetupMinRun;
+  g.setup_group = SetupGroupId{0};
+  f.group("Pre", 1);
+  auto pa = f.product("pa", {{"Implant", 30}});
+  auto pb = f.product("pb", {{"Implant", 30}});
+  auto pc = f.product("pc", {{"Pre", 120}, {"Implant", 30}});
+  const SetupId sa = f.setup("SA"), sb = f.setup("SB");
+  f.step(pa, 1).setup = sa;
+  f.step(pb, 1).setup = sb;
+  f.step(pc, 2).setup = sb;
+  f.d.setup_transitions = {{std::nullopt, sa, {10, Unit::Minute}, ""}, {std::nullopt, sb, {10, Unit::Minute}, ""}};
+  f.d.setup_groups = {{"Gas", {{sa, 2, ""}, {sb, 2, ""}}}};
+  f.wip("A1", pa, 1);
+  f.wip("B1", pb, 1, 20);
+  f.wip("A2", pa, 1);
+  f.wip("A3", pa, 1);
+  f.wip("C1", pc, 1);  // at Pre until 120, then needs SB at Implant
+  Run r(f.build(), 1000);
+  CHECK(r.row("B1", 1).start == 70);
+  CHECK(r.row("B1", 1).end == 110);
+  // The SB run is unfinished and C1 will continue it: the tool waits for C1 (110..120) rather
+  // than set up for A3.
+  CHECK(r.row("C1", 2).start == 120);
+  CHECK(r.row("C1", 2).end == 150);
+  CHECK(r.row("A3", 1).start == 150);
+  CHECK(r.row("A3", 1).end == 190);
+}
+
 TEST_CASE("a dedicated step waits for the tool that ran its lens step", "[des][golden]") {
   TinyFab f;
   f.group("Litho", 2);

@@ -13,6 +13,7 @@
 namespace fabtwin::des {
 
 inline constexpr std::uint32_t kNone = UINT32_MAX;
+inline constexpr std::uint32_t kDone = UINT32_MAX - 1;  // Lot::queue_pos of a completed lot (slot free)
 
 enum class Ev : std::uint8_t { Release, Arrive, JobDone, EntryFree, Fail, RepairDone, PmDue, PmDone, WipSample, Warmup };
 
@@ -129,6 +130,7 @@ struct GroupInfo {
   bool delay_location = false;  // no transport to or from it
   bool batching = false;        // some step here batches
   bool min_run = false;         // rule_LSSU with a setup group
+  std::uint32_t run_index = kNone;  // index into Compiled::run_groups when min_run
   bool tool_dependent = false;  // eligibility differs between tools (setups, dedication)
   bool lot_batch_unit = false;  // BATCHPER lot: batch sizes count lots, not wafers
   model::WakeRule wake = model::WakeRule::LongestIdle;
@@ -152,6 +154,8 @@ struct Compiled {
   std::vector<GroupInfo> groups;
   std::vector<std::uint32_t> tool_group;
   std::vector<std::uint32_t> min_run;          // [group * nsetups + setup]
+  std::vector<std::uint32_t> run_groups;       // groups with minimum runs
+  std::vector<std::uint32_t> next_setup;       // [run group * nsteps + step]: setup of the route's next step on that group (from this step on), kNone
   std::vector<std::int64_t> setup_matrix;      // [(from + 1) * nsetups + to]; from = -1: no setup yet
   std::uint32_t nsetups = 0;
   std::vector<std::int32_t> transport;         // [from * nloc + to] index into transports, -1 none
@@ -250,6 +254,10 @@ struct Simulation::Impl {
   std::vector<GroupRt> groups;
   std::vector<DownRt> downs;
   std::vector<PmRt> pms;
+  // Lots that will continue a minimum run: way[lot * nrun + r] = setup the lot's next visit to run
+  // group r needs (kNone: none, or being processed there); way_count[r * nsetups + setup] counts them.
+  std::vector<std::uint32_t> way;
+  std::vector<std::uint32_t> way_count;
   std::vector<CompletedLot> completed;
   std::vector<WipSample> wip_samples;
   std::int64_t stats_since = 0;  // tool statistics restart (warm-up)
@@ -285,6 +293,7 @@ struct Simulation::Impl {
   void avail_append(std::uint32_t t);
   bool try_start(std::uint32_t t);
   void wake_for(std::uint32_t lot);
+  void set_way(std::uint32_t lot, bool processing);
   void start_job(std::uint32_t t, const std::uint32_t* lots, std::uint32_t n);
   std::int64_t setup_needed(const ToolRt& tool, const StepInfo& s) const;
   void job_done(std::uint32_t t, std::uint32_t gen);

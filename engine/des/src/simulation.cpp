@@ -127,6 +127,23 @@ Result<std::shared_ptr<const Compiled>> compile(const Model& m, const Options& o
   for (const auto& s : c->steps)
     if (s.dedicate_for != kNone) c->groups[c->steps[s.dedicate_for].group].tool_dependent = true;
 
+  // Minimum-run groups: for each, the setup of every step's next visit to that group.
+  for (std::uint32_t g = 0; g < c->groups.size(); ++g)
+    if (c->groups[g].min_run) {
+      c->groups[g].run_index = static_cast<std::uint32_t>(c->run_groups.size());
+      c->run_groups.push_back(g);
+    }
+  const std::size_t nsteps = c->steps.size();
+  c->next_setup.assign(c->run_groups.size() * nsteps, kNone);
+  for (std::size_t r = 0; r < c->run_groups.size(); ++r)
+    for (const Route& route : d.routes) {
+      std::uint32_t next = kNone;
+      for (std::uint32_t i = route.first_step.value + route.step_count; i-- > route.first_step.value;) {
+        if (c->steps[i].group == c->run_groups[r]) next = c->steps[i].setup;
+        c->next_setup[r * nsteps + i] = next;
+      }
+    }
+
   // Remaining work (CR) and raw process time (RPT) per route.
   c->transport.assign(static_cast<std::size_t>(c->nlocations) * c->nlocations, -1);
   for (std::size_t k = 0; k < d.transports.size(); ++k) {
@@ -258,6 +275,8 @@ std::uint32_t Simulation::Impl::new_lot() {
   }
   lots[id].serial = next_serial++;
   ++lots_alive;
+  const std::size_t nrun = c->run_groups.size();
+  if (way.size() < lots.size() * nrun) way.resize(lots.size() * nrun, kNone);
   return id;
 }
 
@@ -284,6 +303,25 @@ void Simulation::Impl::release(std::uint32_t o, std::uint32_t k) {
   }
 }
 
+// Records which minimum runs the lot will continue: for each run group, the setup its next visit
+// there needs; none while that group processes it (it is part of a run already) or when done.
+void Simulation::Impl::set_way(std::uint32_t id, bool processing) {
+  const std::size_t nrun = c->run_groups.size();
+  const std::size_t nsteps = c->steps.size();
+  const Lot& lot = lots[id];
+  const bool alive = lot.queue_pos != kDone;
+  const std::uint32_t here = c->steps[lot.step].group;
+  for (std::size_t r = 0; r < nrun; ++r) {
+    const bool in_run = processing && here == c->run_groups[r];
+    const std::uint32_t v = in_run || !alive ? kNone : c->next_setup[r * nsteps + lot.step];
+    std::uint32_t& cur = way[id * nrun + r];
+    if (cur == v) continue;
+    if (cur != kNone) --way_count[r * c->nsetups + cur];
+    if (v != kNone) ++way_count[r * c->nsetups + v];
+    cur = v;
+  }
+}
+
 void Simulation::Impl::advance(std::uint32_t id, std::uint32_t next) {
   Lot& lot = lots[id];
   const std::uint32_t end = c->steps[lot.step].route_end;
@@ -300,9 +338,10 @@ void Simulation::Impl::advance(std::uint32_t id, std::uint32_t next) {
     return;
   }
   lot.step = next;
+  if (!c->run_groups.empty()) set_way(id, false);
   const GroupInfo& g = c->groups[c->steps[next].group];
   std::int64_t delay = 0;
-  if (lot.prev_location != kNone && !g.delay_location && lot.prev_location != kNone) {
+  if (lot.prev_location != kNone && !g.delay_location) {
     const auto k = c->transport[lot.prev_location * c->nlocations + g.location];
     if (k >= 0) {
       const auto u = draw(kRngTransport, lot.key.source, lot.key.sequence, next, lot.pass);
@@ -395,7 +434,8 @@ void Simulation::Impl::complete(std::uint32_t id) {
     LotRecord r{id, lot.key, ProductId{lot.product}, lot.priority, lot.wafers, cl.released, cl.completed, cl.due};
     for (Observer* o : observers) o->on_lot_completed(r);
   }
-  lot.queue_pos = kNone;
+  lot.queue_pos = kDone;
+  if (!c->run_groups.empty()) set_way(id, false);
   free_lots.push_back(id);
   --lots_alive;
 }
@@ -450,17 +490,12 @@ bool Simulation::Impl::try_start(std::uint32_t t) {
   const GroupInfo& g = c->groups[tool.group];
   GroupRt& gr = groups[tool.group];
   if (gr.queue.empty()) return false;
-  // Minimum run: while the run of the current setup is unfinished and lots that continue it
-  // wait, only those are eligible (hot lots included). With none waiting the setup may change:
-  // holding the tool idle would deadlock re-entrant flows (docs/model-format.md).
-  bool hold_run = false;
-  if (g.min_run && tool.setup != kNone && tool.run_count < tool.run_needed) {
-    for (const Candidate& e : gr.queue)
-      if (e.setup.value == tool.setup && (!e.dedicated.valid() || e.dedicated.value == t)) {
-        hold_run = true;
-        break;
-      }
-  }
+  // Minimum run: while the run of the current setup is unfinished, only lots that continue it are
+  // eligible (hot lots included), as long as such a lot waits or can still arrive, i.e. its next
+  // visit to this group needs this setup. When none can, the setup may change: holding the tool
+  // idle would deadlock re-entrant flows (docs/model-format.md).
+  const bool hold_run = g.min_run && tool.setup != kNone && tool.run_count < tool.run_needed &&
+                        way_count[static_cast<std::size_t>(g.run_index) * c->nsetups + tool.setup] > 0;
   // Groups where every tool sees the same queue rank it in place; others filter a copy.
   std::span<const Candidate> cs;
   if (!g.tool_dependent) {
@@ -586,6 +621,7 @@ void Simulation::Impl::start_job(std::uint32_t t, const std::uint32_t* ids, std:
     lots[gr.queue[pos].lot].queue_pos = pos;
     gr.queue.pop_back();
     lot.queue_pos = kNone;
+    if (!c->run_groups.empty()) set_way(ids[i], true);
     gr.wait_ms += now - lot.queued;
     // critical queue time check at the start of the target step
     for (std::uint8_t k = 0; k < lot.ncqt;) {
@@ -842,6 +878,7 @@ Result<Simulation> Simulation::create(const Model& model, Options options) {
   s.groups.resize(d.tool_groups.size());
   s.downs.resize(s.c->downs.size());
   s.pms.resize(s.c->pms.size());
+  s.way_count.assign(s.c->run_groups.size() * s.c->nsetups, 0);
   for (std::uint32_t t = 0; t < s.tools.size(); ++t) {
     s.tools[t].group = s.c->tool_group[t];
     s.avail_append(t);
@@ -858,6 +895,7 @@ Result<Simulation> Simulation::create(const Model& model, Options options) {
     lot.wafers = wl.pieces;
     lot.released = wl.start.time_since_epoch().count();
     lot.due = wl.due.time_since_epoch().count();
+    if (!s.c->run_groups.empty()) s.set_way(id, false);
     s.push(0, Ev::Arrive, id);
   }
   for (std::uint32_t o = 0; o < d.orders.size(); ++o)
