@@ -130,7 +130,7 @@ struct GroupInfo {
   bool delay_location = false;  // no transport to or from it
   bool batching = false;        // some step here batches
   bool min_run = false;         // rule_LSSU with a setup group
-  std::uint32_t run_index = kNone;  // index into Compiled::run_groups when min_run
+  std::uint32_t watch_index = kNone;  // index into Compiled::watch_groups (min-run or batching groups)
   bool tool_dependent = false;  // eligibility differs between tools (setups, dedication)
   bool lot_batch_unit = false;  // BATCHPER lot: batch sizes count lots, not wafers
   model::WakeRule wake = model::WakeRule::LongestIdle;
@@ -154,8 +154,11 @@ struct Compiled {
   std::vector<GroupInfo> groups;
   std::vector<std::uint32_t> tool_group;
   std::vector<std::uint32_t> min_run;          // [group * nsetups + setup]
-  std::vector<std::uint32_t> run_groups;       // groups with minimum runs
-  std::vector<std::uint32_t> next_setup;       // [run group * nsteps + step]: setup of the route's next step on that group (from this step on), kNone
+  // Groups that need to know which lots can still come: minimum runs (will a lot continue the
+  // run?) and batching (can the batch still fill?).
+  std::vector<std::uint32_t> watch_groups;
+  std::vector<std::uint32_t> next_visit;  // [watch * nsteps + step]: the route's next step (>= step) on that group, kNone
+  std::vector<std::uint32_t> step_route;  // per step: its route
   std::vector<std::int64_t> setup_matrix;      // [(from + 1) * nsetups + to]; from = -1: no setup yet
   std::uint32_t nsetups = 0;
   std::vector<std::int32_t> transport;         // [from * nloc + to] index into transports, -1 none
@@ -254,10 +257,12 @@ struct Simulation::Impl {
   std::vector<GroupRt> groups;
   std::vector<DownRt> downs;
   std::vector<PmRt> pms;
-  // Lots that will continue a minimum run: way[lot * nrun + r] = setup the lot's next visit to run
-  // group r needs (kNone: none, or being processed there); way_count[r * nsetups + setup] counts them.
+  // Lots on their way to watched groups: way[lot * nwatch + w] = the step of the lot's next visit
+  // to watch group w (kNone: none, or being processed there); counted per step and per setup.
   std::vector<std::uint32_t> way;
-  std::vector<std::uint32_t> way_count;
+  std::vector<std::uint32_t> way_step;   // [w * nsteps + step]
+  std::vector<std::uint32_t> way_setup;  // [w * nsetups + setup]
+  std::vector<std::uint32_t> route_releasing;  // per route: orders with releases still to come
   std::vector<CompletedLot> completed;
   std::vector<WipSample> wip_samples;
   std::int64_t stats_since = 0;  // tool statistics restart (warm-up)
@@ -293,7 +298,8 @@ struct Simulation::Impl {
   void avail_append(std::uint32_t t);
   bool try_start(std::uint32_t t);
   void wake_for(std::uint32_t lot);
-  void set_way(std::uint32_t lot, bool processing);
+  void set_way(std::uint32_t lot, std::uint32_t w, bool processing);
+  void set_way_all(std::uint32_t lot);
   void start_job(std::uint32_t t, const std::uint32_t* lots, std::uint32_t n);
   std::int64_t setup_needed(const ToolRt& tool, const StepInfo& s) const;
   void job_done(std::uint32_t t, std::uint32_t gen);

@@ -127,22 +127,26 @@ Result<std::shared_ptr<const Compiled>> compile(const Model& m, const Options& o
   for (const auto& s : c->steps)
     if (s.dedicate_for != kNone) c->groups[c->steps[s.dedicate_for].group].tool_dependent = true;
 
-  // Minimum-run groups: for each, the setup of every step's next visit to that group.
+  // Watched groups (minimum runs, batching): for each, every step's next visit to that group.
   for (std::uint32_t g = 0; g < c->groups.size(); ++g)
-    if (c->groups[g].min_run) {
-      c->groups[g].run_index = static_cast<std::uint32_t>(c->run_groups.size());
-      c->run_groups.push_back(g);
+    if (c->groups[g].min_run || c->groups[g].batching) {
+      c->groups[g].watch_index = static_cast<std::uint32_t>(c->watch_groups.size());
+      c->watch_groups.push_back(g);
     }
   const std::size_t nsteps = c->steps.size();
-  c->next_setup.assign(c->run_groups.size() * nsteps, kNone);
-  for (std::size_t r = 0; r < c->run_groups.size(); ++r)
-    for (const Route& route : d.routes) {
+  c->next_visit.assign(c->watch_groups.size() * nsteps, kNone);
+  c->step_route.resize(nsteps);
+  for (std::size_t r = 0; r < d.routes.size(); ++r) {
+    const Route& route = d.routes[r];
+    for (std::uint32_t i = 0; i < route.step_count; ++i) c->step_route[route.first_step.value + i] = static_cast<std::uint32_t>(r);
+    for (std::size_t w = 0; w < c->watch_groups.size(); ++w) {
       std::uint32_t next = kNone;
       for (std::uint32_t i = route.first_step.value + route.step_count; i-- > route.first_step.value;) {
-        if (c->steps[i].group == c->run_groups[r]) next = c->steps[i].setup;
-        c->next_setup[r * nsteps + i] = next;
+        if (c->steps[i].group == c->watch_groups[w]) next = i;
+        c->next_visit[w * nsteps + i] = next;
       }
     }
+  }
 
   // Remaining work (CR) and raw process time (RPT) per route.
   c->transport.assign(static_cast<std::size_t>(c->nlocations) * c->nlocations, -1);
@@ -275,14 +279,15 @@ std::uint32_t Simulation::Impl::new_lot() {
   }
   lots[id].serial = next_serial++;
   ++lots_alive;
-  const std::size_t nrun = c->run_groups.size();
-  if (way.size() < lots.size() * nrun) way.resize(lots.size() * nrun, kNone);
+  const std::size_t nwatch = c->watch_groups.size();
+  if (way.size() < lots.size() * nwatch) way.resize(lots.size() * nwatch, kNone);
   return id;
 }
 
 void Simulation::Impl::release(std::uint32_t o, std::uint32_t k) {
   const Order& order = c->model.data().orders[o];
   const Route& route = c->model.route_of(order.product);
+  const std::size_t route_index = c->model.product(order.product).route.index();
   const std::int64_t due_offset = (order.due - order.start).count();
   for (std::uint32_t j = 0; j < order.lots_per_release; ++j) {
     const std::uint32_t id = new_lot();
@@ -297,33 +302,41 @@ void Simulation::Impl::release(std::uint32_t o, std::uint32_t k) {
     ++lots_released;
     advance(id, route.first_step.value);
   }
+  if (k + 1 == order.repeat_count) --route_releasing[route_index];
   if (k + 1 < order.repeat_count) {
     const auto u = draw(kRngRelease, o, k + 1);
     push(now + std::max<std::int64_t>(1, order.interval.sample_ms(u.u1, u.u2).count()), Ev::Release, o, k + 1);
   }
 }
 
-// Records which minimum runs the lot will continue: for each run group, the setup its next visit
-// there needs; none while that group processes it (it is part of a run already) or when done.
-void Simulation::Impl::set_way(std::uint32_t id, bool processing) {
-  const std::size_t nrun = c->run_groups.size();
+// Records the step of the lot's next visit to watched group w: none while that group processes it
+// (it is in a run or batch already) or when the lot is done.
+void Simulation::Impl::set_way(std::uint32_t id, std::uint32_t w, bool processing) {
+  const std::size_t nwatch = c->watch_groups.size();
   const std::size_t nsteps = c->steps.size();
   const Lot& lot = lots[id];
-  const bool alive = lot.queue_pos != kDone;
-  const std::uint32_t here = c->steps[lot.step].group;
-  for (std::size_t r = 0; r < nrun; ++r) {
-    const bool in_run = processing && here == c->run_groups[r];
-    const std::uint32_t v = in_run || !alive ? kNone : c->next_setup[r * nsteps + lot.step];
-    std::uint32_t& cur = way[id * nrun + r];
-    if (cur == v) continue;
-    if (cur != kNone) --way_count[r * c->nsetups + cur];
-    if (v != kNone) ++way_count[r * c->nsetups + v];
-    cur = v;
+  const bool gone = lot.queue_pos == kDone || (processing && c->steps[lot.step].group == c->watch_groups[w]);
+  const std::uint32_t v = gone ? kNone : c->next_visit[w * nsteps + lot.step];
+  std::uint32_t& cur = way[id * nwatch + w];
+  if (cur == v) return;
+  if (cur != kNone) {
+    --way_step[w * nsteps + cur];
+    if (c->steps[cur].setup != kNone) --way_setup[w * c->nsetups + c->steps[cur].setup];
   }
+  if (v != kNone) {
+    ++way_step[w * nsteps + v];
+    if (c->steps[v].setup != kNone) ++way_setup[w * c->nsetups + c->steps[v].setup];
+  }
+  cur = v;
+}
+
+void Simulation::Impl::set_way_all(std::uint32_t id) {
+  for (std::uint32_t w = 0; w < c->watch_groups.size(); ++w) set_way(id, w, false);
 }
 
 void Simulation::Impl::advance(std::uint32_t id, std::uint32_t next) {
   Lot& lot = lots[id];
+  const std::uint32_t from = lot.step;
   const std::uint32_t end = c->steps[lot.step].route_end;
   // Sampling: a step is performed with probability StepPercent, else skipped in zero time.
   while (next < end) {
@@ -338,7 +351,18 @@ void Simulation::Impl::advance(std::uint32_t id, std::uint32_t next) {
     return;
   }
   lot.step = next;
-  if (!c->run_groups.empty()) set_way(id, false);
+  if (!c->watch_groups.empty()) {
+    // Moving forward, a lot's next visit to a watched group changes only for the groups of the
+    // steps it passed (done or skipped); a rework loop goes back: all of them.
+    if (next > from && lot.steps_done > 0) {
+      for (std::uint32_t i = from; i < next; ++i) {
+        const std::uint32_t w = c->groups[c->steps[i].group].watch_index;
+        if (w != kNone) set_way(id, w, false);
+      }
+    } else {
+      set_way_all(id);
+    }
+  }
   const GroupInfo& g = c->groups[c->steps[next].group];
   std::int64_t delay = 0;
   if (lot.prev_location != kNone && !g.delay_location) {
@@ -435,7 +459,7 @@ void Simulation::Impl::complete(std::uint32_t id) {
     for (Observer* o : observers) o->on_lot_completed(r);
   }
   lot.queue_pos = kDone;
-  if (!c->run_groups.empty()) set_way(id, false);
+  if (!c->watch_groups.empty()) set_way_all(id);
   free_lots.push_back(id);
   --lots_alive;
 }
@@ -495,7 +519,7 @@ bool Simulation::Impl::try_start(std::uint32_t t) {
   // visit to this group needs this setup. When none can, the setup may change: holding the tool
   // idle would deadlock re-entrant flows (docs/model-format.md).
   const bool hold_run = g.min_run && tool.setup != kNone && tool.run_count < tool.run_needed &&
-                        way_count[static_cast<std::size_t>(g.run_index) * c->nsetups + tool.setup] > 0;
+                        way_setup[static_cast<std::size_t>(g.watch_index) * c->nsetups + tool.setup] > 0;
   // Groups where every tool sees the same queue rank it in place; others filter a copy.
   std::span<const Candidate> cs;
   if (!g.tool_dependent) {
@@ -547,7 +571,17 @@ bool Simulation::Impl::try_start(std::uint32_t t) {
     std::uint32_t total = 0;
     for (std::size_t j = 0; j < n; ++j)
       if (cs[j].step == cs[i].step) total += units(j);
-    if (total < s.batch_min) continue;  // below the minimum the tool waits
+    // Below the minimum the tool waits, unless no compatible lot can still arrive: no order still
+    // releases onto this route and every lot whose next visit here is this step already waits.
+    bool partial = false;
+    if (total < s.batch_min) {
+      const std::uint32_t step = cs[i].step.value;
+      std::uint32_t queued = 0;
+      for (const Candidate& e : gr.queue) queued += e.step.value == step;
+      const std::uint32_t coming = way_step[static_cast<std::size_t>(g.watch_index) * c->steps.size() + step];
+      if (route_releasing[c->step_route[step]] > 0 || coming > queued) continue;
+      partial = true;
+    }
     std::array<std::uint32_t, 8> batch{};
     std::uint32_t nb = 0, filled = 0;
     for (std::size_t oj = oi; oj < n && nb < batch.size(); ++oj) {
@@ -557,7 +591,7 @@ bool Simulation::Impl::try_start(std::uint32_t t) {
       filled += units(j);
       batch[nb++] = cs[j].lot;
     }
-    if (filled < s.batch_min) continue;
+    if (filled < s.batch_min && !partial) continue;
     start_job(t, batch.data(), nb);
     return true;
   }
@@ -621,7 +655,7 @@ void Simulation::Impl::start_job(std::uint32_t t, const std::uint32_t* ids, std:
     lots[gr.queue[pos].lot].queue_pos = pos;
     gr.queue.pop_back();
     lot.queue_pos = kNone;
-    if (!c->run_groups.empty()) set_way(ids[i], true);
+    if (g.watch_index != kNone) set_way(ids[i], g.watch_index, true);
     gr.wait_ms += now - lot.queued;
     // critical queue time check at the start of the target step
     for (std::uint8_t k = 0; k < lot.ncqt;) {
@@ -878,7 +912,11 @@ Result<Simulation> Simulation::create(const Model& model, Options options) {
   s.groups.resize(d.tool_groups.size());
   s.downs.resize(s.c->downs.size());
   s.pms.resize(s.c->pms.size());
-  s.way_count.assign(s.c->run_groups.size() * s.c->nsetups, 0);
+  s.way_step.assign(s.c->watch_groups.size() * s.c->steps.size(), 0);
+  s.way_setup.assign(s.c->watch_groups.size() * s.c->nsetups, 0);
+  s.route_releasing.assign(d.routes.size(), 0);
+  for (const Order& o : d.orders)
+    if (o.repeat_count > 0) ++s.route_releasing[s.c->model.product(o.product).route.index()];
   for (std::uint32_t t = 0; t < s.tools.size(); ++t) {
     s.tools[t].group = s.c->tool_group[t];
     s.avail_append(t);
@@ -895,7 +933,7 @@ Result<Simulation> Simulation::create(const Model& model, Options options) {
     lot.wafers = wl.pieces;
     lot.released = wl.start.time_since_epoch().count();
     lot.due = wl.due.time_since_epoch().count();
-    if (!s.c->run_groups.empty()) s.set_way(id, false);
+    if (!s.c->watch_groups.empty()) s.set_way_all(id);
     s.push(0, Ev::Arrive, id);
   }
   for (std::uint32_t o = 0; o < d.orders.size(); ++o)
