@@ -10,6 +10,7 @@
 
 #include "fabtwin/io/civil_time.hpp"
 #include "fabtwin/io/json.hpp"
+#include "fabtwin/io/file.hpp"
 #include "fabtwin/io/load.hpp"
 #include "tsv.hpp"
 
@@ -949,16 +950,9 @@ Result<Model> parse_native(std::string_view text, std::string_view file_label) {
 }
 
 Result<Model> read_native(const std::filesystem::path& file) {
-  std::error_code ec;
-  if (!std::filesystem::exists(file, ec)) return Error{file.string(), 0, "", "file not found"};
-  if (!std::filesystem::is_regular_file(file, ec)) return Error{file.string(), 0, "", "not a regular file"};
-  if (std::filesystem::file_size(file, ec) > (1u << 30))
-    return Error{file.string(), 0, "", "file larger than 1 GiB"};
-  std::ifstream in(file, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (!in && !in.eof()) return Error{file.string(), 0, "", "cannot read the file"};
-  return parse_native(text.str(), file.string());
+  auto text = read_file(file);
+  if (!text.ok()) return text.error();
+  return parse_native(text.value(), file.string());
 }
 
 }  // namespace fabtwin::io

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "fabtwin/io/civil_time.hpp"
+#include "fabtwin/io/file.hpp"
 #include "fabtwin/io/load.hpp"
 #include "tsv.hpp"
 
@@ -880,15 +881,9 @@ Result<Model> read_smt2020(const std::filesystem::path& dir) {
                    const auto path = dir / n;
                    std::error_code e;
                    if (!std::filesystem::exists(path, e)) return nullptr;
-                   if (!std::filesystem::is_regular_file(path, e))
-                     detail::fail(path.string(), 0, "", "not a regular file");
-                   if (std::filesystem::file_size(path, e) > kMaxFileBytes)
-                     detail::fail(path.string(), 0, "", "file larger than 256 MiB");
-                   std::ifstream in(path, std::ios::binary);
-                   std::ostringstream text;
-                   text << in.rdbuf();
-                   if (!in && !in.eof()) detail::fail(path.string(), 0, "", "cannot read the file");
-                   return &cache.emplace(n, std::move(text).str()).first->second;
+                   auto text = read_file(path, kMaxFileBytes);
+                   if (!text.ok()) detail::fail(text.error().file, 0, "", text.error().message);
+                   return &cache.emplace(n, std::move(text).value()).first->second;
                  },
                  [&](const std::string& n) { return (dir / n).string(); }};
   auto name = dir.filename().string();

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "fabtwin/io/file.hpp"
 #include "fabtwin/io/json.hpp"
 
 namespace fabtwin::yield {
@@ -261,11 +262,9 @@ model::Result<YieldParams> parse_yield_params(std::string_view text, std::string
 }
 
 model::Result<YieldParams> read_yield_params(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return model::Error{file.string(), 0, "", "cannot open the file"};
-  std::ostringstream s;
-  s << in.rdbuf();
-  return parse_yield_params(s.str(), file.string());
+  auto text = io::read_file(file);
+  if (!text.ok()) return text.error();
+  return parse_yield_params(text.value(), file.string());
 }
 
 }  // namespace fabtwin::yield

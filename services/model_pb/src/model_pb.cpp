@@ -10,6 +10,7 @@
 #include <optional>
 #include <sstream>
 
+#include "fabtwin/io/file.hpp"
 #include "fabtwin/io/json.hpp"
 #include "fabtwin/io/load.hpp"
 
@@ -193,16 +194,9 @@ Result<v1::Model> parse_native_message(std::string_view json, std::string_view l
 }
 
 Result<v1::Model> read_native_message(const std::filesystem::path& file) {
-  std::error_code ec;
-  if (!std::filesystem::exists(file, ec)) return Error{file.string(), 0, "", "file not found"};
-  if (!std::filesystem::is_regular_file(file, ec)) return Error{file.string(), 0, "", "not a regular file"};
-  if (std::filesystem::file_size(file, ec) > (1u << 30))
-    return Error{file.string(), 0, "", "file larger than 1 GiB"};
-  std::ifstream in(file, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (!in && !in.eof()) return Error{file.string(), 0, "", "cannot read the file"};
-  return parse_native_message(text.str(), file.string());
+  auto text = io::read_file(file);
+  if (!text.ok()) return text.error();
+  return parse_native_message(text.value(), file.string());
 }
 
 Result<std::string> message_to_json(const v1::Model& message) {
