@@ -272,6 +272,7 @@ struct Simulation::Impl {
   std::vector<Candidate> cand;
   std::vector<double> scores;
   std::vector<std::uint32_t> order;
+  std::vector<std::pair<std::int64_t, std::uint32_t>> wake_order;  // (setup needed, tool)
 
   compute::Uniform2 draw(std::uint32_t kind, std::uint32_t a, std::uint32_t b, std::uint32_t c2 = 0,
                          std::uint32_t d = 0) const {

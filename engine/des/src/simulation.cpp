@@ -613,13 +613,11 @@ void Simulation::Impl::wake_for(std::uint32_t id) {
   if (gi.wake == WakeRule::LeastSetupTime) {
     // The available tool needing the least setup for this lot goes first (ties: idle longest).
     const StepInfo& s = c->steps[lot0.step];
-    std::array<std::pair<std::int64_t, std::uint32_t>, 64> cands;
-    std::size_t nc = 0;
-    for (std::uint32_t t = gr.avail_head; t != kNone && nc < cands.size(); t = tools[t].next)
-      cands[nc++] = {setup_needed(tools[t], s), t};
-    std::stable_sort(cands.begin(), cands.begin() + nc,
+    wake_order.clear();
+    for (std::uint32_t t = gr.avail_head; t != kNone; t = tools[t].next) wake_order.emplace_back(setup_needed(tools[t], s), t);
+    std::stable_sort(wake_order.begin(), wake_order.end(),
                      [](const auto& a, const auto& b) { return a.first < b.first; });
-    for (std::size_t i = 0; i < nc && lots[id].queue_pos != kNone; ++i) try_start(cands[i].second);
+    for (std::size_t i = 0; i < wake_order.size() && lots[id].queue_pos != kNone; ++i) try_start(wake_order[i].second);
     return;
   }
   for (std::uint32_t t = gr.avail_head; t != kNone;) {
