@@ -3,6 +3,9 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
 
 #include "args.hpp"
 #include "commands.hpp"
@@ -14,9 +17,43 @@ namespace fabtwin::cli {
 
 using namespace fabtwin::model;
 
+namespace {
+
+// Streams every performed step to history.csv (the per-lot history observers see).
+class HistoryWriter final : public des::Observer {
+ public:
+  HistoryWriter(const des::Simulation& sim, const std::filesystem::path& file) : sim_(sim), file_(file), out_(file) {
+    if (!out_) throw std::runtime_error(file.string() + ": cannot open for writing");
+    out_ << "lot,product,route,step,description,tool,pass,wafers,queued_day,start_day,end_day\n";
+  }
+  void on_step(const des::StepRecord& r) override {
+    const Model& m = sim_.model();
+    const Step& st = m.step(r.step);
+    out_ << sim_.lot_name(r.key) << ',' << m.product(r.product).name << ',' << m.route(st.route).name << ','
+         << st.number << ',' << st.description << ',' << m.tool(r.tool).name << ',' << r.pass << ',' << r.wafers
+         << ',' << day(r.queued) << ',' << day(r.started) << ',' << day(r.finished) << '\n';
+  }
+  void close() {
+    out_.close();
+    if (!out_) throw std::runtime_error(file_.string() + ": write failed");
+  }
+
+ private:
+  static std::string day(SimTime t) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.6f", to_days(t.time_since_epoch()));
+    return buf;
+  }
+  const des::Simulation& sim_;
+  std::filesystem::path file_;
+  std::ofstream out_;
+};
+
+}  // namespace
+
 int cmd_simulate(int argc, char** argv) {
   const Args a(argc, argv, 1, {"--model", "--days", "--rule", "--seed", "--warmup", "--out"},
-               {"--json", "--quiet", "--include-wip"});
+               {"--json", "--quiet", "--include-wip", "--history"});
   if (!a.positional().empty()) throw UsageError("unexpected argument '" + a.positional()[0] + "'");
   const std::string path = a.require("--model");
   const double days = a.number("--days", -1);
@@ -34,6 +71,14 @@ int cmd_simulate(int argc, char** argv) {
   auto sim = des::Simulation::create(model.value(), opt);
   if (!sim.ok()) throw UsageError(sim.error().what());
 
+  std::unique_ptr<HistoryWriter> history;
+  if (a.flag("--history")) {
+    const auto out = a.get("--out");
+    if (!out) throw UsageError("--history needs --out DIR (it writes DIR/history.csv)");
+    std::filesystem::create_directories(*out);
+    history = std::make_unique<HistoryWriter>(sim.value(), std::filesystem::path(*out) / "history.csv");
+    sim->add_observer(history.get());
+  }
   const bool progress = !a.flag("--quiet") && isatty(STDERR_FILENO);
   const auto t0 = std::chrono::steady_clock::now();
   const SimTime end{round_ms(days * kMsPerDay)};
@@ -52,6 +97,7 @@ int cmd_simulate(int argc, char** argv) {
   }
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (progress) std::fputc('\n', stderr);
+  if (history) history->close();
   const des::Kpis k = sim->kpis();
   if (auto out = a.get("--out")) des::write_outputs(sim.value(), k, wall, *out);
   if (a.flag("--json")) {

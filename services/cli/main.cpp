@@ -17,9 +17,10 @@ commands:
   model show PATH [--json]       summarise a model (native JSON file or SMT2020 folder)
   model convert PATH --out FILE  write a model in the native JSON format
   simulate --model PATH --days N [--rule fifo|cr|edd|spt] [--seed S] [--warmup D]
-           [--out DIR] [--json] [--quiet]
+           [--include-wip] [--out DIR [--history]] [--json] [--quiet]
                                  discrete-event simulation; prints KPIs, writes kpis.json,
-                                 lots.csv, toolgroups.csv, wip.csv into DIR
+                                 lots.csv, toolgroups.csv, wip.csv (and with --history
+                                 history.csv: every step of every lot) into DIR
   yield mc|map|run ...           yield Monte Carlo, wafer maps, simulated yield (see
                                  `fabtwin yield --help`)
   help                           this text

@@ -73,6 +73,25 @@ with tempfile.TemporaryDirectory() as tmp:
             with open(p) as fh:
                 rows = list(csv.DictReader(fh))
             check(f"{f} has {col}", rows and col in rows[0], rows[:1])
+    # --history: every performed step of every lot; a completed lot's rows match its step count
+    hdir = os.path.join(tmp, "hist")
+    rc, out, err = run("simulate", "--model", MINIFAB, "--days", "30", "--out", hdir, "--history", "--quiet")
+    check("history exit", rc == 0, err)
+    with open(os.path.join(hdir, "history.csv")) as fh:
+        hist = list(csv.DictReader(fh))
+    with open(os.path.join(hdir, "lots.csv")) as fh:
+        done = list(csv.DictReader(fh))
+    per_lot = {}
+    for r in hist:
+        per_lot[r["lot"]] = per_lot.get(r["lot"], 0) + 1
+        if float(r["start_day"]) < float(r["queued_day"]) or float(r["end_day"]) < float(r["start_day"]):
+            check("history times ordered", False, r)
+            break
+    check("history covers completed lots", done and all(per_lot.get(d["lot"]) == int(d["steps"]) for d in done),
+          [(d["lot"], d["steps"], per_lot.get(d["lot"])) for d in done[:3]])
+    rc, out, err = run("simulate", "--model", MINIFAB, "--days", "5", "--history")
+    check("history needs --out", rc == 2 and "--out" in err, err)
+
     # same seed, same lots.csv
     outdir2 = os.path.join(tmp, "sim2")
     run("simulate", "--model", MINIFAB, "--days", "60", "--rule", "cr", "--seed", "3", "--out", outdir2, "--quiet")
