@@ -1,7 +1,8 @@
 // fabtwin yield run --model PATH --days N [--rule R] [--seed S] [--params FILE] [--plant TOOL=MULT]
-//                   [--backend cpu|cuda] [--threads T] --out DIR [--json]
+//                   [--backend cpu|cuda] [--threads T] --out DIR [--maps] [--json]
 // Simulates the fab, computes every completed lot's wafer maps from its process history, and
-// writes wafers.csv, tools.csv, commonality.csv and yield.json into DIR.
+// writes wafers.csv, tools.csv, commonality.csv and yield.json into DIR (with --maps also PNGs:
+// stacked_<product>.png, suspect_<tool>.png for the top-ranked pair, worst_wafer.png).
 #include <unistd.h>
 
 #include <chrono>
@@ -16,6 +17,7 @@
 #include "fabtwin/io/json.hpp"
 #include "fabtwin/io/load.hpp"
 #include "fabtwin/yield/tracker.hpp"
+#include "fabtwin/yield/wafer_map.hpp"
 
 namespace fabtwin::cli {
 
@@ -36,7 +38,7 @@ std::string num(double v) { return json::format_number(v); }
 int cmd_yield_run(int argc, char** argv) {
   const Args a(argc, argv, 2,
                {"--model", "--days", "--rule", "--seed", "--params", "--plant", "--backend", "--threads", "--out"},
-               {"--json", "--quiet"});
+               {"--json", "--quiet", "--maps"});
   if (!a.positional().empty()) throw UsageError("unexpected argument '" + a.positional()[0] + "'");
   const std::string path = a.require("--model");
   const double days = a.number("--days", -1);
@@ -158,6 +160,49 @@ int cmd_yield_run(int argc, char** argv) {
         << num(p.df) << ',' << num(p.p) << ',' << num(p.p_adjusted) << ',' << (p.significant ? 1 : 0) << '\n';
     }
   }
+  // Pictures: per product a stacked map of all its wafers; the wafers through the top suspect pair
+  // stacked; the worst wafer.
+  std::vector<std::string> pictures;
+  if (a.flag("--maps") && !tr.wafers().empty()) {
+    auto save = [&](const std::string& name, const yield::Image& img) {
+      auto w = yield::write_png(out / name, img);
+      if (!w.ok()) throw std::runtime_error(w.error().what());
+      pictures.push_back(name);
+    };
+    // A product's stacked map and the suspect's (same product) share one colour scale, twice the
+    // product's largest per-die fail rate, so the suspect's map reads against its product's.
+    std::vector<std::vector<double>> product_rate(d.products.size());
+    std::vector<double> scale(d.products.size(), 0.0);
+    for (std::size_t p = 0; p < d.products.size(); ++p) {
+      product_rate[p] = tr.stacked_fail_rate(ProductId{p}, [](std::size_t) { return true; });
+      for (double r : product_rate[p]) scale[p] = std::max(scale[p], 2 * r);
+      if (!product_rate[p].empty())
+        save("stacked_" + d.products[p].name + ".png",
+             yield::render_stacked_map(tr.monte_carlo(ProductId{p}).grid(), product_rate[p], std::min(1.0, scale[p])));
+    }
+    if (!ranked.empty()) {
+      const auto& top = ranked.front();
+      const auto& rec = tr.records();
+      std::vector<char> through(tr.lots().size(), 0);
+      for (std::size_t l = 0; l < tr.lots().size(); ++l) {
+        const auto h = tr.lots()[l].history;
+        for (auto i = rec.history_offset[h]; i < rec.history_offset[h + 1]; ++i)
+          if (rec.pairs[i] == top.pair) through[l] = 1;
+      }
+      ProductId pid{0};  // the product whose route the suspect step belongs to
+      for (std::size_t p = 0; p < d.products.size(); ++p)
+        if (d.products[p].route == d.steps[top.pair.step.index()].route) pid = ProductId{p};
+      const auto rate = tr.stacked_fail_rate(pid, [&](std::size_t w) { return through[tr.wafers()[w].lot] != 0; });
+      if (!rate.empty())
+        save("suspect_" + m.tool(top.pair.tool).name + ".png",
+             yield::render_stacked_map(tr.monte_carlo(pid).grid(), rate, std::min(1.0, scale[pid.index()])));
+    }
+    std::size_t worst = 0;
+    for (std::size_t w = 1; w < tr.wafers().size(); ++w)
+      if (tr.wafers()[w].summary.die_yield() < tr.wafers()[worst].summary.die_yield()) worst = w;
+    const auto& wl = tr.lots()[tr.wafers()[worst].lot];
+    save("worst_wafer.png", yield::render_wafer_map(tr.monte_carlo(wl.product).grid(), tr.wafer_map(worst)));
+  }
   // Summary.
   json::Value o = json::Value::object();
   o.add("model", m.name());
@@ -198,6 +243,9 @@ int cmd_yield_run(int argc, char** argv) {
   o.add("pairs_tested", ranked.size());
   o.add("pairs_significant", significant);
   o.add("top_suspects", std::move(sus));
+  json::Value pics = json::Value::array();
+  for (const auto& p : pictures) pics.push_back(p);
+  o.add("pictures", std::move(pics));
   o.add("backend", backend);
   o.add("monte_carlo_seconds", tr.monte_carlo_seconds());
   o.add("dies_per_second", tr.monte_carlo_seconds() > 0 ? dies / tr.monte_carlo_seconds() : 0.0);

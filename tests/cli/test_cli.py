@@ -102,10 +102,20 @@ with tempfile.TemporaryDirectory() as tmp:
     y = json.loads(out) if rc == 0 else {}
     check("yield mc keys", all(x in y for x in ("wafers", "dies", "die_yield", "dies_per_second")), out + err)
     ydir = os.path.join(tmp, "yield")
-    rc, out, err = run("yield", "run", "--model", MINIFAB, "--days", "20", "--out", ydir, "--json", "--threads", "1")
+    rc, out, err = run("yield", "run", "--model", MINIFAB, "--days", "20", "--out", ydir, "--json", "--threads", "1", "--maps")
     check("yield run exit", rc == 0, err)
     for f in ("wafers.csv", "tools.csv", "commonality.csv", "yield.json"):
         check(f"yield run wrote {f}", os.path.exists(os.path.join(ydir, f)))
+    yj = json.loads(out) if rc == 0 else {}
+    pics = yj.get("pictures", [])
+    check("yield run pictures", "stacked_part_A.png" in pics and "worst_wafer.png" in pics, pics)
+    for p in pics:
+        with open(os.path.join(ydir, p), "rb") as fh:
+            check(f"{p} is a PNG", fh.read(8) == b"\x89PNG\r\n\x1a\n")
+    with open(os.path.join(ydir, "wafers.csv")) as fh:
+        wafers = list(csv.DictReader(fh))
+    check("wafers.csv: 25 wafers per lot", wafers and len(wafers) == 25 * len({w["lot"] for w in wafers}), len(wafers))
+    check("yield.json totals", yj.get("wafers") == len(wafers), (yj.get("wafers"), len(wafers)))
 
 # bad input: exit 2 for bad arguments, 1 for a bad model, one clear line
 for args, code, needle in (

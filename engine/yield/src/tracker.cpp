@@ -134,4 +134,42 @@ std::vector<std::uint8_t> YieldTracker::wafer_map(std::size_t w) const {
   return {m.begin(), m.end()};
 }
 
+std::vector<double> YieldTracker::stacked_fail_rate(ProductId product,
+                                                    const std::function<bool(std::size_t)>& keep) const {
+  const MonteCarlo& mc = mc_[product.index()];
+  std::vector<std::uint64_t> fails(mc.grid().size(), 0);
+  std::uint64_t n = 0;
+  RunOptions ro = options_.run;
+  ro.keep_maps = true;
+  ro.count_defects = false;
+  constexpr std::size_t kChunk = 8192;  // wafers per Monte Carlo run: a few MB of maps at a time
+  std::vector<WaferRates> rates;
+  std::vector<WaferRef> refs;
+  auto run_chunk = [&] {
+    if (refs.empty()) return;
+    auto res = mc.run(rates, refs, ro);
+    if (!res.ok()) throw std::runtime_error(res.error().what());
+    for (std::size_t w = 0; w < refs.size(); ++w) {
+      const auto m = res->map(w);
+      for (std::size_t d = 0; d < m.size(); ++d) fails[d] += m[d] != kBinPass;
+    }
+    n += refs.size();
+    rates.clear();
+    refs.clear();
+  };
+  for (std::size_t w = 0; w < wafers_.size(); ++w) {
+    const WaferYield& wy = wafers_[w];
+    if (lots_[wy.lot].product != product || !keep(w)) continue;
+    refs.push_back(WaferRef{wy.uid, static_cast<std::uint32_t>(rates.size())});
+    rates.push_back(lots_[wy.lot].rates);
+    if (refs.size() == kChunk) run_chunk();
+  }
+  run_chunk();
+  std::vector<double> rate;
+  if (n == 0) return rate;
+  rate.resize(fails.size());
+  for (std::size_t d = 0; d < fails.size(); ++d) rate[d] = static_cast<double>(fails[d]) / n;
+  return rate;
+}
+
 }  // namespace fabtwin::yield

@@ -5,6 +5,7 @@
 // (seed, wafer uid, the lot's rates), so records keep the rates and maps are recomputed on demand
 // instead of stored.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -66,6 +67,9 @@ class YieldTracker final : public des::Observer {
   const YieldParams& params() const { return params_; }
   // Die map of wafer w (DieBin per die, in the product's DieGrid order), recomputed.
   std::vector<std::uint8_t> wafer_map(std::size_t w) const;
+  // Per-die fail rate (0..1, in the product's DieGrid order) over the wafers w of `product` for
+  // which keep(w) holds; maps are recomputed in chunks, so memory stays small. Empty: no wafer.
+  std::vector<double> stacked_fail_rate(model::ProductId product, const std::function<bool(std::size_t)>& keep) const;
   const MonteCarlo& monte_carlo(model::ProductId product) const { return mc_[product.index()]; }
   double monte_carlo_seconds() const { return mc_seconds_; }
 
