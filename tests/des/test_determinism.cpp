@@ -4,10 +4,9 @@
 #include <filesystem>
 #include <map>
 #include <tuple>
-#include <fstream>
-#include <sstream>
 
 #include "fabtwin/des/report.hpp"
+#include "fabtwin/io/file.hpp"
 #include "fabtwin/io/load.hpp"
 #include "test_paths.hpp"
 
@@ -16,19 +15,12 @@ using namespace fabtwin::model;
 
 namespace {
 
-std::string slurp(const std::filesystem::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 std::string run_lots_csv(const Model& m, std::uint64_t seed, double days, const std::string& tag) {
   auto sim = des::Simulation::create(m, des::Options{.seed = seed}).value();
   sim.run_until(SimTime{round_ms(days * kMsPerDay)});
   const auto dir = std::filesystem::temp_directory_path() / ("fabtwin_det_" + tag);
   des::write_outputs(sim, sim.kpis(), 0.0, dir);
-  return slurp(dir / "lots.csv");
+  return io::read_file(dir / "lots.csv").value();
 }
 
 }  // namespace

@@ -2,12 +2,11 @@
 // Helpers for the io tests: SMT2020 folders as in-memory file maps, cell edits, error checks.
 #include <catch2/catch.hpp>
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "fabtwin/io/file.hpp"
 #include "fabtwin/io/load.hpp"
 
 namespace fabtwin::test {
@@ -17,10 +16,7 @@ inline std::map<std::string, std::string> read_dir(const std::filesystem::path& 
   std::map<std::string, std::string> files;
   for (const auto& e : std::filesystem::directory_iterator(dir)) {
     if (!e.is_regular_file()) continue;
-    std::ifstream in(e.path(), std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    files[e.path().filename().string()] = s.str();
+    files[e.path().filename().string()] = io::read_file(e.path()).value();
   }
   return files;
 }

@@ -2,9 +2,8 @@
 // without crashing, as a model or a clean error; a model that reads also round-trips.
 #include <catch2/catch.hpp>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
+#include "fabtwin/io/file.hpp"
 #include "fabtwin/io/load.hpp"
 #include "fuzz_input.hpp"
 #include "test_paths.hpp"
@@ -13,12 +12,7 @@ using namespace fabtwin;
 
 namespace {
 
-std::string slurp(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+std::string slurp(const std::filesystem::path& p) { return io::read_file(p).value(); }
 
 // Files of tests/fuzz/corpus/<kind>, recursively.
 std::vector<std::filesystem::path> corpus(const char* kind) {

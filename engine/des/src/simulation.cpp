@@ -888,10 +888,8 @@ void Simulation::Impl::sample_wip() {
   w.at = SimTime{Duration{now}};
   w.lots = lots_alive;
   w.per_product.assign(c->nproducts, 0);
-  std::vector<bool> dead(lots.size(), false);
-  for (std::uint32_t f : free_lots) dead[f] = true;
-  for (std::size_t i = 0; i < lots.size(); ++i)
-    if (!dead[i]) ++w.per_product[lots[i].product];
+  for (const Lot& lot : lots)
+    if (lot.queue_pos != kDone) ++w.per_product[lot.product];
   wip_samples.push_back(std::move(w));
 }
 

@@ -2,8 +2,6 @@
 #include "fabtwin/yield/params.hpp"
 
 #include <cmath>
-#include <fstream>
-#include <sstream>
 
 #include "fabtwin/io/file.hpp"
 #include "fabtwin/io/json.hpp"
