@@ -2,7 +2,7 @@
 #include <cmath>
 #include <map>
 
-#include "impl.hpp"
+#include "kernel.hpp"
 
 namespace fabtwin::des {
 

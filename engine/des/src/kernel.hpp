@@ -9,97 +9,16 @@
 
 #include "fabtwin/compute/philox.hpp"
 #include "fabtwin/des/simulation.hpp"
+#include "event_queue.hpp"
 
 namespace fabtwin::des {
 
 inline constexpr std::uint32_t kNone = UINT32_MAX;
 inline constexpr std::uint32_t kDone = UINT32_MAX - 1;  // Lot::queue_pos of a completed lot (slot free)
 
-enum class Ev : std::uint8_t { Release, Arrive, JobDone, EntryFree, Fail, RepairDone, PmDue, PmDone, WipSample, Warmup };
-
 // Random stream kinds (DESIGN decision 2): each draw is philox(seed, kind, entity counter).
 enum RngKind : std::uint32_t { kRngProc = 1, kRngSample, kRngRework, kRngTransport, kRngFail, kRngRepair,
                                kRngPmDuration, kRngRelease, kRngFirstFail };
-
-struct Event {
-  std::int64_t t;
-  std::uint64_t key;  // insertion sequence << 8 | type: ties at equal t run first-in first-out
-  std::uint32_t a;    // entity (lot, tool, order)
-  std::uint32_t b;    // detail (job generation, calendar, release number)
-  Ev type() const { return static_cast<Ev>(key & 0xff); }
-  // (t, key) as one 128-bit number: compiles to compare-with-borrow, no branch on equal times.
-  bool before(const Event& o) const {
-    __extension__ typedef unsigned __int128 u128;
-    return ((static_cast<u128>(static_cast<std::uint64_t>(t)) << 64) | key) <
-           ((static_cast<u128>(static_cast<std::uint64_t>(o.t)) << 64) | o.key);
-  }
-};
-
-// Pending events, smallest (t, key) first: a radix heap. Simulation time never goes back, so every
-// push is at or after the last refill time `last_`: an event sits in the bucket of the highest bit
-// in which its time differs from last_ (front_: equal to last_, in insertion order). Pushes
-// are O(1); a pop that empties bucket 0 redistributes the lowest non-empty bucket around its
-// minimum, each event moving a few times over its life. About twice as fast as a 4-ary heap here.
-class EventQueue {
- public:
-  bool empty() const { return size_ == 0; }
-  std::size_t size() const { return size_; }
-  // The next event; requires !empty().
-  const Event& top() {
-    if (head_ == front_.size()) refill();
-    return front_[head_];
-  }
-  void push(const Event& e) {
-    ++size_;
-    const std::uint64_t x = static_cast<std::uint64_t>(e.t) ^ last_;
-    if (x == 0) {
-      front_.push_back(e);  // same time as the front: after them (its sequence is larger)
-      return;
-    }
-    const int b = 63 - __builtin_clzll(x);
-    buckets_[b].push_back(e);
-    mask_ |= std::uint64_t{1} << b;
-  }
-  Event pop() {
-    const Event e = top();
-    ++head_;
-    --size_;
-    return e;
-  }
-
- private:
-  void refill() {
-    front_.clear();
-    head_ = 0;
-    const int b = __builtin_ctzll(mask_);  // lowest non-empty bucket (size_ > 0)
-    std::vector<Event>& v = buckets_[b];
-    std::int64_t m = v.front().t;
-    for (const Event& e : v) m = e.t < m ? e.t : m;
-    last_ = static_cast<std::uint64_t>(m);
-    mask_ &= ~(std::uint64_t{1} << b);
-    for (const Event& e : v) {
-      const std::uint64_t x = static_cast<std::uint64_t>(e.t) ^ last_;
-      if (x == 0) {
-        front_.push_back(e);
-      } else {
-        const int nb = 63 - __builtin_clzll(x);
-        buckets_[nb].push_back(e);
-        mask_ |= std::uint64_t{1} << nb;
-      }
-    }
-    v.clear();
-    // Equal times keep insertion order without sorting: events of one time always share a bucket
-    // (an event's bucket depends only on its time and last_), buckets are appended in push order,
-    // and redistribution keeps relative order.
-  }
-
-  std::uint64_t last_ = 0;  // time of the front events
-  std::vector<Event> front_;
-  std::size_t head_ = 0;
-  std::size_t size_ = 0;
-  std::uint64_t mask_ = 0;  // bit b: buckets_[b] not empty
-  std::array<std::vector<Event>, 64> buckets_;
-};
 
 struct StepInfo {
   std::uint32_t group = 0;
@@ -240,6 +159,9 @@ struct GroupRt {
   std::uint64_t lots_started = 0, wafers_started = 0;
 };
 
+// Compiles the model and options into the kernel's tables; an Error names an unknown rule.
+model::Result<std::shared_ptr<const Compiled>> compile(const model::Model& m, const Options& opt);
+
 struct Simulation::Impl {
   std::shared_ptr<const Compiled> c;
   Options options;
@@ -281,7 +203,7 @@ struct Simulation::Impl {
 
   void push(std::int64_t t, Ev type, std::uint32_t a, std::uint32_t b = 0);
   void run_until(std::int64_t t);
-  void handle(const Event& e);
+  void handle(const Pending& e);
 
   // lots
   std::uint32_t new_lot();

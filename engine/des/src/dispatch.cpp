@@ -1,0 +1,279 @@
+// Dispatching: available tools, ranking, batching, minimum runs, wake rules, job start and end.
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "kernel.hpp"
+
+namespace fabtwin::des {
+
+using namespace fabtwin::model;
+
+// ---- tools ----------------------------------------------------------------------------------
+
+bool Simulation::Impl::can_start(std::uint32_t t) const {
+  const ToolRt& tool = tools[t];
+  const GroupInfo& g = c->groups[tool.group];
+  // A cascading tool takes its next lot when that lot's load can end as the first slot frees.
+  return tool.avail == Avail::Up && tool.pm_pending == 0 && tool.nfail_pending == 0 && tool.njobs < g.capacity &&
+         (tool.njobs == 0 || tool.entry_free_at - g.load_ms <= now);
+}
+
+void Simulation::Impl::avail_append(std::uint32_t t) {
+  ToolRt& tool = tools[t];
+  GroupRt& g = groups[tool.group];
+  tool.in_avail = true;
+  tool.idle_since = now;
+  tool.prev = g.avail_tail;
+  tool.next = kNone;
+  if (g.avail_tail != kNone) tools[g.avail_tail].next = t; else g.avail_head = t;
+  g.avail_tail = t;
+}
+
+void Simulation::Impl::avail_remove(std::uint32_t t) {
+  ToolRt& tool = tools[t];
+  GroupRt& g = groups[tool.group];
+  if (tool.prev != kNone) tools[tool.prev].next = tool.next; else g.avail_head = tool.next;
+  if (tool.next != kNone) tools[tool.next].prev = tool.prev; else g.avail_tail = tool.prev;
+  tool.prev = tool.next = kNone;
+  tool.in_avail = false;
+}
+
+void Simulation::Impl::refresh_available(std::uint32_t t) {
+  const bool ok = can_start(t);
+  if (ok && !tools[t].in_avail) avail_append(t);
+  if (!ok && tools[t].in_avail) avail_remove(t);
+}
+
+std::int64_t Simulation::Impl::setup_needed(const ToolRt& tool, const StepInfo& s) const {
+  if (s.setup == kNone) return 0;
+  if (tool.setup == s.setup && !s.setup_always) return 0;
+  if (s.setup_override_ms >= 0) return s.setup_override_ms;
+  return c->setup_matrix[static_cast<std::size_t>(tool.setup + 1) * c->nsetups + s.setup];
+}
+
+// The tool picks the best-ranked eligible lot (or batch) from its group's queue and starts it.
+bool Simulation::Impl::try_start(std::uint32_t t) {
+  if (!can_start(t)) return false;
+  ToolRt& tool = tools[t];
+  const GroupInfo& g = c->groups[tool.group];
+  GroupRt& gr = groups[tool.group];
+  if (gr.queue.empty()) return false;
+  // Minimum run: while the run of the current setup is unfinished, only lots that continue it are
+  // eligible (hot lots included), as long as such a lot waits or can still arrive, i.e. its next
+  // visit to this group needs this setup. When none can, the setup may change: holding the tool
+  // idle would deadlock re-entrant flows (docs/model-format.md).
+  const bool hold_run = g.min_run && tool.setup != kNone && tool.run_count < tool.run_needed &&
+                        way_setup[static_cast<std::size_t>(g.watch_index) * c->nsetups + tool.setup] > 0;
+  // Groups where every tool sees the same queue rank it in place; others filter a copy.
+  std::span<const Candidate> cs;
+  if (!g.tool_dependent) {
+    cs = gr.queue;
+  } else {
+    cand.clear();
+    for (const Candidate& e : gr.queue) {
+      if (e.dedicated.valid() && e.dedicated.value != t) continue;
+      if (hold_run && e.setup.valid() && e.setup.value != tool.setup) continue;  // minimum run unfinished
+      cand.push_back(e);
+      if (e.setup.valid()) cand.back().setup_ms = setup_needed(tool, c->steps[e.step.value]);
+    }
+    cs = cand;
+  }
+  const std::size_t n = cs.size();
+  if (n == 0) return false;
+  const std::size_t nk = g.ranks.size();
+  scores.resize(n * nk);
+  const RankContext ctx{now, ToolId{t}};
+  for (std::size_t k = 0; k < nk; ++k) g.ranks[k]->score(ctx, cs, std::span<double>(scores.data() + k * n, n));
+  auto better = [&](std::size_t i, std::size_t j) {
+    for (std::size_t k = 0; k < nk; ++k) {
+      const double a = scores[k * n + i], b = scores[k * n + j];
+      if (a != b) return a < b;
+    }
+    return cs[i].serial < cs[j].serial;
+  };
+  if (!g.batching) {
+    std::size_t best = 0;
+    for (std::size_t i = 1; i < n; ++i)
+      if (better(i, best)) best = i;
+    const std::uint32_t id = cs[best].lot;  // start_job edits the queue cs may view
+    start_job(t, &id, 1);
+    return true;
+  }
+  // Batching: lots of the same route and step, min..max in the group's batch unit.
+  order.resize(n);
+  for (std::size_t i = 0; i < n; ++i) order[i] = static_cast<std::uint32_t>(i);
+  std::sort(order.begin(), order.end(), [&](std::uint32_t i, std::uint32_t j) { return better(i, j); });
+  auto units = [&](std::size_t i) { return g.lot_batch_unit ? 1u : cs[i].wafers; };
+  for (std::size_t oi = 0; oi < n; ++oi) {
+    const std::size_t i = order[oi];
+    const StepInfo& s = c->steps[cs[i].step.value];
+    if (s.batch_max == 0) {
+      const std::uint32_t id = cs[i].lot;
+      start_job(t, &id, 1);
+      return true;
+    }
+    std::uint32_t total = 0;
+    for (std::size_t j = 0; j < n; ++j)
+      if (cs[j].step == cs[i].step) total += units(j);
+    // Below the minimum the tool waits, unless no compatible lot can still arrive: no order still
+    // releases onto this route and every lot whose next visit here is this step already waits.
+    bool partial = false;
+    if (total < s.batch_min) {
+      const std::uint32_t step = cs[i].step.value;
+      std::uint32_t queued = 0;
+      for (const Candidate& e : gr.queue) queued += e.step.value == step;
+      const std::uint32_t coming = way_step[static_cast<std::size_t>(g.watch_index) * c->steps.size() + step];
+      if (route_releasing[c->step_route[step]] > 0 || coming > queued) continue;
+      partial = true;
+    }
+    std::array<std::uint32_t, 8> batch{};
+    std::uint32_t nb = 0, filled = 0;
+    for (std::size_t oj = oi; oj < n && nb < batch.size(); ++oj) {
+      const std::size_t j = order[oj];
+      if (cs[j].step != cs[i].step) continue;
+      if (filled + units(j) > s.batch_max) continue;
+      filled += units(j);
+      batch[nb++] = cs[j].lot;
+    }
+    if (filled < s.batch_min && !partial) continue;
+    start_job(t, batch.data(), nb);
+    return true;
+  }
+  return false;
+}
+
+// A lot joined a queue: offer it to the group's available tools in wake-rule order.
+void Simulation::Impl::wake_for(std::uint32_t id) {
+  const Lot& lot0 = lots[id];
+  const std::uint32_t g = c->steps[lot0.step].group;
+  GroupRt& gr = groups[g];
+  if (gr.avail_head == kNone) return;
+  const GroupInfo& gi = c->groups[g];
+  const std::uint32_t ded = lot0.ndedic ? dedicated_tool(lot0) : kNone;
+  if (ded != kNone) {
+    if (tools[ded].in_avail) try_start(ded);
+    return;
+  }
+  if (gi.wake == WakeRule::LeastSetupTime) {
+    // The available tool needing the least setup for this lot goes first (ties: idle longest).
+    const StepInfo& s = c->steps[lot0.step];
+    wake_order.clear();
+    for (std::uint32_t t = gr.avail_head; t != kNone; t = tools[t].next) wake_order.emplace_back(setup_needed(tools[t], s), t);
+    std::stable_sort(wake_order.begin(), wake_order.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (std::size_t i = 0; i < wake_order.size() && lots[id].queue_pos != kNone; ++i) try_start(wake_order[i].second);
+    return;
+  }
+  for (std::uint32_t t = gr.avail_head; t != kNone;) {
+    const std::uint32_t next = tools[t].next;
+    const bool started = try_start(t);
+    if (lots[id].queue_pos == kNone || lots[id].step != lot0.step) break;  // taken
+    if (!started && !gi.tool_dependent) break;  // the other tools would see the same queue
+    t = next;
+  }
+}
+
+void Simulation::Impl::start_job(std::uint32_t t, const std::uint32_t* ids, std::uint32_t n) {
+  ToolRt& tool = tools[t];
+  const GroupInfo& g = c->groups[tool.group];
+  GroupRt& gr = groups[tool.group];
+  const Lot& lead = lots[ids[0]];
+  const StepInfo& s = c->steps[lead.step];
+  const std::int64_t setup = setup_needed(tool, s);
+  if (s.setup != kNone && tool.setup != s.setup) {
+    tool.setup = s.setup;
+    tool.run_count = 0;
+    tool.run_needed = g.min_run ? c->min_run[static_cast<std::size_t>(tool.group) * c->nsetups + s.setup] : 0;
+  }
+  tool.run_count += n;
+  std::uint32_t wafers = 0;
+  queue_changed(tool.group);
+  for (std::uint32_t i = 0; i < n; ++i) {
+    Lot& lot = lots[ids[i]];
+    wafers += lot.wafers;
+    // leave the queue (swap-remove)
+    const std::uint32_t pos = lot.queue_pos;
+    gr.queue[pos] = gr.queue.back();
+    lots[gr.queue[pos].lot].queue_pos = pos;
+    gr.queue.pop_back();
+    lot.queue_pos = kNone;
+    if (g.watch_index != kNone) set_way(ids[i], g.watch_index, true);
+    gr.wait_ms += now - lot.queued;
+    // critical queue time check at the start of the target step
+    for (std::uint8_t k = 0; k < lot.ncqt;) {
+      if (lot.cqt_step[k] == lot.step) {
+        ++cqt_checks;
+        if (now > lot.cqt_deadline[k]) ++cqt_violations;
+        lot.cqt_step[k] = lot.cqt_step[lot.ncqt - 1];
+        lot.cqt_deadline[k] = lot.cqt_deadline[lot.ncqt - 1];
+        --lot.ncqt;
+      } else {
+        ++k;
+      }
+    }
+  }
+  gr.lots_started += n;
+  gr.wafers_started += wafers;
+  tool.setup_ms += setup;
+
+  // Processing time: drawn once per lot (or batch) and step, keyed by the lead lot.
+  const auto u = draw(kRngProc, lead.key.source, lead.key.sequence, lead.step, lead.pass);
+  const double p = s.proc.sample(u.u1, u.u2) * s.proc_scale;
+  const bool cascading = g.capacity > 1 && s.cascade_ms > 0;
+  double proc = p;
+  if (s.unit == ProcessUnit::PerPiece) proc = cascading && s.cascade_per_wafer ? p + (wafers - 1) * s.cascade_ms : wafers * p;
+  const std::int64_t proc_ms = std::llround(proc);
+  // Setup and load run now; processing starts once the first slot is free (on a cascading tool
+  // the previous lot's units may still pass it: setup and load overlap its processing).
+  const std::int64_t begin = std::max(now + setup + g.load_ms, tool.entry_free_at);
+  const std::int64_t end = begin + proc_ms + g.unload_ms;
+  if (cascading) {
+    // The first slot frees once the last unit has passed it.
+    const double entry = s.cascade_per_wafer ? wafers * s.cascade_ms : s.cascade_ms;
+    tool.entry_free_at = std::min<std::int64_t>(begin + proc_ms, begin + std::llround(entry));
+  } else {
+    tool.entry_free_at = begin + proc_ms;
+  }
+  Job& job = tool.jobs[tool.njobs++];
+  job = Job{};
+  for (std::uint32_t i = 0; i < n; ++i) job.lots[i] = ids[i];
+  job.nlots = static_cast<std::uint8_t>(n);
+  job.gen = ++tool.gen;
+  job.wafers = wafers;
+  job.start = now;
+  job.end = end;
+  push(end, Ev::JobDone, t, job.gen);
+  if (tool.njobs < g.capacity) push(tool.entry_free_at - g.load_ms, Ev::EntryFree, t, ++tool.entry_gen);
+  if (tool.njobs == 1) set_acc(t, kAccBusy);
+  // Counter-based PMs count wafers processed.
+  for (std::uint32_t p2 = c->tool_pm_first[t]; p2 < c->tool_pm_first[t + 1]; ++p2) {
+    const PmSpec& ps = c->pms[p2];
+    if (!ps.by_pieces) continue;
+    PmRt& pr = pms[p2];
+    pr.wafers_since += wafers;
+    if (pr.wafers_since >= pr.wafers_due) tool.pm_pending |= 1u << (p2 - c->tool_pm_first[t]);
+  }
+  refresh_available(t);
+}
+
+void Simulation::Impl::job_done(std::uint32_t t, std::uint32_t gen) {
+  ToolRt& tool = tools[t];
+  std::uint8_t j = 0;
+  while (j < tool.njobs && tool.jobs[j].gen != gen) ++j;
+  if (j == tool.njobs) return;  // stale: the job was delayed by a failure
+  const Job job = tool.jobs[j];
+  for (std::uint8_t k = j; k + 1 < tool.njobs; ++k) tool.jobs[k] = tool.jobs[k + 1];
+  --tool.njobs;
+  if (tool.njobs == 0 && tool.avail == Avail::Up) set_acc(t, kAccIdle);
+  // A slot freed while the other lot still occupies the first slot: take the next lot then.
+  const std::int64_t take_at = tool.entry_free_at - c->groups[tool.group].load_ms;
+  if (tool.njobs > 0 && take_at > now) push(take_at, Ev::EntryFree, t, ++tool.entry_gen);
+  for (std::uint8_t i = 0; i < job.nlots; ++i) finish_step(job.lots[i], t, job);
+  after_unavailable(t);
+}
+
+// The tool may have become free: pending failures first, then due PMs, then work.
+
+}  // namespace fabtwin::des
