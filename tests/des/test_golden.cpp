@@ -217,9 +217,9 @@ TEST_CASE("a breakdown while busy suspends processing until the repair ends", "[
   std::vector<std::pair<des::ToolState, double>> seen;
   for (const auto& [tool, st, at] : r.trace.tool_states) seen.emplace_back(st, at);
   REQUIRE(seen.size() >= 3);
-  CHECK(seen[0] == std::pair{des::ToolState::Busy, 0.0});
-  CHECK(seen[1] == std::pair{des::ToolState::Down, 30.0});
-  CHECK(seen[2] == std::pair{des::ToolState::Busy, 50.0});
+  CHECK(seen[0] == std::pair{des::ToolState::Productive, 0.0});
+  CHECK(seen[1] == std::pair{des::ToolState::UnscheduledDown, 30.0});
+  CHECK(seen[2] == std::pair{des::ToolState::Productive, 50.0});
   const auto k = r.sim.kpis();
   CHECK(k.tool_groups[0].unscheduled_down == Approx(20.0 / 1000));
 }
@@ -244,7 +244,7 @@ TEST_CASE("a due PM waits for the running lot, then blocks new starts for its du
   // Start to start: the next PM at 90 + 1440.
   bool second_pm = false;
   for (const auto& [tool, st, at] : r.trace.tool_states)
-    if (st == des::ToolState::Pm && at == 90 + 1440) second_pm = true;
+    if (st == des::ToolState::ScheduledDown && at == 90 + 1440) second_pm = true;
   CHECK(second_pm);
 }
 

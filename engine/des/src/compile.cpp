@@ -25,7 +25,75 @@ double expected_proc_ms(const StepInfo& s, std::uint32_t wafers, std::uint32_t c
   return p;
 }
 
+// FNV-1a over the fields that shape a simulation (checkpoints refuse another model).
+class Hasher {
+ public:
+  void bytes(const void* p, std::size_t n) {
+    const auto* b = static_cast<const unsigned char*>(p);
+    for (std::size_t i = 0; i < n; ++i) h_ = (h_ ^ b[i]) * 0x100000001b3ull;
+  }
+  void add(std::string_view s) { add(static_cast<std::uint64_t>(s.size())), bytes(s.data(), s.size()); }
+  void add(std::uint64_t v) { bytes(&v, sizeof v); }
+  void add(double v) { bytes(&v, sizeof v); }
+  void add(const Distribution& d) { add(static_cast<std::uint64_t>(d.kind)), add(d.a), add(d.b), add(d.c), add(static_cast<std::uint64_t>(d.unit)); }
+  void add(const Quantity& q) { add(q.value), add(static_cast<std::uint64_t>(q.unit)); }
+  template <class T>
+  void add(const std::optional<T>& o) {
+    add(static_cast<std::uint64_t>(o.has_value()));
+    if (o) add(*o);
+  }
+  template <class Tag>
+  void add(Id<Tag> id) { add(static_cast<std::uint64_t>(id.value)); }
+  void add(SimTime t) { add(static_cast<std::uint64_t>(t.time_since_epoch().count())); }
+  std::uint64_t value() const { return h_; }
+
+ private:
+  std::uint64_t h_ = 0xcbf29ce484222325ull;
+};
+
 }  // namespace
+
+std::uint64_t model_fingerprint(const Model& m) {
+  const ModelData& d = m.data();
+  Hasher h;
+  using U = std::uint64_t;
+  h.add(d.name), h.add(static_cast<U>(d.epoch_unix_s));
+  for (const auto& x : d.areas) h.add(x.name);
+  for (const auto& x : d.locations) h.add(x.name);
+  for (const auto& g : d.tool_groups) {
+    h.add(g.name), h.add(g.area), h.add(g.location), h.add(U{g.tool_count}), h.add(static_cast<U>(g.rule));
+    for (auto r : g.ranks) h.add(static_cast<U>(r));
+    h.add(static_cast<U>(g.wake)), h.add(static_cast<U>(g.batch_criterion)), h.add(static_cast<U>(g.batch_unit));
+    h.add(g.load_time), h.add(g.unload_time), h.add(U{g.cascade_capacity}), h.add(g.setup_group), h.add(g.first_tool);
+  }
+  for (const auto& t : d.tools) h.add(t.name), h.add(t.group);
+  for (const auto& x : d.setups) h.add(x.name);
+  for (const auto& x : d.setup_transitions) h.add(x.from), h.add(x.to), h.add(x.time);
+  for (const auto& x : d.setup_groups) {
+    h.add(x.name);
+    for (const auto& mbr : x.members) h.add(mbr.setup), h.add(U{mbr.min_run});
+  }
+  for (const auto& r : d.routes) h.add(r.name), h.add(r.first_step), h.add(U{r.step_count});
+  for (const auto& s : d.steps) {
+    h.add(s.route), h.add(U{s.number}), h.add(s.tool_group), h.add(s.process_time), h.add(static_cast<U>(s.process_unit));
+    h.add(U{s.batch_min}), h.add(U{s.batch_max}), h.add(s.setup), h.add(static_cast<U>(s.setup_when)), h.add(s.setup_time);
+    h.add(U{s.dedicate}), h.add(s.dedicate_for), h.add(s.batch_interval), h.add(s.part_interval), h.add(s.rework_step);
+    h.add(s.rework_percent), h.add(s.sample_percent), h.add(s.cqt_to), h.add(s.cqt);
+  }
+  for (const auto& p : d.products) h.add(p.name), h.add(p.route);
+  for (const auto& x : d.down_calendars) h.add(x.name), h.add(x.time_to_failure), h.add(x.time_to_repair);
+  for (const auto& x : d.pm_calendars) h.add(x.name), h.add(static_cast<U>(x.trigger)), h.add(x.interval), h.add(x.duration);
+  for (const auto& a : d.attachments)
+    h.add(U{a.is_pm}), h.add(U{a.calendar}), h.add(static_cast<U>(a.target_kind)), h.add(U{a.target}), h.add(a.first_occurrence);
+  for (const auto& t : d.transports) h.add(t.from), h.add(t.to), h.add(t.time);
+  for (const auto& o : d.orders) {
+    h.add(o.lot_prefix), h.add(o.product), h.add(U{o.priority}), h.add(U{o.pieces}), h.add(o.start), h.add(o.interval);
+    h.add(U{o.repeat_count}), h.add(U{o.lots_per_release}), h.add(o.due);
+  }
+  for (const auto& w : d.wip)
+    h.add(w.name), h.add(w.product), h.add(U{w.priority}), h.add(U{w.pieces}), h.add(w.start), h.add(w.current_step), h.add(w.due);
+  return h.value();
+}
 
 Result<std::shared_ptr<const Compiled>> compile(const Model& m, const Options& opt) {
   auto c = std::make_shared<Compiled>();
@@ -74,7 +142,27 @@ Result<std::shared_ptr<const Compiled>> compile(const Model& m, const Options& o
       auto rule = reg.find(*base);
       gi.ranks.push_back(rule.get());
       c->rule_owner.push_back(rule);
-    }
+    }  }
+  // Per-group rules (scenario deltas): that group's base (last) key becomes the rule, whatever
+  // --rule says; a list ending in rank_HP / rank_RSETUP gets it appended.
+  for (std::size_t i = 0; i < opt.group_rules.size(); ++i) {
+    const auto& [group, rule_name] = opt.group_rules[i];
+    const auto g = m.find_tool_group(group);
+    const std::string field = "group_rules[" + std::to_string(i) + "]";
+    if (!g) return Error{"", 0, field, "unknown tool group '" + group + "'"};
+    auto rule = reg.find(rule_name);
+    if (!rule) return Error{"", 0, field, "unknown dispatch rule '" + rule_name + "'"};
+    const auto& keys = d.tool_groups[g->index()].ranks;
+    auto& ranks = c->groups[g->index()].ranks;
+    ranks.clear();
+    for (const RankKey k : keys) ranks.push_back(reg.find(to_string(k)).get());
+    if (keys.empty() || keys.back() == RankKey::HighestPriority || keys.back() == RankKey::LeastSetup)
+      ranks.push_back(rule.get());
+    else
+      ranks.back() = rule.get();
+    for (const auto* r : ranks)
+      if (!r) return Error{"", 0, field, "a built-in rank rule of tool group '" + group + "' is not registered"};
+    c->rule_owner.push_back(rule);
   }
   c->tool_group.resize(d.tools.size());
   for (std::size_t t = 0; t < d.tools.size(); ++t) c->tool_group[t] = d.tools[t].group.value;
@@ -194,6 +282,14 @@ Result<std::shared_ptr<const Compiled>> compile(const Model& m, const Options& o
   c->tool_pm_first.assign(d.tools.size() + 1, 0);
   std::vector<std::vector<DownSpec>> downs(d.tools.size());
   std::vector<std::vector<PmSpec>> pms(d.tools.size());
+  // Random keys: (group, index in group, calendar * 16 + how often this calendar came before on
+  // this tool), so adding tools to a group or calendars to the model changes no other tool's draws.
+  std::vector<std::vector<std::uint32_t>> seen_down(d.tools.size()), seen_pm(d.tools.size());
+  auto cal_key = [](std::size_t g, std::uint32_t k, std::uint32_t cal, std::vector<std::uint32_t>& seen) {
+    const auto repeats = static_cast<std::uint32_t>(std::count(seen.begin(), seen.end(), cal));
+    seen.push_back(cal);
+    return CalKey{static_cast<std::uint32_t>(g), k, cal * 16 + std::min<std::uint32_t>(repeats, 15)};
+  };
   for (const Attachment& a : d.attachments) {
     for (std::size_t g = 0; g < d.tool_groups.size(); ++g) {
       const ToolGroup& tg = d.tool_groups[g];
@@ -204,7 +300,8 @@ Result<std::shared_ptr<const Compiled>> compile(const Model& m, const Options& o
         const std::uint32_t t = tg.first_tool.value + k;
         if (!a.is_pm) {
           const DownCalendar& dc = d.down_calendars[a.calendar];
-          downs[t].push_back({dc.time_to_failure, dc.time_to_repair, a.first_occurrence});
+          downs[t].push_back({dc.time_to_failure, dc.time_to_repair, a.first_occurrence,
+                              cal_key(g, k, a.calendar, seen_down[t])});
         } else {
           const PmCalendar& pc = d.pm_calendars[a.calendar];
           PmSpec ps;
@@ -214,19 +311,34 @@ Result<std::shared_ptr<const Compiled>> compile(const Model& m, const Options& o
           const double foa = a.first_occurrence.mean() * (ps.by_pieces ? 1.0 : ms_per(a.first_occurrence.unit));
           ps.first = foa * (k + 1) / tg.tool_count;
           ps.duration = pc.duration;
+          ps.key = cal_key(g, k, a.calendar, seen_pm[t]);
+          ps.calendar = a.calendar;
           pms[t].push_back(ps);
         }
       }
     }
   }
   for (std::size_t t = 0; t < d.tools.size(); ++t) {
-    if (pms[t].size() > 32) return Error{"attachments", 0, "", "more than 32 PM calendars on tool " + d.tools[t].name};
-    if (downs[t].size() > 3) return Error{"attachments", 0, "", "more than 3 down calendars on tool " + d.tools[t].name};
+    if (pms[t].size() > 32)
+      return Error{"attachments", 0, "calendar", "tool " + d.tools[t].name + " has " + std::to_string(pms[t].size()) +
+                                                     " PM calendars attached; at most 32 are supported"};
     c->tool_down_first[t + 1] = c->tool_down_first[t] + static_cast<std::uint32_t>(downs[t].size());
     c->tool_pm_first[t + 1] = c->tool_pm_first[t] + static_cast<std::uint32_t>(pms[t].size());
     c->downs.insert(c->downs.end(), downs[t].begin(), downs[t].end());
     c->pms.insert(c->pms.end(), pms[t].begin(), pms[t].end());
   }
+  c->step_of_number.resize(d.routes.size());
+  for (std::size_t r = 0; r < d.routes.size(); ++r) {
+    const Route& route = d.routes[r];
+    auto& v = c->step_of_number[r];
+    for (std::uint32_t i = 0; i < route.step_count; ++i) {
+      const std::uint32_t n = d.steps[route.first_step.value + i].number;
+      if (n >= v.size()) v.resize(n + 1, kNone);
+      if (v[n] == kNone) v[n] = route.first_step.value + i;
+    }
+  }
+  for (std::size_t t = 0; t < d.tools.size(); ++t) c->tool_by_name.emplace(d.tools[t].name, static_cast<std::uint32_t>(t));
+  c->fingerprint = model_fingerprint(m);
   return std::shared_ptr<const Compiled>(std::move(c));
 }
 

@@ -16,8 +16,9 @@ bool Simulation::Impl::can_start(std::uint32_t t) const {
   const ToolRt& tool = tools[t];
   const GroupInfo& g = c->groups[tool.group];
   // A cascading tool takes its next lot when that lot's load can end as the first slot frees.
-  return tool.avail == Avail::Up && tool.pm_pending == 0 && tool.nfail_pending == 0 && tool.njobs < g.capacity &&
-         (tool.njobs == 0 || tool.entry_free_at - g.load_ms <= now);
+  const std::size_t njobs = tool.jobs.size();
+  return tool.avail == Avail::Up && tool.pm_pending == 0 && tool.fail_pending.empty() && njobs < g.capacity &&
+         (njobs == 0 || tool.entry_free_at - g.load_ms <= now);
 }
 
 void Simulation::Impl::avail_append(std::uint32_t t) {
@@ -55,7 +56,7 @@ std::int64_t Simulation::Impl::setup_needed(const ToolRt& tool, const StepInfo& 
 
 // The tool picks the best-ranked eligible lot (or batch) from its group's queue and starts it.
 bool Simulation::Impl::try_start(std::uint32_t t) {
-  if (!can_start(t)) return false;
+  if (follow() || !can_start(t)) return false;
   ToolRt& tool = tools[t];
   const GroupInfo& g = c->groups[tool.group];
   GroupRt& gr = groups[tool.group];
@@ -68,11 +69,12 @@ bool Simulation::Impl::try_start(std::uint32_t t) {
                         way_setup[static_cast<std::size_t>(g.watch_index) * c->nsetups + tool.setup] > 0;
   // Groups where every tool sees the same queue rank it in place; others filter a copy.
   std::span<const Candidate> cs;
-  if (!g.tool_dependent) {
+  if (!g.tool_dependent && gr.held == 0) {
     cs = gr.queue;
   } else {
     cand.clear();
     for (const Candidate& e : gr.queue) {
+      if (lots[e.lot].held) continue;  // frozen where it is
       if (e.dedicated.valid() && e.dedicated.value != t) continue;
       if (hold_run && e.setup.valid() && e.setup.value != tool.setup) continue;  // minimum run unfinished
       cand.push_back(e);
@@ -128,17 +130,17 @@ bool Simulation::Impl::try_start(std::uint32_t t) {
       if (route_releasing[c->step_route[step]] > 0 || coming > queued) continue;
       partial = true;
     }
-    std::array<std::uint32_t, 8> batch{};
-    std::uint32_t nb = 0, filled = 0;
-    for (std::size_t oj = oi; oj < n && nb < batch.size(); ++oj) {
+    batch.clear();
+    std::uint32_t filled = 0;
+    for (std::size_t oj = oi; oj < n; ++oj) {
       const std::size_t j = order[oj];
       if (cs[j].step != cs[i].step) continue;
       if (filled + units(j) > s.batch_max) continue;
       filled += units(j);
-      batch[nb++] = cs[j].lot;
+      batch.push_back(cs[j].lot);
     }
     if (filled < s.batch_min && !partial) continue;
-    start_job(t, batch.data(), nb);
+    start_job(t, batch.data(), static_cast<std::uint32_t>(batch.size()));
     return true;
   }
   return false;
@@ -146,12 +148,13 @@ bool Simulation::Impl::try_start(std::uint32_t t) {
 
 // A lot joined a queue: offer it to the group's available tools in wake-rule order.
 void Simulation::Impl::wake_for(std::uint32_t id) {
+  if (follow()) return;
   const Lot& lot0 = lots[id];
   const std::uint32_t g = c->steps[lot0.step].group;
   GroupRt& gr = groups[g];
   if (gr.avail_head == kNone) return;
   const GroupInfo& gi = c->groups[g];
-  const std::uint32_t ded = lot0.ndedic ? dedicated_tool(lot0) : kNone;
+  const std::uint32_t ded = lot0.ded.empty() ? kNone : dedicated_tool(lot0);
   if (ded != kNone) {
     if (tools[ded].in_avail) try_start(ded);
     return;
@@ -175,52 +178,72 @@ void Simulation::Impl::wake_for(std::uint32_t id) {
   }
 }
 
+void Simulation::Impl::wake_group(std::uint32_t g) {
+  if (follow()) return;
+  for (std::uint32_t t = groups[g].avail_head; t != kNone && !groups[g].queue.empty();) {
+    const std::uint32_t next = tools[t].next;
+    try_start(t);
+    t = next;
+  }
+}
+
+void Simulation::Impl::set_setup(std::uint32_t t, std::uint32_t setup) {
+  ToolRt& tool = tools[t];
+  const GroupInfo& g = c->groups[tool.group];
+  tool.setup = setup;
+  tool.run_count = 0;
+  tool.run_needed = g.min_run && setup != kNone ? c->min_run[static_cast<std::size_t>(tool.group) * c->nsetups + setup] : 0;
+  touch_tool(t);
+  if (setup != kNone)
+    for (Observer* o : observers) o->on_setup(ToolId{t}, SetupId{setup}, at(now));
+}
+
+// Lots `ids` (queued at one step of t's group) start on tool t: setup, load, processing (drawn per
+// lot or batch and step, keyed by the lead lot; in follow mode the model's mean), unload.
 void Simulation::Impl::start_job(std::uint32_t t, const std::uint32_t* ids, std::uint32_t n) {
   ToolRt& tool = tools[t];
   const GroupInfo& g = c->groups[tool.group];
   GroupRt& gr = groups[tool.group];
-  const Lot& lead = lots[ids[0]];
-  const StepInfo& s = c->steps[lead.step];
+  const std::uint32_t lead_id = ids[0];
+  const StepInfo& s = c->steps[lots[lead_id].step];
+  const std::uint32_t step = lots[lead_id].step;
   const std::int64_t setup = setup_needed(tool, s);
-  if (s.setup != kNone && tool.setup != s.setup) {
-    tool.setup = s.setup;
-    tool.run_count = 0;
-    tool.run_needed = g.min_run ? c->min_run[static_cast<std::size_t>(tool.group) * c->nsetups + s.setup] : 0;
-  }
+  if (s.setup != kNone && tool.setup != s.setup) set_setup(t, s.setup);
   tool.run_count += n;
   std::uint32_t wafers = 0;
-  queue_changed(tool.group);
   for (std::uint32_t i = 0; i < n; ++i) {
     Lot& lot = lots[ids[i]];
     wafers += lot.wafers;
-    // leave the queue (swap-remove)
-    const std::uint32_t pos = lot.queue_pos;
-    gr.queue[pos] = gr.queue.back();
-    lots[gr.queue[pos].lot].queue_pos = pos;
-    gr.queue.pop_back();
-    lot.queue_pos = kNone;
+    if (lot.queue_pos != kNone) {
+      unqueue(ids[i]);
+      gr.wait_ms += now - lot.queued;
+    }
     if (g.watch_index != kNone) set_way(ids[i], g.watch_index, true);
-    gr.wait_ms += now - lot.queued;
     // critical queue time check at the start of the target step
-    for (std::uint8_t k = 0; k < lot.ncqt;) {
-      if (lot.cqt_step[k] == lot.step) {
+    for (std::size_t k = 0; k < lot.cqt.size();) {
+      if (lot.cqt[k].first == lot.step) {
         ++cqt_checks;
-        if (now > lot.cqt_deadline[k]) ++cqt_violations;
-        lot.cqt_step[k] = lot.cqt_step[lot.ncqt - 1];
-        lot.cqt_deadline[k] = lot.cqt_deadline[lot.ncqt - 1];
-        --lot.ncqt;
+        if (now > lot.cqt[k].second) ++cqt_violations;
+        lot.cqt[k] = lot.cqt.back();
+        lot.cqt.pop_back();
       } else {
         ++k;
       }
     }
+    lot.tool = t;
+    set_place(ids[i], LotPlace::OnTool);
   }
   gr.lots_started += n;
   gr.wafers_started += wafers;
-  tool.setup_ms += setup;
 
-  // Processing time: drawn once per lot (or batch) and step, keyed by the lead lot.
-  const auto u = draw(kRngProc, lead.key.source, lead.key.sequence, lead.step, lead.pass);
-  const double p = s.proc.sample(u.u1, u.u2) * s.proc_scale;
+  const Lot& lead = lots[lead_id];
+  double p;
+  if (follow()) {
+    p = s.proc.mean() * s.proc_scale;  // a live twin expects the model's mean
+  } else {
+    const auto u = draw(kRngProc, lead.key.source, lead.key.sequence, lead.step, lead.pass);
+    p = s.proc.sample(u.u1, u.u2) * s.proc_scale;
+  }
   const bool cascading = g.capacity > 1 && s.cascade_ms > 0;
   double proc = p;
   if (s.unit == ProcessUnit::PerPiece) proc = cascading && s.cascade_per_wafer ? p + (wafers - 1) * s.cascade_ms : wafers * p;
@@ -236,17 +259,19 @@ void Simulation::Impl::start_job(std::uint32_t t, const std::uint32_t* ids, std:
   } else {
     tool.entry_free_at = begin + proc_ms;
   }
-  Job& job = tool.jobs[tool.njobs++];
-  job = Job{};
-  for (std::uint32_t i = 0; i < n; ++i) job.lots[i] = ids[i];
-  job.nlots = static_cast<std::uint8_t>(n);
+  Job job;
+  job.lots.assign(ids, ids + n);
   job.gen = ++tool.gen;
   job.wafers = wafers;
+  job.step = step;
   job.start = now;
+  job.setup_end = now + setup;
   job.end = end;
-  push(end, Ev::JobDone, t, job.gen);
-  if (tool.njobs < g.capacity) push(tool.entry_free_at - g.load_ms, Ev::EntryFree, t, ++tool.entry_gen);
-  if (tool.njobs == 1) set_acc(t, kAccBusy);
+  tool.jobs.push_back(std::move(job));
+  const std::uint32_t gen = tool.gen;
+  if (!follow()) push(end, Ev::JobDone, t, gen);
+  if (setup > 0) push(now + setup, Ev::SetupEnd, t, gen);
+  if (tool.jobs.size() < g.capacity && !follow()) push(tool.entry_free_at - g.load_ms, Ev::EntryFree, t, ++tool.entry_gen);
   // Counter-based PMs count wafers processed.
   for (std::uint32_t p2 = c->tool_pm_first[t]; p2 < c->tool_pm_first[t + 1]; ++p2) {
     const PmSpec& ps = c->pms[p2];
@@ -255,25 +280,37 @@ void Simulation::Impl::start_job(std::uint32_t t, const std::uint32_t* ids, std:
     pr.wafers_since += wafers;
     if (pr.wafers_since >= pr.wafers_due) tool.pm_pending |= 1u << (p2 - c->tool_pm_first[t]);
   }
+  if (!observers.empty()) {
+    refs.clear();
+    for (std::uint32_t i = 0; i < n; ++i) refs.push_back(ref(ids[i]));
+    for (Observer* o : observers) o->on_track_in(ToolId{t}, refs, StepId{step}, at(now));
+  }
+  sync_state(t);
+  touch_tool(t);
   refresh_available(t);
 }
 
 void Simulation::Impl::job_done(std::uint32_t t, std::uint32_t gen) {
   ToolRt& tool = tools[t];
-  std::uint8_t j = 0;
-  while (j < tool.njobs && tool.jobs[j].gen != gen) ++j;
-  if (j == tool.njobs) return;  // stale: the job was delayed by a failure
-  const Job job = tool.jobs[j];
-  for (std::uint8_t k = j; k + 1 < tool.njobs; ++k) tool.jobs[k] = tool.jobs[k + 1];
-  --tool.njobs;
-  if (tool.njobs == 0 && tool.avail == Avail::Up) set_acc(t, kAccIdle);
+  auto it = std::find_if(tool.jobs.begin(), tool.jobs.end(), [&](const Job& j) { return j.gen == gen; });
+  if (it == tool.jobs.end()) return;  // stale: the job was delayed by a failure, or ended by an event
+  const Job job = std::move(*it);
+  tool.jobs.erase(it);
+  sync_state(t);
+  touch_tool(t);
   // A slot freed while the other lot still occupies the first slot: take the next lot then.
   const std::int64_t take_at = tool.entry_free_at - c->groups[tool.group].load_ms;
-  if (tool.njobs > 0 && take_at > now) push(take_at, Ev::EntryFree, t, ++tool.entry_gen);
-  for (std::uint8_t i = 0; i < job.nlots; ++i) finish_step(job.lots[i], t, job);
+  if (!tool.jobs.empty() && take_at > now) push(take_at, Ev::EntryFree, t, ++tool.entry_gen);
+  for (const std::uint32_t id : job.lots) finish_step(id, t, job);
   after_unavailable(t);
 }
 
-// The tool may have become free: pending failures first, then due PMs, then work.
+void Simulation::Impl::end_job(std::uint32_t t, std::size_t j) {
+  ToolRt& tool = tools[t];
+  tool.jobs.erase(tool.jobs.begin() + static_cast<std::ptrdiff_t>(j));
+  if (tool.jobs.empty() && tool.entry_free_at > now) tool.entry_free_at = now;
+  sync_state(t);
+  touch_tool(t);
+}
 
 }  // namespace fabtwin::des

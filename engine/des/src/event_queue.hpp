@@ -6,7 +6,21 @@
 
 namespace fabtwin::des {
 
-enum class Ev : std::uint8_t { Release, Arrive, JobDone, EntryFree, Fail, RepairDone, PmDue, PmDone, WipSample, Warmup };
+// Kernel event kinds. Every kind that state changes can contradict carries a check: a job or
+// entry generation, a lot generation, a tool availability generation, or (PmDue) its own time.
+enum class Ev : std::uint8_t {
+  Release,     // a: order, b: release number
+  Arrive,      // a: lot slot, b: lot generation
+  JobDone,     // a: tool, b: job generation
+  EntryFree,   // a: tool, b: entry generation
+  Fail,        // a: tool, b: down spec
+  RepairDone,  // a: tool, b: availability generation
+  PmDue,       // a: tool, b: PM spec (valid while its time is the spec's next due time)
+  PmDone,      // a: tool, b: availability generation
+  WipSample,
+  Warmup,
+  SetupEnd,    // a: tool, b: job generation
+};
 
 // One scheduled kernel event (a release, an arrival, a job end, a failure ...).
 struct Pending {
@@ -47,6 +61,21 @@ class EventQueue {
     const int b = 63 - __builtin_clzll(x);
     buckets_[b].push_back(e);
     mask_ |= std::uint64_t{1} << b;
+  }
+  // Every pending event, in no particular order (checkpoints).
+  template <class F>
+  void for_each(F&& f) const {
+    for (std::size_t i = head_; i < front_.size(); ++i) f(front_[i]);
+    for (const auto& b : buckets_)
+      for (const Pending& e : b) f(e);
+  }
+  // Empties the queue; later pushes must be at or after `t`.
+  void reset(std::int64_t t) {
+    front_.clear();
+    head_ = size_ = 0;
+    mask_ = 0;
+    for (auto& b : buckets_) b.clear();
+    last_ = static_cast<std::uint64_t>(t);
   }
   Pending pop() {
     const Pending e = top();

@@ -5,18 +5,21 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <unordered_map>
 #include <vector>
 
+#include "event_queue.hpp"
 #include "fabtwin/compute/philox.hpp"
 #include "fabtwin/des/simulation.hpp"
-#include "event_queue.hpp"
 
 namespace fabtwin::des {
 
 inline constexpr std::uint32_t kNone = UINT32_MAX;
-inline constexpr std::uint32_t kDone = UINT32_MAX - 1;  // Lot::queue_pos of a completed lot (slot free)
+inline constexpr std::uint32_t kDone = UINT32_MAX - 1;  // Lot::queue_pos of a lot that left (slot free)
 
 // Random stream kinds (DESIGN decision 2): each draw is philox(seed, kind, entity counter).
+// Lots: (source, sequence, step, pass). Tools: (group, index in group, calendar key, occurrence).
 enum RngKind : std::uint32_t { kRngProc = 1, kRngSample, kRngRework, kRngTransport, kRngFail, kRngRepair,
                                kRngPmDuration, kRngRelease, kRngFirstFail };
 
@@ -56,14 +59,23 @@ struct GroupInfo {
   std::vector<const RankRule*> ranks;
 };
 
+// Random keys of a tool's calendar: stable when tools are added to other groups or calendars
+// are appended (scenario deltas).
+struct CalKey {
+  std::uint32_t group = 0, index = 0;  // tool group, tool index in it
+  std::uint32_t calendar = 0;          // calendar index * 16 + repeated attachments of it to the tool
+};
 struct DownSpec {
   model::Distribution ttf, ttr, first;
+  CalKey key;
 };
 struct PmSpec {
   bool by_pieces = false;
   double interval = 0;  // ms, or wafers
   double first = 0;     // ms, or wafers (staggered across the group)
   model::Distribution duration;
+  CalKey key;
+  std::uint32_t calendar = 0;  // index into the model's pm_calendars
 };
 
 struct Compiled {
@@ -88,37 +100,50 @@ struct Compiled {
   std::vector<PmSpec> pms;      // per (tool, calendar)
   std::vector<double> rpt_ms;   // per product
   std::uint32_t nproducts = 0;
+  std::unordered_map<std::string, std::uint32_t> tool_by_name;
+  std::vector<std::vector<std::uint32_t>> step_of_number;  // [route][STEP number]: global step, kNone
+  std::uint64_t fingerprint = 0;  // of the model and the options that shape the tables
 };
 
+// Where a lot is (LotPlace, plus the free-slot marker).
 struct Lot {
   LotKey key;
+  std::string name;
   std::uint32_t serial = 0;  // release order: the final tie-break
   std::uint32_t product = 0, step = 0, pass = 0, priority = 10, wafers = 25;
   std::uint32_t prev_location = kNone;
-  std::uint32_t queue_pos = kNone;
+  std::uint32_t queue_pos = kNone;  // index in its group's queue; kNone: not queued; kDone: slot free
   std::uint32_t steps_done = 0, reworks = 0;
   std::int64_t released = 0, due = 0, queued = 0;
-  std::uint8_t ndedic = 0, ncqt = 0;
-  std::array<std::uint32_t, 4> ded_step{}, ded_tool{};
-  std::array<std::uint32_t, 4> cqt_step{};
-  std::array<std::int64_t, 4> cqt_deadline{};
+  LotPlace place = LotPlace::InTransport;
+  std::uint32_t tool = kNone;       // OnTool
+  std::uint32_t next_step = kNone;  // follow mode, between steps: the step the MES named (kNone: unknown)
+  std::int64_t since = 0;           // in its place since
+  std::uint32_t gen = 0;            // Arrive generation: an event that moves the lot cancels its arrival
+  bool held = false;
+  bool waiting = false;             // autonomous: done with a step while held; moves on at release
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> ded;   // (later step, tool): lot-to-lens dedication
+  std::vector<std::pair<std::uint32_t, std::int64_t>> cqt;    // (step, deadline): critical queue times
 };
 
 struct Job {
-  std::array<std::uint32_t, 8> lots{};
-  std::uint8_t nlots = 0;
+  std::vector<std::uint32_t> lots;  // lot slots; the first leads (its draws set the time)
   std::uint32_t gen = 0;
   std::uint32_t wafers = 0;
-  std::int64_t start = 0, end = 0;
+  std::uint32_t step = 0;
+  std::int64_t start = 0, setup_end = 0, end = 0;
 };
 
-enum class Avail : std::uint8_t { Up, Down, Pm };
-enum AccState : std::uint8_t { kAccIdle, kAccBusy, kAccDown, kAccPm, kAccCount };
+enum class Avail : std::uint8_t { Up, Down, Pm, Engineering, NonScheduled };
 
 struct ToolRt {
-  std::array<Job, 2> jobs{};
-  std::uint8_t njobs = 0;
+  std::vector<Job> jobs;  // at most the group's capacity (STNCAP), in start order
   Avail avail = Avail::Up;
+  bool avail_reported = false;   // put there by an event (follow: lasts until reported over)
+  std::uint32_t avail_gen = 0;   // RepairDone/PmDone generation
+  std::int64_t avail_since = 0;  // not up since (job ends move by the time down)
+  std::int64_t avail_until = -1; // expected end of the down or PM (-1: unknown)
+  std::int64_t shifted_ms = 0;   // job ends already moved for this down (by its known duration)
   std::uint32_t group = 0;
   std::uint32_t setup = kNone;
   std::uint32_t run_count = 0, run_needed = 0;
@@ -131,15 +156,14 @@ struct ToolRt {
   std::int64_t idle_since = 0;
   // pending unavailability
   std::uint32_t pm_pending = 0;  // bit per PM calendar of this tool
-  std::uint8_t nfail_pending = 0;
-  std::array<std::uint32_t, 3> fail_pending_cal{};
-  std::array<std::int64_t, 3> fail_pending_ms{};
-  std::uint32_t down_cal = kNone;  // calendar being repaired
-  // accounting (ms per state since the last reset)
-  AccState acc_state = kAccIdle;
+  std::vector<std::pair<std::uint32_t, std::int64_t>> fail_pending;  // (down spec, repair time)
+  std::uint32_t down_cal = kNone;  // down spec being repaired
+  std::uint32_t pm_cal = kNone;    // PM spec running
+  // accounting (ms per E10 state since the last reset)
+  ToolState acc_state = ToolState::Standby;
   std::int64_t acc_since = 0;
-  std::array<std::int64_t, kAccCount> acc{};
-  std::int64_t setup_ms = 0;
+  std::int64_t state_since = 0;  // in acc_state since (not reset at warm-up)
+  std::array<std::int64_t, kToolStateCount> acc{};
 };
 
 struct DownRt {
@@ -148,10 +172,12 @@ struct DownRt {
 struct PmRt {
   std::uint32_t count = 0;
   double wafers_since = 0, wafers_due = 0;
+  std::int64_t next_due = -1;  // calendar PMs: the pending PmDue's time
 };
 
 struct GroupRt {
   std::vector<Candidate> queue;  // waiting lots, unordered (ranking decides); Lot::queue_pos indexes it
+  std::uint32_t held = 0;        // held lots in the queue (they are not dispatched)
   std::uint32_t avail_head = kNone, avail_tail = kNone;
   std::int64_t queue_area = 0;  // integral of queue length (lot * ms) since reset
   std::int64_t queue_since = 0;
@@ -159,12 +185,29 @@ struct GroupRt {
   std::uint64_t lots_started = 0, wafers_started = 0;
 };
 
-// Compiles the model and options into the kernel's tables; an Error names an unknown rule.
-model::Result<std::shared_ptr<const Compiled>> compile(const model::Model& m, const Options& opt);
+// Change journal: a version raised by every change; per entity the version of its last change;
+// optionally a log of (version, entity) so a delta costs O(changes).
+struct Journal {
+  enum Kind : std::uint8_t { kTool, kGroup, kLot };
+  struct Entry {
+    std::uint64_t version;
+    std::uint32_t index;
+    Kind kind;
+  };
+  std::uint64_t version = 0;
+  std::vector<std::uint64_t> tool, group, lot;  // per tool, group, lot slot
+  std::vector<std::pair<std::uint64_t, std::string>> left;  // (version, name) of lots that left
+  std::uint64_t left_floor = 0;  // `left` is complete for versions after this
+  bool logging = false;
+  std::size_t capacity = 0;
+  std::vector<Entry> log;
+  std::uint64_t log_floor = 0;  // `log` is complete for versions after this
+};
 
 struct Simulation::Impl {
   std::shared_ptr<const Compiled> c;
   Options options;
+  Mode mode = Mode::Autonomous;
   std::uint64_t seed = 1;
   std::int64_t now = 0;
   std::uint64_t seq = 0;
@@ -172,72 +215,130 @@ struct Simulation::Impl {
   EventQueue heap;
   std::vector<Lot> lots;
   std::vector<std::uint32_t> free_lots;
+  std::unordered_map<std::string, std::uint32_t> lot_by_name;  // lots in the fab
   std::uint32_t next_serial = 0;
   std::uint32_t lots_alive = 0;
-  std::uint64_t lots_released = 0;
+  std::uint64_t lots_released = 0, lots_scrapped = 0, moves = 0, wafers_completed = 0;
+  std::uint32_t lots_held = 0;
+  std::uint32_t external_lots = 0;
+  SharedLog<std::string> external_names;  // name of the n-th external lot
   std::vector<ToolRt> tools;
   std::vector<GroupRt> groups;
   std::vector<DownRt> downs;
   std::vector<PmRt> pms;
+  std::vector<std::uint32_t> order_next;  // per order: the next release number (follow mode keeps counting)
   // Lots on their way to watched groups: way[lot * nwatch + w] = the step of the lot's next visit
   // to watch group w (kNone: none, or being processed there); counted per step and per setup.
   std::vector<std::uint32_t> way;
   std::vector<std::uint32_t> way_step;   // [w * nsteps + step]
   std::vector<std::uint32_t> way_setup;  // [w * nsetups + setup]
   std::vector<std::uint32_t> route_releasing;  // per route: orders with releases still to come
-  std::vector<CompletedLot> completed;
+  SharedLog<CompletedLot> completed;
   std::vector<WipSample> wip_samples;
   std::int64_t stats_since = 0;  // tool statistics restart (warm-up)
   std::uint64_t cqt_violations = 0, cqt_checks = 0;
+  EventCounts counts;
+  Journal journal;
   std::vector<Observer*> observers;  // not copied into a fork
   // scratch (contents never carried between calls)
   std::vector<Candidate> cand;
   std::vector<double> scores;
   std::vector<std::uint32_t> order;
   std::vector<std::pair<std::int64_t, std::uint32_t>> wake_order;  // (setup needed, tool)
+  std::vector<LotRef> refs;
+  std::vector<std::uint32_t> batch;
 
   compute::Uniform2 draw(std::uint32_t kind, std::uint32_t a, std::uint32_t b, std::uint32_t c2 = 0,
                          std::uint32_t d = 0) const {
     return compute::uniform2(compute::RandomKey::make(seed, kind), a, b, c2, d);
   }
+  compute::Uniform2 draw(std::uint32_t kind, const CalKey& k, std::uint32_t n) const {
+    return draw(kind, k.group, k.index, k.calendar, n);
+  }
+  bool follow() const { return mode == Mode::Follow; }
+  LotRef ref(std::uint32_t id) const { return LotRef{lots[id].key, lots[id].name}; }
+  model::SimTime at(std::int64_t ms) const { return model::SimTime{model::Duration{ms}}; }
 
   void push(std::int64_t t, Ev type, std::uint32_t a, std::uint32_t b = 0);
   void run_until(std::int64_t t);
   void handle(const Pending& e);
 
-  // lots
-  std::uint32_t new_lot();
+  // lots (lots.cpp)
+  std::uint32_t new_lot(LotKey key, std::string name);
   void release(std::uint32_t order, std::uint32_t k);
-  void advance(std::uint32_t lot, std::uint32_t next);
+  void start_lot(std::uint32_t lot, std::uint32_t first_step);  // released: sampling, then its first queue
+  std::uint32_t route_next(std::uint32_t lot, std::uint32_t from);  // sampling: the step performed next, or its route end
+  void move_to(std::uint32_t lot, std::uint32_t next);  // on to step `next` (transport, then queue)
   void enqueue(std::uint32_t lot);
+  void unqueue(std::uint32_t lot);  // leaves its queue (swap-remove)
   void finish_step(std::uint32_t lot, std::uint32_t tool, const Job& job);
   void complete(std::uint32_t lot);
+  void remove_lot(std::uint32_t lot);  // leaves the fab (completed or scrapped): frees the slot
   std::uint32_t dedicated_tool(const Lot& lot) const;
+  void set_way(std::uint32_t lot, std::uint32_t w, bool processing);
+  void set_way_all(std::uint32_t lot);
+  void set_place(std::uint32_t lot, LotPlace place);
 
-  // tools
+  // dispatch (dispatch.cpp)
   bool can_start(std::uint32_t t) const;
   void refresh_available(std::uint32_t t);
   void avail_remove(std::uint32_t t);
   void avail_append(std::uint32_t t);
   bool try_start(std::uint32_t t);
   void wake_for(std::uint32_t lot);
-  void set_way(std::uint32_t lot, std::uint32_t w, bool processing);
-  void set_way_all(std::uint32_t lot);
+  void wake_group(std::uint32_t group);
   void start_job(std::uint32_t t, const std::uint32_t* lots, std::uint32_t n);
   std::int64_t setup_needed(const ToolRt& tool, const StepInfo& s) const;
+  std::int64_t proc_ms(const Lot& lead, const StepInfo& s, std::uint32_t wafers, bool expected) const;
+  void schedule_job(std::uint32_t t, Job& job);
   void job_done(std::uint32_t t, std::uint32_t gen);
+  void end_job(std::uint32_t t, std::size_t j);  // removes job j (its lots already handled)
+  void set_setup(std::uint32_t t, std::uint32_t setup);
+
+  // availability (availability.cpp)
   void after_unavailable(std::uint32_t t);
   void fail(std::uint32_t t, std::uint32_t d);
   void start_down(std::uint32_t t, std::uint32_t d, std::int64_t ttr);
-  void repair_done(std::uint32_t t, std::uint32_t d);
-  void pm_due(std::uint32_t t, std::uint32_t p);
+  void go_down(std::uint32_t t, Avail a, std::int64_t until);  // suspends jobs; until -1: unknown
+  void go_up(std::uint32_t t);                                  // resumes jobs
+  void shift_jobs(std::uint32_t t, std::int64_t delta, std::int64_t from);  // job ends move by delta
+  void next_failure(std::uint32_t t, std::uint32_t d);  // after a repair: the calendar's next failure
+  void repair_done(std::uint32_t t, std::uint32_t gen);
+  void pm_due(std::uint32_t t, std::uint32_t p, std::int64_t at);
   void start_pm(std::uint32_t t, std::uint32_t p);
-  void pm_done(std::uint32_t t, std::uint32_t p);
-  void set_acc(std::uint32_t t, AccState s);
+  void pm_reset(std::uint32_t p);  // a PM of this calendar ended: its counter restarts
+  void pm_done(std::uint32_t t, std::uint32_t gen);
+  void schedule_pm_due(std::uint32_t t, std::uint32_t p, std::int64_t at);
+
+  // accounting and the journal (accounting.cpp)
+  ToolState derived_state(std::uint32_t t) const;
+  void sync_state(std::uint32_t t);  // accounts and reports a change of derived_state
   void queue_changed(std::uint32_t g);
   void reset_stats();
   void sample_wip();
-  void notify_tool(std::uint32_t t);
+  void touch_tool(std::uint32_t t);
+  void touch_group(std::uint32_t g);
+  void touch_lot(std::uint32_t lot);
+  void log_change(Journal::Kind kind, std::uint32_t index);
+
+  // views (state_view.cpp)
+  ToolView tool_view(std::uint32_t t) const;
+  QueueView queue_view(std::uint32_t g) const;
+  LotView lot_view(std::uint32_t lot) const;
+
+  // the twin (twin.cpp)
+  ApplyResult apply(const des::Event& e);
+  std::optional<Refusal> check(const des::Event& e) const;
+  void mutate(const des::Event& e);
+  void leave_place(std::uint32_t lot);  // off its queue, tool or way (reality moved it)
+  std::uint32_t step_number(std::uint32_t lot, std::uint32_t number) const;  // kNone: not on its route
+  void to_autonomous();
 };
+
+// A hash of everything in the model that shapes a simulation (names included).
+std::uint64_t model_fingerprint(const model::Model& m);
+
+// Compiles the model and options into the kernel's tables; an Error names an unknown rule.
+model::Result<std::shared_ptr<const Compiled>> compile(const model::Model& m, const Options& opt);
 
 }  // namespace fabtwin::des

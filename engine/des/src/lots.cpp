@@ -10,48 +10,74 @@ namespace fabtwin::des {
 
 using namespace fabtwin::model;
 
-// ---- lots -----------------------------------------------------------------------------------
-
-std::uint32_t Simulation::Impl::new_lot() {
+std::uint32_t Simulation::Impl::new_lot(LotKey key, std::string name) {
   std::uint32_t id;
   if (!free_lots.empty()) {
     id = free_lots.back();
     free_lots.pop_back();
+    const std::uint32_t gen = lots[id].gen;
     lots[id] = Lot{};
+    lots[id].gen = gen + 1;  // arrivals of the slot's former lot stay cancelled
   } else {
     id = static_cast<std::uint32_t>(lots.size());
     lots.emplace_back();
+    journal.lot.push_back(0);
   }
-  lots[id].serial = next_serial++;
+  Lot& lot = lots[id];
+  lot.key = key;
+  lot.name = std::move(name);
+  lot.serial = next_serial++;
+  lot.since = now;
+  lot_by_name[lot.name] = id;
   ++lots_alive;
   const std::size_t nwatch = c->watch_groups.size();
   if (way.size() < lots.size() * nwatch) way.resize(lots.size() * nwatch, kNone);
+  touch_lot(id);
   return id;
 }
 
+// An order's k-th release. Follow mode keeps the schedule (the next release number and time) but
+// releases nothing: lots come from events there.
 void Simulation::Impl::release(std::uint32_t o, std::uint32_t k) {
   const Order& order = c->model.data().orders[o];
-  const Route& route = c->model.route_of(order.product);
   const std::size_t route_index = c->model.product(order.product).route.index();
-  const std::int64_t due_offset = (order.due - order.start).count();
-  for (std::uint32_t j = 0; j < order.lots_per_release; ++j) {
-    const std::uint32_t id = new_lot();
-    Lot& lot = lots[id];
-    lot.key = LotKey{o + 1, k * order.lots_per_release + j};
-    lot.product = order.product.value;
-    lot.priority = order.priority;
-    lot.wafers = order.pieces;
-    lot.released = now;
-    lot.due = now + due_offset;
-    lot.step = route.first_step.value;
-    ++lots_released;
-    advance(id, route.first_step.value);
+  order_next[o] = k + 1;
+  if (!follow()) {
+    const Route& route = c->model.route_of(order.product);
+    const std::int64_t due_offset = (order.due - order.start).count();
+    for (std::uint32_t j = 0; j < order.lots_per_release; ++j) {
+      const std::uint32_t seqno = k * order.lots_per_release + j;
+      const std::uint32_t id = new_lot(LotKey{o + 1, seqno}, order.lot_prefix + "_" + std::to_string(seqno + 1));
+      Lot& lot = lots[id];
+      lot.product = order.product.value;
+      lot.priority = order.priority;
+      lot.wafers = order.pieces;
+      lot.released = now;
+      lot.due = now + due_offset;
+      lot.step = route.first_step.value;
+      ++lots_released;
+      start_lot(id, route.first_step.value);
+    }
   }
   if (k + 1 == order.repeat_count) --route_releasing[route_index];
   if (k + 1 < order.repeat_count) {
     const auto u = draw(kRngRelease, o, k + 1);
     push(now + std::max<std::int64_t>(1, order.interval.sample_ms(u.u1, u.u2).count()), Ev::Release, o, k + 1);
   }
+}
+
+void Simulation::Impl::start_lot(std::uint32_t id, std::uint32_t first) {
+  const Lot& lot = lots[id];
+  if (!observers.empty()) {
+    const LotRecord r{lot.key, lot.name, ProductId{lot.product}, lot.priority, lot.wafers, at(lot.released), {}, at(lot.due)};
+    for (Observer* o : observers) o->on_release(r);
+  }
+  const std::uint32_t next = follow() ? first : route_next(id, first);
+  if (next >= c->steps[first].route_end) {
+    complete(id);
+    return;
+  }
+  move_to(id, next);
 }
 
 // Records the step of the lot's next visit to watched group w: none while that group processes it
@@ -79,11 +105,10 @@ void Simulation::Impl::set_way_all(std::uint32_t id) {
   for (std::uint32_t w = 0; w < c->watch_groups.size(); ++w) set_way(id, w, false);
 }
 
-void Simulation::Impl::advance(std::uint32_t id, std::uint32_t next) {
-  Lot& lot = lots[id];
-  const std::uint32_t from = lot.step;
+// Sampling: a step is performed with probability StepPercent, else skipped in zero time.
+std::uint32_t Simulation::Impl::route_next(std::uint32_t id, std::uint32_t next) {
+  const Lot& lot = lots[id];
   const std::uint32_t end = c->steps[lot.step].route_end;
-  // Sampling: a step is performed with probability StepPercent, else skipped in zero time.
   while (next < end) {
     const StepInfo& s = c->steps[next];
     if (s.sample_p >= 1.0) break;
@@ -91,11 +116,23 @@ void Simulation::Impl::advance(std::uint32_t id, std::uint32_t next) {
     if (u.u1 < s.sample_p) break;
     ++next;
   }
-  if (next >= end) {
-    complete(id);
-    return;
-  }
+  return next;
+}
+
+void Simulation::Impl::set_place(std::uint32_t id, LotPlace place) {
+  Lot& lot = lots[id];
+  lot.place = place;
+  lot.since = now;
+  touch_lot(id);
+}
+
+// The lot goes on to step `next` (< its route's end): transport where locations differ, then
+// the queue of the step's group.
+void Simulation::Impl::move_to(std::uint32_t id, std::uint32_t next) {
+  Lot& lot = lots[id];
+  const std::uint32_t from = lot.step;
   lot.step = next;
+  lot.next_step = kNone;
   if (!c->watch_groups.empty()) {
     // Moving forward, a lot's next visit to a watched group changes only for the groups of the
     // steps it passed (done or skipped); a rework loop goes back: all of them.
@@ -110,17 +147,20 @@ void Simulation::Impl::advance(std::uint32_t id, std::uint32_t next) {
   }
   const GroupInfo& g = c->groups[c->steps[next].group];
   std::int64_t delay = 0;
-  if (lot.prev_location != kNone && !g.delay_location) {
+  if (lot.prev_location != kNone && !g.delay_location && !follow()) {
     const auto k = c->transport[lot.prev_location * c->nlocations + g.location];
     if (k >= 0) {
       const auto u = draw(kRngTransport, lot.key.source, lot.key.sequence, next, lot.pass);
       delay = c->transports[k].sample_ms(u.u1, u.u2).count();
     }
   }
-  if (delay > 0)
-    push(now + delay, Ev::Arrive, id);
-  else
+  if (delay > 0) {
+    set_place(id, LotPlace::InTransport);
+    push(now + delay, Ev::Arrive, id, lot.gen);
+    for (Observer* o : observers) o->on_transport(ref(id), StepId{next}, at(now + delay));
+  } else {
     enqueue(id);
+  }
 }
 
 void Simulation::Impl::enqueue(std::uint32_t id) {
@@ -130,6 +170,7 @@ void Simulation::Impl::enqueue(std::uint32_t id) {
   queue_changed(g);
   lot.queued = now;
   lot.queue_pos = static_cast<std::uint32_t>(gr.queue.size());
+  lot.tool = kNone;
   const StepInfo& s = c->steps[lot.step];
   Candidate e;
   e.lot = id;
@@ -142,69 +183,125 @@ void Simulation::Impl::enqueue(std::uint32_t id) {
   e.process_ms = s.expected_ms;
   e.step = StepId{lot.step};
   if (s.setup != kNone) e.setup = SetupId{s.setup};
-  if (lot.ndedic) {
+  if (!lot.ded.empty()) {
     const std::uint32_t ded = dedicated_tool(lot);
     if (ded != kNone) e.dedicated = ToolId{ded};
   }
   gr.queue.push_back(e);
-  wake_for(id);
+  if (lot.held) ++gr.held;
+  set_place(id, LotPlace::Queued);
+  touch_group(g);
+  for (Observer* o : observers) o->on_queue(ref(id), StepId{lot.step}, at(now));
+  if (!lot.held) wake_for(id);
+}
+
+void Simulation::Impl::unqueue(std::uint32_t id) {
+  Lot& lot = lots[id];
+  const std::uint32_t g = c->steps[lot.step].group;
+  GroupRt& gr = groups[g];
+  queue_changed(g);
+  const std::uint32_t pos = lot.queue_pos;
+  gr.queue[pos] = gr.queue.back();
+  lots[gr.queue[pos].lot].queue_pos = pos;
+  gr.queue.pop_back();
+  lot.queue_pos = kNone;
+  if (lot.held) --gr.held;
+  touch_group(g);
 }
 
 std::uint32_t Simulation::Impl::dedicated_tool(const Lot& lot) const {
-  for (std::uint8_t i = 0; i < lot.ndedic; ++i)
-    if (lot.ded_step[i] == lot.step) return lot.ded_tool[i];
+  for (const auto& [step, tool] : lot.ded)
+    if (step == lot.step) return tool;
   return kNone;
 }
 
+// The lot's step is done on tool t (the job is over for it): dedication and queue-time marks,
+// rework and sampling decide the next step, observers see the track-out, the lot moves on.
 void Simulation::Impl::finish_step(std::uint32_t id, std::uint32_t t, const Job& job) {
   Lot& lot = lots[id];
   const StepInfo& s = c->steps[lot.step];
-  if (!observers.empty()) {
-    StepRecord r{id, lot.key, ProductId{lot.product}, StepId{lot.step}, ToolId{t}, lot.pass, lot.wafers,
-                 SimTime{Duration{lot.queued}}, SimTime{Duration{job.start}}, SimTime{Duration{now}}};
-    for (Observer* o : observers) o->on_step(r);
-  }
   ++lot.steps_done;
+  ++moves;
+  lot.tool = kNone;
   lot.prev_location = c->groups[s.group].delay_location ? kNone : c->groups[s.group].location;
   // Dedication: this step's tool must also run the later step (lot-to-lens).
   if (s.dedicate_for != kNone) {
-    std::uint8_t i = 0;
-    while (i < lot.ndedic && lot.ded_step[i] != s.dedicate_for) ++i;
-    if (i < lot.ded_step.size()) {
-      lot.ded_step[i] = s.dedicate_for;
-      lot.ded_tool[i] = t;
-      if (i == lot.ndedic) ++lot.ndedic;
-    }
+    auto it = std::find_if(lot.ded.begin(), lot.ded.end(), [&](const auto& p) { return p.first == s.dedicate_for; });
+    if (it == lot.ded.end())
+      lot.ded.emplace_back(s.dedicate_for, t);
+    else
+      it->second = t;
   }
   // Critical queue time: measured from the end of this step to the start of cqt_to.
-  if (s.cqt_to != kNone && lot.ncqt < lot.cqt_step.size()) {
-    lot.cqt_step[lot.ncqt] = s.cqt_to;
-    lot.cqt_deadline[lot.ncqt] = now + s.cqt_ms;
-    ++lot.ncqt;
-  }
+  if (s.cqt_to != kNone) lot.cqt.emplace_back(s.cqt_to, now + s.cqt_ms);
+  const std::uint32_t end = s.route_end;
+  const std::uint32_t done = lot.step, done_pass = lot.pass;
   std::uint32_t next = lot.step + 1;
-  if (s.rework_p > 0) {
-    const auto u = draw(kRngRework, lot.key.source, lot.key.sequence, lot.step, lot.pass);
-    if (u.u1 < s.rework_p) {
-      next = s.rework_step;
-      ++lot.pass;
-      ++lot.reworks;
+  bool known = true;
+  if (lot.next_step != kNone) {
+    next = lot.next_step;  // the MES said where it goes (a track-out event)
+    if (next <= done) ++lot.pass, ++lot.reworks;
+  } else if (follow()) {
+    known = false;  // the lot waits between steps for its next event
+  } else {
+    if (s.rework_p > 0) {
+      const auto u = draw(kRngRework, lot.key.source, lot.key.sequence, lot.step, lot.pass);
+      if (u.u1 < s.rework_p) {
+        next = s.rework_step;
+        ++lot.pass;
+        ++lot.reworks;
+      }
     }
+    next = route_next(id, next);
   }
-  advance(id, next);
+  if (!observers.empty()) {
+    const StepRecord r{lot.key, lot.name, ProductId{lot.product}, StepId{done}, ToolId{t}, done_pass, lot.wafers,
+                       at(lot.queued), at(job.start), at(now), known && next < end ? StepId{next} : StepId{},
+                       known && next >= end};
+    for (Observer* o : observers) o->on_step(r);
+  }
+  if (known && next >= end) {
+    complete(id);
+    return;
+  }
+  set_place(id, LotPlace::InTransport);
+  if (!known || lot.held) {
+    lot.next_step = known ? next : kNone;  // waits for its next event, or for its hold to end
+    lot.waiting = lot.held;
+    return;
+  }
+  move_to(id, next);
 }
 
 void Simulation::Impl::complete(std::uint32_t id) {
   Lot& lot = lots[id];
-  CompletedLot cl{lot.key, ProductId{lot.product}, lot.priority, lot.wafers, lot.steps_done, lot.reworks,
-                  SimTime{Duration{lot.released}}, SimTime{Duration{now}}, SimTime{Duration{lot.due}}};
+  const CompletedLot cl{lot.key, ProductId{lot.product}, lot.priority, lot.wafers, lot.steps_done, lot.reworks,
+                        at(lot.released), at(now), at(lot.due)};
   completed.push_back(cl);
+  wafers_completed += lot.wafers;
   if (!observers.empty()) {
-    LotRecord r{id, lot.key, ProductId{lot.product}, lot.priority, lot.wafers, cl.released, cl.completed, cl.due};
+    const LotRecord r{lot.key, lot.name, ProductId{lot.product}, lot.priority, lot.wafers, cl.released, cl.completed, cl.due};
     for (Observer* o : observers) o->on_lot_completed(r);
   }
+  remove_lot(id);
+}
+
+void Simulation::Impl::remove_lot(std::uint32_t id) {
+  Lot& lot = lots[id];
+  if (lot.queue_pos != kNone && lot.queue_pos != kDone) unqueue(id);
+  if (lot.held) --lots_held;
   lot.queue_pos = kDone;
+  ++lot.gen;
   if (!c->watch_groups.empty()) set_way_all(id);
+  lot_by_name.erase(lot.name);
+  ++journal.version;
+  journal.left.emplace_back(journal.version, lot.name);
+  journal.lot[id] = journal.version;
+  if (journal.left.size() > 65536) {
+    const std::size_t drop = journal.left.size() / 2;
+    journal.left_floor = journal.left[drop - 1].first;
+    journal.left.erase(journal.left.begin(), journal.left.begin() + static_cast<std::ptrdiff_t>(drop));
+  }
   free_lots.push_back(id);
   --lots_alive;
 }

@@ -26,23 +26,34 @@ void Simulation::Impl::run_until(std::int64_t t) {
   now = t;
 }
 
+// In follow mode only the clock's own events change state (setup ends, WIP samples, warm-up);
+// releases, failures and calendar PMs keep their schedules running (shadow), so a forecast that
+// switches to autonomous has them, but create no lots and take no tool down.
 void Simulation::Impl::handle(const Pending& e) {
   switch (e.type()) {
     case Ev::Release: release(e.a, e.b); break;
-    case Ev::Arrive: enqueue(e.a); break;
+    case Ev::Arrive:
+      if (lots[e.a].queue_pos != kDone && lots[e.a].gen == e.b) enqueue(e.a);
+      break;
     case Ev::JobDone: job_done(e.a, e.b); break;
     case Ev::EntryFree:
       if (tools[e.a].entry_gen == e.b) after_unavailable(e.a);
       break;
     case Ev::Fail: fail(e.a, e.b); break;
     case Ev::RepairDone: repair_done(e.a, e.b); break;
-    case Ev::PmDue: pm_due(e.a, e.b); break;
+    case Ev::PmDue: pm_due(e.a, e.b, e.t); break;
     case Ev::PmDone: pm_done(e.a, e.b); break;
     case Ev::WipSample:
       sample_wip();
       push(now + options.wip_sample_interval.count(), Ev::WipSample, 0);
       break;
     case Ev::Warmup: reset_stats(); break;
+    case Ev::SetupEnd: {
+      const ToolRt& tool = tools[e.a];
+      for (const Job& job : tool.jobs)
+        if (job.gen == e.b) sync_state(e.a);
+      break;
+    }
   }
 }
 
@@ -55,27 +66,32 @@ Result<Simulation> Simulation::create(const Model& model, Options options) {
   Impl& s = *impl;
   s.c = std::move(compiled.value());
   s.options = std::move(options);
+  s.mode = s.options.mode;
   s.seed = s.options.seed;
   const auto& d = model.data();
   s.tools.resize(d.tools.size());
   s.groups.resize(d.tool_groups.size());
   s.downs.resize(s.c->downs.size());
   s.pms.resize(s.c->pms.size());
+  s.order_next.assign(d.orders.size(), 0);
   s.way_step.assign(s.c->watch_groups.size() * s.c->steps.size(), 0);
   s.way_setup.assign(s.c->watch_groups.size() * s.c->nsetups, 0);
   s.route_releasing.assign(d.routes.size(), 0);
+  s.journal.tool.assign(d.tools.size(), 0);
+  s.journal.group.assign(d.tool_groups.size(), 0);
   for (const Order& o : d.orders)
     if (o.repeat_count > 0) ++s.route_releasing[s.c->model.product(o.product).route.index()];
   for (std::uint32_t t = 0; t < s.tools.size(); ++t) {
-    s.tools[t].group = s.c->tool_group[t];
+    ToolRt& tool = s.tools[t];
+    tool.group = s.c->tool_group[t];
+    tool.jobs.reserve(s.c->groups[tool.group].capacity);
     s.avail_append(t);
   }
-  // Initial WIP: in the queue of CURSTEP at t = 0, in file order.
+  // Initial WIP: in the queue of CURSTEP at t = 0, in file order (follow mode: there already).
   for (std::uint32_t w = 0; w < d.wip.size(); ++w) {
     const WipLot& wl = d.wip[w];
-    const std::uint32_t id = s.new_lot();
+    const std::uint32_t id = s.new_lot(LotKey{0, w}, wl.name);
     Lot& lot = s.lots[id];
-    lot.key = LotKey{0, w};
     lot.product = wl.product.value;
     lot.step = wl.current_step.value;
     lot.priority = wl.priority;
@@ -83,14 +99,17 @@ Result<Simulation> Simulation::create(const Model& model, Options options) {
     lot.released = wl.start.time_since_epoch().count();
     lot.due = wl.due.time_since_epoch().count();
     if (!s.c->watch_groups.empty()) s.set_way_all(id);
-    s.push(0, Ev::Arrive, id);
+    if (s.follow())
+      s.enqueue(id);
+    else
+      s.push(0, Ev::Arrive, id, lot.gen);
   }
   for (std::uint32_t o = 0; o < d.orders.size(); ++o)
     if (d.orders[o].repeat_count > 0) s.push(d.orders[o].start.time_since_epoch().count(), Ev::Release, o, 0);
   // Failures: first occurrence from the attachment (FOA), per tool.
   for (std::uint32_t t = 0; t < s.tools.size(); ++t) {
     for (std::uint32_t dd = s.c->tool_down_first[t]; dd < s.c->tool_down_first[t + 1]; ++dd) {
-      const auto u = s.draw(kRngFirstFail, t, dd);
+      const auto u = s.draw(kRngFirstFail, s.c->downs[dd].key, 0);
       s.push(std::max<std::int64_t>(1, s.c->downs[dd].first.sample_ms(u.u1, u.u2).count()), Ev::Fail, t, dd);
     }
     for (std::uint32_t p = s.c->tool_pm_first[t]; p < s.c->tool_pm_first[t + 1]; ++p) {
@@ -98,23 +117,28 @@ Result<Simulation> Simulation::create(const Model& model, Options options) {
       if (ps.by_pieces)
         s.pms[p].wafers_due = ps.first;
       else
-        s.push(std::llround(ps.first), Ev::PmDue, t, p);
+        s.schedule_pm_due(t, p, std::llround(ps.first));
     }
   }
   if (s.options.wip_sample_interval.count() > 0) s.push(0, Ev::WipSample, 0);
   if (s.options.warmup.count() > 0) s.push(s.options.warmup.count(), Ev::Warmup, 0);
+  s.journal.version = 1;
   return Simulation(std::move(impl));
 }
 
 Simulation::Simulation(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+// A fork copies the state; the observers and the journal's log stay with the original (the fork's
+// readers start from a keyframe).
 Simulation::Simulation(const Simulation& other) : impl_(std::make_unique<Impl>(*other.impl_)) {
   impl_->observers.clear();
+  Journal& j = impl_->journal;
+  j.logging = false;
+  j.log = {};
+  j.log_floor = j.version;
 }
 Simulation& Simulation::operator=(const Simulation& other) {
-  if (this != &other) {
-    impl_ = std::make_unique<Impl>(*other.impl_);
-    impl_->observers.clear();
-  }
+  if (this != &other) *this = Simulation(other);
   return *this;
 }
 Simulation::Simulation(Simulation&&) noexcept = default;
@@ -132,19 +156,50 @@ void Simulation::add_observer(Observer* o) { impl_->observers.push_back(o); }
 void Simulation::remove_observer(Observer* o) { std::erase(impl_->observers, o); }
 const Model& Simulation::model() const { return impl_->c->model; }
 const Options& Simulation::options() const { return impl_->options; }
-std::span<const CompletedLot> Simulation::completed_lots() const { return impl_->completed; }
+const SharedLog<CompletedLot>& Simulation::completed_lots() const { return impl_->completed; }
 std::span<const WipSample> Simulation::wip_samples() const { return impl_->wip_samples; }
 std::size_t Simulation::lots_in_fab() const { return impl_->lots_alive; }
 std::size_t Simulation::queue_length(ToolGroupId g) const { return impl_->groups[g.index()].queue.size(); }
-ToolState Simulation::tool_state(ToolId t) const {
-  const ToolRt& tool = impl_->tools[t.index()];
-  if (tool.avail == Avail::Down) return ToolState::Down;
-  if (tool.avail == Avail::Pm) return ToolState::Pm;
-  return tool.njobs ? ToolState::Busy : ToolState::Idle;
+ToolState Simulation::tool_state(ToolId t) const { return impl_->derived_state(t.value); }
+std::uint64_t Simulation::model_fingerprint() const { return impl_->c->fingerprint; }
+
+ApplyResult Simulation::apply(const Event& e) { return impl_->apply(e); }
+void Simulation::count_duplicate() {
+  ++impl_->counts.duplicate;
+  ++impl_->journal.version;
+}
+const EventCounts& Simulation::event_counts() const { return impl_->counts; }
+Mode Simulation::mode() const { return impl_->mode; }
+void Simulation::set_mode(Mode m) {
+  if (m == impl_->mode) return;
+  if (m == Mode::Follow) throw std::logic_error("set_mode: an autonomous simulation cannot become a follow-mode twin");
+  impl_->to_autonomous();
+}
+
+std::optional<LotKey> Simulation::find_lot(std::string_view name) const {
+  const auto it = impl_->lot_by_name.find(std::string(name));
+  if (it == impl_->lot_by_name.end()) return std::nullopt;
+  return impl_->lots[it->second].key;
+}
+std::optional<ToolId> Simulation::find_tool(std::string_view name) const {
+  const auto it = impl_->c->tool_by_name.find(std::string(name));
+  if (it == impl_->c->tool_by_name.end()) return std::nullopt;
+  return ToolId{it->second};
+}
+std::optional<StepId> Simulation::find_step(std::string_view route, std::uint32_t number) const {
+  for (const Route& r : impl_->c->model.routes()) {
+    if (r.name != route) continue;
+    for (std::uint32_t i = 0; i < r.step_count; ++i)
+      if (impl_->c->model.steps()[r.first_step.value + i].number == number) return r.step(i);
+  }
+  return std::nullopt;
 }
 std::string Simulation::lot_name(LotKey key) const {
   const auto& d = impl_->c->model.data();
-  if (key.source == 0) return key.sequence < d.wip.size() ? d.wip[key.sequence].name : "wip_" + std::to_string(key.sequence);
+  if (key.source == LotKey::kExternal)
+    return key.sequence < impl_->external_names.size() ? impl_->external_names[key.sequence] : std::string();
+  if (key.source == 0) return key.sequence < d.wip.size() ? d.wip[key.sequence].name : std::string();
+  if (key.source - 1 >= d.orders.size()) return {};
   const auto& o = d.orders[key.source - 1];
   return o.lot_prefix + "_" + std::to_string(key.sequence + 1);
 }

@@ -117,23 +117,24 @@ Kpis Simulation::kpis() const {
     t.name = tg.name;
     t.area = d.areas[tg.area.index()].name;
     t.tools = tg.tool_count;
-    std::array<double, kAccCount> acc{};
-    double setup = 0;
+    std::array<double, kToolStateCount> acc{};
     for (std::uint32_t i = tg.first_tool.value; i < tg.first_tool.value + tg.tool_count; ++i) {
       const ToolRt& tool = s.tools[i];
-      for (int st = 0; st < kAccCount; ++st) acc[st] += static_cast<double>(tool.acc[st]);
-      acc[tool.acc_state] += static_cast<double>(s.now - tool.acc_since);
-      setup += static_cast<double>(tool.setup_ms);
+      for (int st = 0; st < kToolStateCount; ++st) acc[st] += static_cast<double>(tool.acc[st]);
+      acc[static_cast<int>(tool.acc_state)] += static_cast<double>(s.now - tool.acc_since);
     }
     const double total = span_ms * tg.tool_count;
     if (total > 0) {
-      setup = std::min(setup, acc[kAccBusy]);
-      t.setup = setup / total;
-      t.productive = (acc[kAccBusy] - setup) / total;
-      t.standby = acc[kAccIdle] / total;
-      t.scheduled_down = acc[kAccPm] / total;
-      t.unscheduled_down = acc[kAccDown] / total;
-      const double up = 1.0 - t.scheduled_down - t.unscheduled_down;
+      auto share = [&](ToolState st) { return acc[static_cast<int>(st)] / total; };
+      t.productive = share(ToolState::Productive);
+      t.standby = share(ToolState::Standby);
+      t.engineering = share(ToolState::Engineering);
+      t.setup = share(ToolState::Setup);
+      t.pm = share(ToolState::ScheduledDown);
+      t.scheduled_down = t.setup + t.pm;
+      t.unscheduled_down = share(ToolState::UnscheduledDown);
+      t.non_scheduled = share(ToolState::NonScheduled);
+      const double up = t.productive + t.setup + t.standby + t.engineering;
       t.utilisation_of_uptime = up > 0 ? (t.productive + t.setup) / up : 0;
       const double area = static_cast<double>(gr.queue_area) +
                           static_cast<double>(gr.queue.size()) * static_cast<double>(s.now - gr.queue_since);

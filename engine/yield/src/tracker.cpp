@@ -46,23 +46,25 @@ YieldTracker::YieldTracker(const Model& model, YieldParams params, DefectModel d
 
 void YieldTracker::on_tool_state(ToolId tool, des::ToolState state, SimTime at) {
   ToolHealth& h = health_[tool.index()];
-  if (h.state == des::ToolState::Pm && state != des::ToolState::Pm) h.last_pm_end = at;
-  if (h.state == des::ToolState::Down && state != des::ToolState::Down) h.lots_since_repair = 0;
+  if (h.state == des::ToolState::ScheduledDown && state != des::ToolState::ScheduledDown) h.last_pm_end = at;
+  if (h.state == des::ToolState::UnscheduledDown && state != des::ToolState::UnscheduledDown) h.lots_since_repair = 0;
   h.state = state;
 }
 
 void YieldTracker::on_step(const des::StepRecord& r) {
-  if (r.lot >= active_.size()) active_.resize(r.lot + 1);
   ToolHealth& h = health_[r.tool.index()];
   const double days_since_pm = to_days(r.started - h.last_pm_end);
   const double health = tool_health(params_.health, days_since_pm, h.lots_since_repair);
   if (h.lots_since_repair < (1u << 30)) ++h.lots_since_repair;
-  active_[r.lot].push_back(StepRecord{r.step, r.tool, health});
+  active_[lot_id(r.key)].push_back(StepRecord{r.step, r.tool, health});
 }
 
 void YieldTracker::on_lot_completed(const des::LotRecord& r) {
   std::vector<StepRecord> hist;
-  if (r.lot < active_.size()) hist.swap(active_[r.lot]);  // the slot is reused by a later lot
+  if (const auto it = active_.find(lot_id(r.key)); it != active_.end()) {
+    hist.swap(it->second);
+    active_.erase(it);
+  }
   LotYield ly;
   ly.key = r.key;
   ly.product = r.product;

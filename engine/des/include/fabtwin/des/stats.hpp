@@ -47,17 +47,23 @@ struct ClassKpis {
   double tardiness_days = 0;         // mean max(0, completed - due)
 };
 
-// SEMI E10 shares of calendar time, summed over the group's tools.
+// SEMI E10 shares of calendar time, summed over the group's tools. The states add up to 1:
+// productive + standby + engineering + scheduled_down + unscheduled_down + non_scheduled, where
+// scheduled_down holds PMs and setups (E10 counts a setup as scheduled down; `setup` and `pm`
+// split it).
 struct ToolGroupKpis {
   std::string name;
   std::string area;
   std::uint32_t tools = 0;
   double productive = 0;        // processing incl. load/unload
-  double setup = 0;             // setups (engineering, reported separately)
   double standby = 0;           // idle while up
-  double scheduled_down = 0;    // PM
+  double engineering = 0;       // reported by events
+  double scheduled_down = 0;    // PM + setup
+  double setup = 0;             // setups (part of scheduled_down)
+  double pm = 0;                // PMs (part of scheduled_down)
   double unscheduled_down = 0;  // failures
-  double utilisation_of_uptime = 0;  // (productive + setup) / (1 - downs)
+  double non_scheduled = 0;     // reported by events
+  double utilisation_of_uptime = 0;  // (productive + setup) / (productive + setup + standby + engineering)
   double mean_queue_lots = 0;        // time-average queue length
   double mean_queue_hours = 0;       // mean wait from joining the queue to start
   std::uint64_t lots_started = 0;

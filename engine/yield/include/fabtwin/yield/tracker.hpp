@@ -9,6 +9,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "fabtwin/des/observer.hpp"
@@ -85,7 +86,7 @@ class YieldTracker final : public des::Observer {
   struct ToolHealth {
     model::SimTime last_pm_end{};
     std::uint32_t lots_since_repair = 1u << 30;  // no repair yet: no excursion
-    des::ToolState state = des::ToolState::Idle;
+    des::ToolState state = des::ToolState::Standby;
   };
 
   model::Model model_;
@@ -94,7 +95,8 @@ class YieldTracker final : public des::Observer {
   std::vector<MonteCarlo> mc_;  // per product
   TrackerOptions options_;
   std::vector<ToolHealth> health_;               // per tool
-  std::vector<std::vector<StepRecord>> active_;  // per simulation lot slot: history so far
+  static std::uint64_t lot_id(des::LotKey k) { return std::uint64_t{k.source} << 32 | k.sequence; }
+  std::unordered_map<std::uint64_t, std::vector<StepRecord>> active_;  // per lot in the fab: history so far
   std::vector<LotYield> lots_;
   std::vector<WaferYield> wafers_;
   YieldRecords records_;

@@ -1,0 +1,337 @@
+// Checkpoints: the whole simulation state as bytes, and back (docs/api.md "Checkpoints").
+//
+// Format (little-endian, version 1):
+//   magic "FTWCKPT\0" | u32 format version | u64 model fingerprint
+//   options: u64 seed, str rule, u32 n + n x (str group, str rule), i64 warmup ms, i64 WIP sample ms,
+//            u8 count_initial_wip
+//   state: every field of the kernel state, in the order written below
+//   u64 FNV-1a of every byte before it
+// Strings are u32 length + bytes; vectors are u32 count + elements. The static tables are not
+// stored: they are compiled again from the model, whose fingerprint must match.
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+
+#include "kernel.hpp"
+
+namespace fabtwin::des {
+
+using namespace fabtwin::model;
+
+namespace {
+
+constexpr char kMagic[8] = {'F', 'T', 'W', 'C', 'K', 'P', 'T', '\0'};
+constexpr std::uint32_t kFormat = 1;
+
+std::uint64_t fnv(std::string_view b) {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  for (const unsigned char ch : b) h = (h ^ ch) * 0x100000001b3ull;
+  return h;
+}
+
+class Writer {
+ public:
+  template <class T>
+    requires std::is_arithmetic_v<T> || std::is_enum_v<T>
+  void put(T v) {
+    char b[sizeof(T)];
+    std::memcpy(b, &v, sizeof(T));
+    out_.append(b, sizeof(T));
+  }
+  void put(const std::string& s) {
+    put(static_cast<std::uint32_t>(s.size()));
+    out_.append(s);
+  }
+  template <class Tag>
+  void put(Id<Tag> id) { put(id.value); }
+  template <class T, class F>
+  void list(const std::vector<T>& v, F&& f) {
+    put(static_cast<std::uint32_t>(v.size()));
+    for (const T& x : v) f(x);
+  }
+  template <class T>
+    requires std::is_arithmetic_v<T>
+  void list(const std::vector<T>& v) {
+    put(static_cast<std::uint32_t>(v.size()));
+    out_.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
+  }
+  std::string& bytes() { return out_; }
+
+ private:
+  std::string out_;
+};
+
+struct Truncated {};
+
+class Reader {
+ public:
+  explicit Reader(std::string_view b) : b_(b) {}
+  template <class T>
+    requires std::is_arithmetic_v<T> || std::is_enum_v<T>
+  T get() {
+    if (b_.size() - pos_ < sizeof(T)) throw Truncated{};
+    T v;
+    std::memcpy(&v, b_.data() + pos_, sizeof(T));
+    pos_ += sizeof(T);
+    return v;
+  }
+  template <class T>
+  void get(T& v) { v = get<T>(); }
+  void get(std::string& s) {
+    const auto n = get<std::uint32_t>();
+    if (b_.size() - pos_ < n) throw Truncated{};
+    s.assign(b_.data() + pos_, n);
+    pos_ += n;
+  }
+  template <class Tag>
+  void get(Id<Tag>& id) { id.value = get<std::uint32_t>(); }
+  std::uint32_t count(std::size_t min_bytes_each = 1) {
+    const auto n = get<std::uint32_t>();
+    if (static_cast<std::uint64_t>(n) * min_bytes_each > b_.size() - pos_) throw Truncated{};
+    return n;
+  }
+  template <class T, class F>
+  void list(std::vector<T>& v, F&& f) {
+    v.resize(count());
+    for (T& x : v) f(x);
+  }
+  template <class T>
+    requires std::is_arithmetic_v<T>
+  void list(std::vector<T>& v) {
+    v.resize(count(sizeof(T)));
+    std::memcpy(v.data(), b_.data() + pos_, v.size() * sizeof(T));
+    pos_ += v.size() * sizeof(T);
+  }
+  std::size_t pos() const { return pos_; }
+
+ private:
+  std::string_view b_;
+  std::size_t pos_ = 0;
+};
+
+// One function per record serves both directions: `io` is a Writer (put) or a Reader (get).
+template <class IO, class T>
+void field(IO& io, T& v) {
+  if constexpr (std::is_same_v<IO, Writer>)
+    io.put(v);
+  else
+    io.get(v);
+}
+
+// SimTime fields go through their millisecond count.
+template <class IO>
+void field(IO& io, SimTime& t) {
+  std::int64_t ms = t.time_since_epoch().count();
+  field(io, ms);
+  t = SimTime{Duration{ms}};
+}
+
+template <class IO>
+void candidate(IO& io, Candidate& e) {
+  field(io, e.lot), field(io, e.serial), field(io, e.priority), field(io, e.wafers), field(io, e.arrival_ms);
+  field(io, e.due_ms), field(io, e.setup_ms), field(io, e.remaining_work_ms), field(io, e.process_ms);
+  field(io, e.step), field(io, e.setup), field(io, e.dedicated);
+}
+
+template <class IO, class T, class F>
+void vec(IO& io, std::vector<T>& v, F&& f) {
+  if constexpr (std::is_same_v<IO, Writer>)
+    io.list(v, [&](const T& x) { f(const_cast<T&>(x)); });
+  else
+    io.list(v, f);
+}
+
+template <class IO, class T>
+void pairs(IO& io, std::vector<T>& v) {
+  vec(io, v, [&](T& p) { field(io, p.first), field(io, p.second); });
+}
+
+template <class IO>
+void lot(IO& io, Lot& l) {
+  field(io, l.key.source), field(io, l.key.sequence), field(io, l.name), field(io, l.serial), field(io, l.product);
+  field(io, l.step), field(io, l.pass), field(io, l.priority), field(io, l.wafers), field(io, l.prev_location);
+  field(io, l.queue_pos), field(io, l.steps_done), field(io, l.reworks), field(io, l.released), field(io, l.due);
+  field(io, l.queued), field(io, l.place), field(io, l.tool), field(io, l.next_step), field(io, l.since);
+  field(io, l.gen), field(io, l.held), field(io, l.waiting);
+  pairs(io, l.ded);
+  pairs(io, l.cqt);
+}
+
+template <class IO>
+void tool(IO& io, ToolRt& t) {
+  vec(io, t.jobs, [&](Job& j) {
+    vec(io, j.lots, [&](std::uint32_t& x) { field(io, x); });
+    field(io, j.gen), field(io, j.wafers), field(io, j.step), field(io, j.start), field(io, j.setup_end), field(io, j.end);
+  });
+  field(io, t.avail), field(io, t.avail_reported), field(io, t.avail_gen), field(io, t.avail_since), field(io, t.avail_until);
+  field(io, t.shifted_ms), field(io, t.group), field(io, t.setup), field(io, t.run_count), field(io, t.run_needed);
+  field(io, t.entry_free_at), field(io, t.gen), field(io, t.entry_gen), field(io, t.prev), field(io, t.next);
+  field(io, t.in_avail), field(io, t.idle_since), field(io, t.pm_pending);
+  pairs(io, t.fail_pending);
+  field(io, t.down_cal), field(io, t.pm_cal), field(io, t.acc_state), field(io, t.acc_since), field(io, t.state_since);
+  for (auto& a : t.acc) field(io, a);
+}
+
+template <class IO>
+void group(IO& io, GroupRt& g) {
+  vec(io, g.queue, [&](Candidate& e) { candidate(io, e); });
+  field(io, g.held), field(io, g.avail_head), field(io, g.avail_tail), field(io, g.queue_area), field(io, g.queue_since);
+  field(io, g.wait_ms), field(io, g.lots_started), field(io, g.wafers_started);
+}
+
+template <class IO>
+void completed_lot(IO& io, CompletedLot& c) {
+  field(io, c.key.source), field(io, c.key.sequence), field(io, c.product), field(io, c.priority), field(io, c.wafers);
+  field(io, c.steps_performed), field(io, c.reworks), field(io, c.released), field(io, c.completed), field(io, c.due);
+}
+
+}  // namespace
+
+std::string Simulation::save() const {
+  const Impl& s = *impl_;
+  Writer w;
+  w.bytes().append(kMagic, sizeof kMagic);
+  w.put(kFormat);
+  w.put(s.c->fingerprint);
+  w.put(s.options.seed);
+  w.put(s.options.rule);
+  w.list(s.options.group_rules, [&](const auto& p) { w.put(p.first), w.put(p.second); });
+  w.put(static_cast<std::int64_t>(s.options.warmup.count()));
+  w.put(static_cast<std::int64_t>(s.options.wip_sample_interval.count()));
+  w.put(static_cast<std::uint8_t>(s.options.count_initial_wip));
+  Impl& m = const_cast<Impl&>(s);  // the record functions serve both directions; a Writer only reads
+  w.put(m.mode), w.put(m.seed), w.put(m.now), w.put(m.seq), w.put(m.events);
+  std::vector<Pending> pending;
+  m.heap.for_each([&](const Pending& e) { pending.push_back(e); });
+  w.list(pending, [&](const Pending& e) { w.put(e.t), w.put(e.key), w.put(e.a), w.put(e.b); });
+  vec(w, m.lots, [&](Lot& l) { lot(w, l); });
+  w.list(m.free_lots);
+  w.put(m.next_serial), w.put(m.lots_alive), w.put(m.lots_released), w.put(m.lots_scrapped), w.put(m.moves);
+  w.put(m.wafers_completed), w.put(m.lots_held), w.put(m.external_lots);
+  w.put(static_cast<std::uint32_t>(m.external_names.size()));
+  for (const std::string& n : m.external_names) w.put(n);
+  vec(w, m.tools, [&](ToolRt& t) { tool(w, t); });
+  vec(w, m.groups, [&](GroupRt& g) { group(w, g); });
+  vec(w, m.downs, [&](DownRt& d) { w.put(d.count); });
+  vec(w, m.pms, [&](PmRt& p) { w.put(p.count), w.put(p.wafers_since), w.put(p.wafers_due), w.put(p.next_due); });
+  w.list(m.order_next), w.list(m.way), w.list(m.way_step), w.list(m.way_setup), w.list(m.route_releasing);
+  w.put(static_cast<std::uint32_t>(m.completed.size()));
+  for (const CompletedLot& c : m.completed) completed_lot(w, const_cast<CompletedLot&>(c));
+  vec(w, m.wip_samples, [&](WipSample& x) {
+    field(w, x.at);
+    w.put(x.lots);
+    w.list(x.per_product);
+  });
+  w.put(m.stats_since), w.put(m.cqt_violations), w.put(m.cqt_checks);
+  w.put(m.counts.applied), w.put(m.counts.late), w.put(m.counts.duplicate), w.put(m.counts.refused);
+  for (const auto n : m.counts.refused_by_reason) w.put(n);
+  w.put(m.journal.version);
+  w.list(m.journal.tool), w.list(m.journal.group), w.list(m.journal.lot);
+  w.list(m.journal.left, [&](const auto& p) { w.put(p.first), w.put(p.second); });
+  w.put(m.journal.left_floor);
+  w.put(fnv(w.bytes()));
+  return std::move(w.bytes());
+}
+
+Result<Simulation> Simulation::restore(const Model& model, Options options, std::string_view bytes) {
+  auto bad = [](std::string msg) { return Error{"checkpoint", 0, "", std::move(msg)}; };
+  if (bytes.size() < sizeof kMagic + 4 + 8 + 8 || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0)
+    return bad("not a fabtwin checkpoint");
+  const std::uint64_t sum = [&] {
+    std::uint64_t v;
+    std::memcpy(&v, bytes.data() + bytes.size() - 8, 8);
+    return v;
+  }();
+  if (fnv(bytes.substr(0, bytes.size() - 8)) != sum) return bad("checksum mismatch: the file is damaged or truncated");
+  Reader r(bytes.substr(sizeof kMagic, bytes.size() - sizeof kMagic - 8));
+  try {
+    const auto format = r.get<std::uint32_t>();
+    if (format != kFormat) return bad("format version " + std::to_string(format) + "; this build reads " + std::to_string(kFormat));
+    const auto fingerprint = r.get<std::uint64_t>();
+    Options saved;
+    r.get(saved.seed);
+    r.get(saved.rule);
+    r.list(saved.group_rules, [&](auto& p) { r.get(p.first), r.get(p.second); });
+    saved.warmup = Duration{r.get<std::int64_t>()};
+    saved.wip_sample_interval = Duration{r.get<std::int64_t>()};
+    saved.count_initial_wip = r.get<std::uint8_t>() != 0;
+    // Name what differs: the model, then each option.
+    auto created = Simulation::create(model, options);
+    if (!created.ok()) return created.error();
+    Impl& s = *created.value().impl_;
+    if (fingerprint != s.c->fingerprint)
+      return Error{"checkpoint", 0, "model", "the checkpoint was saved with another model (or another version of '" + model.name() + "')"};
+    auto differs = [&](const char* name, const std::string& a, const std::string& b) {
+      return Error{"checkpoint", 0, name, std::string("saved with ") + name + " " + a + ", restored with " + b};
+    };
+    if (saved.seed != options.seed) return differs("seed", std::to_string(saved.seed), std::to_string(options.seed));
+    if (saved.rule != options.rule) return differs("rule", "'" + saved.rule + "'", "'" + options.rule + "'");
+    if (saved.group_rules != options.group_rules) return differs("group_rules", "other per-group rules", "these");
+    if (saved.warmup != options.warmup)
+      return differs("warmup", std::to_string(saved.warmup.count()) + " ms", std::to_string(options.warmup.count()) + " ms");
+    if (saved.wip_sample_interval != options.wip_sample_interval)
+      return differs("wip_sample_interval", std::to_string(saved.wip_sample_interval.count()) + " ms",
+                     std::to_string(options.wip_sample_interval.count()) + " ms");
+    if (saved.count_initial_wip != options.count_initial_wip)
+      return differs("count_initial_wip", saved.count_initial_wip ? "on" : "off", options.count_initial_wip ? "on" : "off");
+
+    r.get(s.mode), r.get(s.seed), r.get(s.now), r.get(s.seq), r.get(s.events);
+    std::vector<Pending> pending;
+    r.list(pending, [&](Pending& e) { r.get(e.t), r.get(e.key), r.get(e.a), r.get(e.b); });
+    std::sort(pending.begin(), pending.end(), [](const Pending& a, const Pending& b) { return a.before(b); });
+    s.heap.reset(s.now);
+    for (const Pending& e : pending) {
+      if (e.t < s.now) return bad("a pending event lies before the checkpoint's time");
+      s.heap.push(e);
+    }
+    r.list(s.lots, [&](Lot& l) { lot(r, l); });
+    r.list(s.free_lots);
+    r.get(s.next_serial), r.get(s.lots_alive), r.get(s.lots_released), r.get(s.lots_scrapped), r.get(s.moves);
+    r.get(s.wafers_completed), r.get(s.lots_held), r.get(s.external_lots);
+    s.external_names = {};
+    for (std::uint32_t n = r.count(4), i = 0; i < n; ++i) {
+      std::string name;
+      r.get(name);
+      s.external_names.push_back(std::move(name));
+    }
+    const std::size_t ntools = s.tools.size(), ngroups = s.groups.size();
+    r.list(s.tools, [&](ToolRt& t) { tool(r, t); });
+    r.list(s.groups, [&](GroupRt& g) { group(r, g); });
+    r.list(s.downs, [&](DownRt& d) { r.get(d.count); });
+    r.list(s.pms, [&](PmRt& p) { r.get(p.count), r.get(p.wafers_since), r.get(p.wafers_due), r.get(p.next_due); });
+    r.list(s.order_next), r.list(s.way), r.list(s.way_step), r.list(s.way_setup), r.list(s.route_releasing);
+    s.completed = {};
+    for (std::uint32_t n = r.count(8), i = 0; i < n; ++i) {
+      CompletedLot c;
+      completed_lot(r, c);
+      s.completed.push_back(c);
+    }
+    r.list(s.wip_samples, [&](WipSample& x) {
+      field(r, x.at);
+      r.get(x.lots);
+      r.list(x.per_product);
+    });
+    r.get(s.stats_since), r.get(s.cqt_violations), r.get(s.cqt_checks);
+    r.get(s.counts.applied), r.get(s.counts.late), r.get(s.counts.duplicate), r.get(s.counts.refused);
+    for (auto& n : s.counts.refused_by_reason) r.get(n);
+    r.get(s.journal.version);
+    r.list(s.journal.tool), r.list(s.journal.group), r.list(s.journal.lot);
+    r.list(s.journal.left, [&](auto& p) { r.get(p.first), r.get(p.second); });
+    r.get(s.journal.left_floor);
+    s.journal.log_floor = s.journal.version;
+    // Sizes must agree with the model the tables were compiled from.
+    if (s.tools.size() != ntools || s.groups.size() != ngroups || s.downs.size() != s.c->downs.size() ||
+        s.pms.size() != s.c->pms.size() || s.journal.lot.size() != s.lots.size() || s.journal.tool.size() != ntools ||
+        s.way.size() != s.lots.size() * s.c->watch_groups.size())
+      return bad("the state's tables do not fit the model");
+    s.lot_by_name.clear();
+    for (std::uint32_t id = 0; id < s.lots.size(); ++id)
+      if (s.lots[id].queue_pos != kDone) s.lot_by_name[s.lots[id].name] = id;
+    return std::move(created.value());
+  } catch (const Truncated&) {
+    return bad("truncated");
+  }
+}
+
+}  // namespace fabtwin::des
