@@ -1,6 +1,7 @@
 // DES benchmark: one configuration per process (so peak resident memory is that run's), printed
 // as one JSON line. bench/des/run repeats configurations and reports medians.
 //   bench_des --model PATH --days N --rule fifo|cr [--seed S]
+#include <malloc.h>
 #include <sys/resource.h>
 
 #include <chrono>
@@ -39,10 +40,22 @@ int main(int argc, char** argv) {
   auto sim = des::Simulation::create(m.value(), des::Options{.seed = seed, .rule = rule}).value();
   sim.run_until(SimTime{round_ms(days * kMsPerDay)});
   const auto t2 = std::chrono::steady_clock::now();
-  // Fork cost: copy the whole state at the end of the run.
+  // Fork cost: copy the whole state at the end of the run (time, and heap bytes it allocates).
+  const std::size_t heap0 = mallinfo2().uordblks;
   const auto t3 = std::chrono::steady_clock::now();
   des::Simulation fork = sim.fork();
   const auto t4 = std::chrono::steady_clock::now();
+  const double fork_mb = (static_cast<double>(mallinfo2().uordblks) - static_cast<double>(heap0)) / 1048576.0;
+  // Checkpoint: save to bytes, restore from them.
+  const auto t5 = std::chrono::steady_clock::now();
+  const std::string bytes = sim.save();
+  const auto t6 = std::chrono::steady_clock::now();
+  auto restored = des::Simulation::restore(m.value(), des::Options{.seed = seed, .rule = rule}, bytes);
+  const auto t7 = std::chrono::steady_clock::now();
+  if (!restored.ok()) {
+    std::fprintf(stderr, "restore: %s\n", restored.error().what().c_str());
+    return 1;
+  }
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   const double load_s = std::chrono::duration<double>(t1 - t0).count();
@@ -51,9 +64,11 @@ int main(int argc, char** argv) {
   std::printf(
       "{\"model\": \"%s\", \"rule\": \"%s\", \"days\": %g, \"seed\": %llu, \"load_seconds\": %.3f, "
       "\"run_seconds\": %.3f, \"events\": %llu, \"events_per_second\": %.0f, \"lots_completed\": %zu, "
-      "\"fork_ms\": %.3f, \"peak_rss_mb\": %.1f}\n",
+      "\"fork_ms\": %.3f, \"fork_heap_mb\": %.2f, \"checkpoint_mb\": %.2f, \"save_ms\": %.1f, \"restore_ms\": %.1f, "
+      "\"peak_rss_mb\": %.1f}\n",
       m->name().c_str(), rule.c_str(), days, static_cast<unsigned long long>(seed), load_s, run_s,
       static_cast<unsigned long long>(sim.events()), sim.events() / run_s, sim.completed_lots().size(), fork_ms,
-      ru.ru_maxrss / 1024.0);
+      fork_mb, bytes.size() / 1048576.0, std::chrono::duration<double, std::milli>(t6 - t5).count(),
+      std::chrono::duration<double, std::milli>(t7 - t6).count(), ru.ru_maxrss / 1024.0);
   return fork.events() == sim.events() ? 0 : 1;
 }

@@ -45,10 +45,10 @@ class Writer {
   }
   template <class Tag>
   void put(Id<Tag> id) { put(id.value); }
-  template <class T, class F>
-  void list(const std::vector<T>& v, F&& f) {
+  template <class V, class F>
+  void list(const V& v, F&& f) {
     put(static_cast<std::uint32_t>(v.size()));
-    for (const T& x : v) f(x);
+    for (const auto& x : v) f(x);
   }
   template <class T>
     requires std::is_arithmetic_v<T>
@@ -91,10 +91,10 @@ class Reader {
     if (static_cast<std::uint64_t>(n) * min_bytes_each > b_.size() - pos_) throw Truncated{};
     return n;
   }
-  template <class T, class F>
-  void list(std::vector<T>& v, F&& f) {
+  template <class V, class F>
+  void list(V& v, F&& f) {
     v.resize(count());
-    for (T& x : v) f(x);
+    for (auto& x : v) f(x);
   }
   template <class T>
     requires std::is_arithmetic_v<T>
@@ -134,17 +134,18 @@ void candidate(IO& io, Candidate& e) {
   field(io, e.step), field(io, e.setup), field(io, e.dedicated);
 }
 
-template <class IO, class T, class F>
-void vec(IO& io, std::vector<T>& v, F&& f) {
+template <class IO, class V, class F>
+void vec(IO& io, V& v, F&& f) {
+  using T = typename V::value_type;
   if constexpr (std::is_same_v<IO, Writer>)
     io.list(v, [&](const T& x) { f(const_cast<T&>(x)); });
   else
     io.list(v, f);
 }
 
-template <class IO, class T>
-void pairs(IO& io, std::vector<T>& v) {
-  vec(io, v, [&](T& p) { field(io, p.first), field(io, p.second); });
+template <class IO, class V>
+void pairs(IO& io, V& v) {
+  vec(io, v, [&](typename V::value_type& p) { field(io, p.first), field(io, p.second); });
 }
 
 template <class IO>

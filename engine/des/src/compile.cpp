@@ -327,6 +327,9 @@ Result<std::shared_ptr<const Compiled>> compile(const Model& m, const Options& o
     c->downs.insert(c->downs.end(), downs[t].begin(), downs[t].end());
     c->pms.insert(c->pms.end(), pms[t].begin(), pms[t].end());
   }
+  c->tool_piece_pm.assign(d.tools.size(), 0);
+  for (std::size_t t = 0; t < d.tools.size(); ++t)
+    for (std::uint32_t p = c->tool_pm_first[t]; p < c->tool_pm_first[t + 1]; ++p) c->tool_piece_pm[t] |= c->pms[p].by_pieces;
   c->step_of_number.resize(d.routes.size());
   for (std::size_t r = 0; r < d.routes.size(); ++r) {
     const Route& route = d.routes[r];

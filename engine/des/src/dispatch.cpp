@@ -273,7 +273,7 @@ void Simulation::Impl::start_job(std::uint32_t t, const std::uint32_t* ids, std:
   if (setup > 0) push(now + setup, Ev::SetupEnd, t, gen);
   if (tool.jobs.size() < g.capacity && !follow()) push(tool.entry_free_at - g.load_ms, Ev::EntryFree, t, ++tool.entry_gen);
   // Counter-based PMs count wafers processed.
-  for (std::uint32_t p2 = c->tool_pm_first[t]; p2 < c->tool_pm_first[t + 1]; ++p2) {
+  for (std::uint32_t p2 = c->tool_pm_first[t]; c->tool_piece_pm[t] && p2 < c->tool_pm_first[t + 1]; ++p2) {
     const PmSpec& ps = c->pms[p2];
     if (!ps.by_pieces) continue;
     PmRt& pr = pms[p2];

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "event_queue.hpp"
+#include "small_vec.hpp"
 #include "fabtwin/compute/philox.hpp"
 #include "fabtwin/des/simulation.hpp"
 
@@ -96,6 +97,7 @@ struct Compiled {
   std::uint32_t nlocations = 0;
   std::vector<model::Distribution> transports;
   std::vector<std::uint32_t> tool_down_first, tool_pm_first;  // per tool + 1: ranges into specs
+  std::vector<std::uint8_t> tool_piece_pm;  // per tool: some PM counts wafers
   std::vector<DownSpec> downs;  // per (tool, calendar)
   std::vector<PmSpec> pms;      // per (tool, calendar)
   std::vector<double> rpt_ms;   // per product
@@ -105,29 +107,29 @@ struct Compiled {
   std::uint64_t fingerprint = 0;  // of the model and the options that shape the tables
 };
 
-// Where a lot is (LotPlace, plus the free-slot marker).
+// A lot in the kernel. Fields the event loop reads on every move come first (one cache line).
 struct Lot {
   LotKey key;
-  std::string name;
   std::uint32_t serial = 0;  // release order: the final tie-break
   std::uint32_t product = 0, step = 0, pass = 0, priority = 10, wafers = 25;
   std::uint32_t prev_location = kNone;
   std::uint32_t queue_pos = kNone;  // index in its group's queue; kNone: not queued; kDone: slot free
-  std::uint32_t steps_done = 0, reworks = 0;
-  std::int64_t released = 0, due = 0, queued = 0;
-  LotPlace place = LotPlace::InTransport;
-  std::uint32_t tool = kNone;       // OnTool
-  std::uint32_t next_step = kNone;  // follow mode, between steps: the step the MES named (kNone: unknown)
-  std::int64_t since = 0;           // in its place since
   std::uint32_t gen = 0;            // Arrive generation: an event that moves the lot cancels its arrival
+  std::uint32_t tool = kNone;       // OnTool
+  std::uint32_t next_step = kNone;  // between steps: the step it goes to next when known (MES or hold)
+  LotPlace place = LotPlace::InTransport;
   bool held = false;
-  bool waiting = false;             // autonomous: done with a step while held; moves on at release
-  std::vector<std::pair<std::uint32_t, std::uint32_t>> ded;   // (later step, tool): lot-to-lens dedication
-  std::vector<std::pair<std::uint32_t, std::int64_t>> cqt;    // (step, deadline): critical queue times
+  bool waiting = false;             // done with a step while held; moves on at its release
+  std::int64_t released = 0, due = 0, queued = 0;
+  std::int64_t since = 0;           // in its place since
+  std::uint32_t steps_done = 0, reworks = 0;
+  std::string name;
+  SmallVec<std::pair<std::uint32_t, std::uint32_t>, 12> ded;  // (later step, tool): lot-to-lens dedication
+  SmallVec<std::pair<std::uint32_t, std::int64_t>, 4> cqt;    // (step, deadline): critical queue times
 };
 
 struct Job {
-  std::vector<std::uint32_t> lots;  // lot slots; the first leads (its draws set the time)
+  SmallVec<std::uint32_t, 8> lots;  // lot slots; the first leads (its draws set the time)
   std::uint32_t gen = 0;
   std::uint32_t wafers = 0;
   std::uint32_t step = 0;
@@ -137,7 +139,7 @@ struct Job {
 enum class Avail : std::uint8_t { Up, Down, Pm, Engineering, NonScheduled };
 
 struct ToolRt {
-  std::vector<Job> jobs;  // at most the group's capacity (STNCAP), in start order
+  SmallVec<Job, 2> jobs;  // at most the group's capacity (STNCAP), in start order
   Avail avail = Avail::Up;
   bool avail_reported = false;   // put there by an event (follow: lasts until reported over)
   std::uint32_t avail_gen = 0;   // RepairDone/PmDone generation
