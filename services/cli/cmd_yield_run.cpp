@@ -14,6 +14,7 @@
 #include "args.hpp"
 #include "commands.hpp"
 #include "fabtwin/des/simulation.hpp"
+#include "fabtwin/io/data_dir.hpp"
 #include "fabtwin/io/json.hpp"
 #include "fabtwin/io/load.hpp"
 #include "fabtwin/yield/tracker.hpp"
@@ -45,7 +46,7 @@ int cmd_yield_run(int argc, char** argv) {
   if (!(days > 0)) throw UsageError("--days must be a positive number of days");
   const std::filesystem::path out = a.require("--out");
   const std::filesystem::path params_path =
-      a.get("--params").value_or((std::filesystem::path(FABTWIN_SOURCE_DIR) / "twin_models" / "yield_params.json").string());
+      a.get("--params") ? std::filesystem::path(*a.get("--params")) : io::require_data("yield_params.json");
   yield::TrackerOptions topt;
   const std::string backend = a.get("--backend").value_or("cpu");
   if (backend == "cuda") topt.run.backend = yield::Backend::Cuda;
