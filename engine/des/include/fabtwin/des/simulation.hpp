@@ -25,6 +25,7 @@ struct Options {
   model::Duration wip_sample_interval{86'400'000};  // WIP over time: one sample per day
   bool count_initial_wip = false;  // KPIs also count initial-WIP lots (they have no real release)
   std::shared_ptr<const RuleRegistry> rules;  // null: the built-in rules
+  std::vector<std::pair<std::string, std::string>> group_rules;  // (tool group name, rule name): replaces that group's base (last) rank key
 };
 
 class Simulation {
