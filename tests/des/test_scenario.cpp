@@ -471,6 +471,21 @@ TEST_CASE("deltas that name something the model lacks are refused", "[des][scena
   CHECK_THAT(e.message, Catch::Contains("no PM calendar"));
   e = apply_err(bare, one({des::TransportDelta{2}}));
   CHECK(e.field == "deltas[0].transport_factor");
+  // A product without orders, a tool group no step runs on.
+  data = minifab().data();
+  std::erase_if(data.orders, [](const Order& o) { return o.lot_prefix == "Lot_B"; });
+  ToolGroup idle = data.tool_groups.back();
+  idle.name = "Idle_G";
+  idle.first_tool = ToolId{static_cast<std::uint32_t>(data.tools.size())};
+  data.tools.push_back(Tool{"Idle_G_1", ToolGroupId{data.tool_groups.size()}, 0});
+  data.tool_groups.push_back(idle);
+  const Model sparse = Model::build(data).value();
+  e = apply_err(sparse, one({des::ProductMixDelta{"part_B", 2}}));
+  CHECK(e.field == "deltas[0].product_mix.product");
+  CHECK_THAT(e.message, Catch::Contains("no orders"));
+  e = apply_err(sparse, one({des::ProcessTimeDelta{.group = "Idle_G", .factor = 2}}));
+  CHECK(e.field == "deltas[0].process_time_factor.group");
+  CHECK_THAT(e.message, Catch::Contains("no step runs"));
   // A new tool whose name is already taken by a renamed tool.
   data = minifab().data();
   data.tools[0].name = "Diffusion_AB_3";
