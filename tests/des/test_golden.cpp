@@ -336,3 +336,91 @@ TEST_CASE("load and unload add to the step time; setups come from setup.txt or S
   CHECK(r.row("A2", 1).end == 76);
   CHECK(r.row("B1", 1).end == 76 + 5 + 33);  // the step's STIME overrides setup.txt's 7
 }
+
+TEST_CASE("rank_RSETUP: the tool takes a lot needing no setup before an earlier lot needing one",
+          "[des][golden]") {
+  auto model = [](std::vector<RankKey> ranks) {
+    TinyFab f;
+    f.group("Implant", 1, std::move(ranks));
+    f.group("Pre", 2);
+    auto pa1 = f.product("pa1", {{"Implant", 30}});
+    auto pa2 = f.product("pa2", {{"Pre", 15}, {"Implant", 30}});
+    auto pb = f.product("pb", {{"Pre", 5}, {"Implant", 30}});
+    const SetupId sa = f.setup("SA"), sb = f.setup("SB");
+    f.step(pa1, 1).setup = sa;
+    f.step(pa2, 2).setup = sa;
+    f.step(pb, 2).setup = sb;
+    f.d.setup_transitions = {{std::nullopt, sa, {10, Unit::Minute}, ""},
+                             {std::nullopt, sb, {10, Unit::Minute}, ""},
+                             {sa, sb, {7, Unit::Minute}, ""},
+                             {sb, sa, {8, Unit::Minute}, ""}};
+    f.wip("A1", pa1, 1);  // at Implant from 0: setup SA 0..10, runs to 40
+    f.wip("B1", pb, 1);   // joins the Implant queue at 5, needs SB (7 from SA)
+    f.wip("A2", pa2, 1);  // joins at 15, needs SA: no setup after A1
+    return f.build();
+  };
+  SECTION("rank_RSETUP then rank_FIFO") {
+    Run r(model({RankKey::LeastSetup, RankKey::Fifo}), 1000);
+    CHECK(r.row("A1", 1).end == 40);
+    CHECK(r.row("B1", 2).queued == 5);
+    CHECK(r.row("A2", 2).queued == 15);
+    CHECK(r.row("A2", 2).start == 40);  // setup 0 beats B1's 7, though B1 came first
+    CHECK(r.row("A2", 2).end == 70);
+    CHECK(r.row("B1", 2).start == 70);
+    CHECK(r.row("B1", 2).end == 107);  // 7 setup SA -> SB + 30
+  }
+  SECTION("rank_FIFO alone: the same queue in arrival order") {
+    Run r(model({RankKey::Fifo}), 1000);
+    CHECK(r.row("B1", 2).start == 40);
+    CHECK(r.row("B1", 2).end == 77);  // 7 + 30
+    CHECK(r.row("A2", 2).start == 77);
+    CHECK(r.row("A2", 2).end == 115);  // 8 setup SB -> SA + 30
+  }
+}
+
+TEST_CASE("wake_LeastSetupTime: an arriving lot goes to the idle tool needing the least setup",
+          "[des][golden]") {
+  auto model = [](WakeRule wake) {
+    TinyFab f;
+    f.group("Implant", 3).wake = wake;
+    auto pa0 = f.product("pa0", {{"Implant", 35}});
+    auto pb0 = f.product("pb0", {{"Implant", 30}});
+    auto pa = f.product("pa", {{"Implant", 30}});
+    const SetupId sa = f.setup("SA"), sb = f.setup("SB");
+    f.step(pa0, 1).setup = sa;
+    f.step(pb0, 1).setup = sb;
+    f.step(pa, 1).setup = sa;
+    // Every change of setup takes 10 minutes.
+    f.d.setup_transitions = {{std::nullopt, sa, {10, Unit::Minute}, ""},
+                             {std::nullopt, sb, {10, Unit::Minute}, ""},
+                             {sa, sb, {10, Unit::Minute}, ""},
+                             {sb, sa, {10, Unit::Minute}, ""}};
+    f.wip("A0", pa0, 1);  // all three tools need 10: the first idle takes it, Implant_1 0..45 (SA)
+    f.wip("B0", pb0, 1);  // Implant_2 0..40 (SB)
+    // Idle from then on: Implant_3 since 0 (no setup), Implant_2 since 40 (SB), Implant_1 since 45 (SA).
+    f.order("A", pa, 100, 10, 2);  // A_1 at 100, A_2 at 110, both needing SA
+    return f.build();
+  };
+  SECTION("least setup first, ties to the tool idle longest") {
+    Run r(model(WakeRule::LeastSetupTime), 1000);
+    CHECK(r.row("A0", 1).tool == "Implant_1");
+    CHECK(r.row("A0", 1).end == 45);
+    CHECK(r.row("B0", 1).tool == "Implant_2");
+    CHECK(r.row("B0", 1).end == 40);
+    // A_1 needs 0 on Implant_1 (idle the shortest), 10 on the others.
+    CHECK(r.row("A_1", 1).tool == "Implant_1");
+    CHECK(r.row("A_1", 1).start == 100);
+    CHECK(r.row("A_1", 1).end == 130);
+    // A_2 needs 10 on Implant_2 and Implant_3: Implant_3, idle since 0, beats Implant_2 (since 40).
+    CHECK(r.row("A_2", 1).tool == "Implant_3");
+    CHECK(r.row("A_2", 1).start == 110);
+    CHECK(r.row("A_2", 1).end == 150);
+  }
+  SECTION("the default wake rule: the tool idle longest, whatever its setup") {
+    Run r(model(WakeRule::LongestIdle), 1000);
+    CHECK(r.row("A_1", 1).tool == "Implant_3");
+    CHECK(r.row("A_1", 1).end == 140);  // 10 setup + 30
+    CHECK(r.row("A_2", 1).tool == "Implant_2");
+    CHECK(r.row("A_2", 1).end == 150);
+  }
+}

@@ -241,3 +241,82 @@ TEST_CASE("a route file holding another route's name", "[io]") {
   check_error(with_cell("route_3.txt", 9, "ROUTE", "r_4"), "route_3.txt", 9, "ROUTE",
               "in the file of route 'r_3'");
 }
+
+// ---- short rows -------------------------------------------------------------------------------
+
+namespace {
+
+// HVLM with the last `n` fields of 1-based `line` of `file` cut off (tabs included).
+Files without_last_fields(const std::string& file, int line, std::size_t n) {
+  Files files = hvlm_files();
+  auto lines = test::split_lines(files.at(file));
+  auto fields = test::split_tabs(lines.at(static_cast<std::size_t>(line - 1)));
+  REQUIRE(fields.size() > n);
+  fields.resize(fields.size() - n);
+  std::string joined;
+  for (std::size_t i = 0; i < fields.size(); ++i) joined += (i ? "\t" : "") + fields[i];
+  lines[static_cast<std::size_t>(line - 1)] = joined;
+  files[file] = test::join_lines(lines);
+  return files;
+}
+
+std::size_t fields_on(const std::string& file, int line) {
+  const auto lines = test::split_lines(hvlm_files().at(file));
+  return test::split_tabs(lines.at(static_cast<std::size_t>(line - 1))).size();
+}
+
+}  // namespace
+
+TEST_CASE("a row shorter than its header is an error naming its first missing column", "[io]") {
+  // route_3.txt line 31 holds a critical queue time: STEP_CQT 31, CQT 2 hr, then IGNORE.
+  REQUIRE(fields_on("route_3.txt", 31) == 29);
+  REQUIRE(test::get_cell(hvlm_files(), "route_3.txt", 31, "CQT") == "2");
+  // Without its last four fields the row would read as a step without one: refused.
+  check_error(io::parse_smt2020(without_last_fields("route_3.txt", 31, 4), "bad"), "route_3.txt", 31,
+              "STEP_CQT", "short row: 25 of the header's 29 fields; STEP_CQT is missing");
+  // Also when the lost fields were empty (line 2 has no CQT): a short row cannot show which it was.
+  REQUIRE(test::get_cell(hvlm_files(), "route_3.txt", 2, "STEP_CQT").empty());
+  check_error(io::parse_smt2020(without_last_fields("route_3.txt", 2, 4), "bad"), "route_3.txt", 2,
+              "STEP_CQT", "short row");
+  // A note column left off does not excuse a missing field before it: the first one is named.
+  check_error(io::parse_smt2020(without_last_fields("WIP.txt", 3, 4), "bad"), "WIP.txt", 3, "DUE",
+              "only IGNORE, ORDER, HOTLOT, TRACE may be left off");
+  check_error(io::parse_smt2020(without_last_fields("order.txt", 2, 3), "bad"), "order.txt", 2, "DUE",
+              "short row");
+}
+
+TEST_CASE("a row may leave off note columns (IGNORE, ORDER, HOTLOT, TRACE): it reads as if they were empty",
+          "[io]") {
+  const auto read = io::parse_smt2020(hvlm_files(), "hvlm");
+  REQUIRE(read.ok());
+  const model::Model& original = *read;
+  // The shipped HVLM WIP.txt has such a row: line 2 stops after ORDER (8 of 10 fields).
+  CHECK(fields_on("WIP.txt", 2) == 8);
+
+  SECTION("a route row without IGNORE") {
+    auto m = io::parse_smt2020(without_last_fields("route_3.txt", 31, 1), "hvlm");
+    REQUIRE(m.ok());
+    // The same model, but for that step's comment (IGNORE); its CQT is kept.
+    model::ModelData expected = original.data();
+    const std::string step = test::get_cell(hvlm_files(), "route_3.txt", 31, "STEP");
+    int changed = 0;
+    for (auto& s : expected.steps)
+      if (expected.routes[s.route.index()].name == "r_3" && std::to_string(s.number) == step) {
+        CHECK(s.comment == "Wet_Etch");
+        CHECK(s.cqt.has_value());
+        s.comment.clear();
+        ++changed;
+      }
+    REQUIRE(changed == 1);
+    CHECK(m->data() == expected);
+  }
+  SECTION("a WIP row without ORDER, HOTLOT and TRACE") {
+    auto m = io::parse_smt2020(without_last_fields("WIP.txt", 3, 3), "hvlm");
+    REQUIRE(m.ok());
+    model::ModelData expected = original.data();
+    REQUIRE(expected.wip.at(1).name == "Init_Lot_3_3");
+    CHECK(expected.wip.at(1).order_name == "O_Init_WIP");
+    expected.wip.at(1).order_name.clear();
+    CHECK(m->data() == expected);
+  }
+}

@@ -28,6 +28,10 @@ constexpr std::uint32_t kMaxToolsPerGroup = 100'000;  // STNQTY above this is re
 constexpr std::size_t kMaxTools = 1'000'000;          // tools over all groups
 constexpr std::int64_t kSmtEpochUnixS = 1514764800;   // 2018-01-01T00:00:00Z: SimTime zero
 constexpr std::uintmax_t kMaxFileBytes = 256u << 20;  // larger files are refused
+// Note columns: remarks and flags recorded but never simulated. A row may leave them off (HVLM's
+// WIP.txt line 2 leaves off HOTLOT and TRACE); any other missing field is an error, since a short row
+// cannot show whether the fields it lost held values (docs/model-format.md, "Short rows").
+constexpr std::string_view kNoteColumns[] = {"IGNORE", "ORDER", "HOTLOT", "TRACE"};
 
 // A file by name: its text, or nullptr when there is none (throws ReadError when unreadable).
 struct FileSource {
@@ -270,7 +274,7 @@ class Reader {
       if (from) from->fail("file " + quote(name) + " not found");
       detail::fail(src_.label(name), 0, "", "file not found (an SMT2020 folder needs it)");
     }
-    return Table(src_.label(name), *text, first_column);
+    return Table(src_.label(name), *text, first_column, kNoteColumns);
   }
 
   void origin(const char* table, const Table& t, int line, std::string field = {}) {

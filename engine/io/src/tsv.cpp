@@ -54,7 +54,8 @@ bool is_binary(unsigned char c) { return (c < 0x20 && c != '\t' && c != '\n' && 
 
 }  // namespace
 
-Table::Table(std::string file, std::string_view text, std::string_view first_column)
+Table::Table(std::string file, std::string_view text, std::string_view first_column,
+             std::span<const std::string_view> may_omit)
     : file_(std::move(file)) {
   if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);  // UTF-8 byte-order mark
 
@@ -110,6 +111,19 @@ Table::Table(std::string file, std::string_view text, std::string_view first_col
             detail::fail(file_, 1, std::string(header_[i]), "column named twice in the header");
       }
       continue;
+    }
+    // A short row: its missing fields may have held values (a truncated line cannot be told from
+    // one that left empty fields off), so only the columns in `may_omit` may be missing.
+    for (std::size_t i = fields.size(); i < header_.size(); ++i) {
+      const std::string_view name = header_[i];
+      if (name.empty() || std::find(may_omit.begin(), may_omit.end(), name) != may_omit.end()) continue;
+      std::string allowed;
+      for (const auto m : may_omit) allowed += (allowed.empty() ? "" : ", ") + std::string(m);
+      detail::fail(file_, line_no, std::string(name),
+                   "short row: " + std::to_string(fields.size()) + " of the header's " +
+                       std::to_string(header_.size()) + " fields; " + std::string(name) + " is missing (" +
+                       (allowed.empty() ? std::string() : "only " + allowed + " may be left off: ") +
+                       "write empty fields as tabs)");
     }
     rows_.push_back(Row{line_no, fields});
   }

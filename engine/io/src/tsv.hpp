@@ -3,6 +3,7 @@
 // field parsers. Parse failures throw ReadError, which the public readers turn into a Result.
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,7 +28,8 @@ struct Col {
 
 class Table;
 
-// One field of one row: its text (spaces trimmed; "" for a missing or short column) and where it is.
+// One field of one row: its text (spaces trimmed; "" for a column the header lacks, or one a short
+// row may leave off) and where it is.
 struct Cell {
   const Table* table = nullptr;
   int line = 0;
@@ -47,9 +49,11 @@ class Table {
 
   // Splits `text` (which must outlive the table) into a header and rows: fields separated by tabs,
   // spaces around a field trimmed, CRLF or LF line ends, blank lines skipped. Throws ReadError for
-  // an empty file (naming `first_column`, the column expected first) and for binary data or text
-  // that is not UTF-8 (naming the line and column it occurs in).
-  Table(std::string file, std::string_view text, std::string_view first_column);
+  // an empty file (naming `first_column`, the column expected first), for binary data or text that
+  // is not UTF-8 (naming the line and column it occurs in), and for a row with fewer fields than
+  // the header, naming its first missing column not in `may_omit` (a row may leave off only those).
+  Table(std::string file, std::string_view text, std::string_view first_column,
+        std::span<const std::string_view> may_omit = {});
 
   const std::string& file() const { return file_; }
   const std::vector<Row>& rows() const { return rows_; }
