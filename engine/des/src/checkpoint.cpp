@@ -8,6 +8,7 @@
 //   u64 FNV-1a of every byte before it
 // Strings are u32 length + bytes; vectors are u32 count + elements. The static tables are not
 // stored: they are compiled again from the model, whose fingerprint must match.
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -205,6 +206,7 @@ std::string Simulation::save() const {
   w.put(m.mode), w.put(m.seed), w.put(m.now), w.put(m.seq), w.put(m.events);
   std::vector<Pending> pending;
   m.heap.for_each([&](const Pending& e) { pending.push_back(e); });
+  std::sort(pending.begin(), pending.end(), [](const Pending& a, const Pending& b) { return a.before(b); });  // canonical bytes
   w.list(pending, [&](const Pending& e) { w.put(e.t), w.put(e.key), w.put(e.a), w.put(e.b); });
   vec(w, m.lots, [&](Lot& l) { lot(w, l); });
   w.list(m.free_lots);
