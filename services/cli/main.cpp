@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
   add_model_commands(app, commands);
   add_simulate_command(app, commands);
   add_yield_commands(app, commands);
-  CLI::App* help = add_command(app, "help", "Print this help");
+  CLI::App* help = add_command(app, "help", "Print this help, or with COMMAND... that command's");
 
   try {
     app.parse(argc, argv);
@@ -67,6 +67,26 @@ int main(int argc, char** argv) {
 
   const auto chain = selected_chain(app);
   CLI::App* leaf = chain.back();
+  // `fabtwin help [COMMAND...]`: the help of that command, on stdout.
+  if (leaf == help) {
+    std::vector<CLI::App*> target{&app};
+    for (const auto& name : help->remaining()) {
+      CLI::App* sub = nullptr;
+      try {
+        sub = target.back()->get_subcommand(name);
+      } catch (const CLI::OptionNotFound&) {
+        std::string asked;
+        for (std::size_t k = 1; k < target.size(); ++k) asked += target[k]->get_name() + " ";
+        return usage_error(chain, "no command '" + asked + name + "'");
+      }
+      target.push_back(sub);
+    }
+    const std::string path = command_path(target);
+    std::fputs(
+        target.back()->get_formatter()->make_help(target.back(), path, CLI::AppFormatMode::Normal).c_str(),
+        stdout);
+    return kExitOk;
+  }
   // Arguments nobody took: an unknown option, a stray value, an unknown (sub)command.
   for (CLI::App* a : chain) {
     const auto extra = a->remaining();
@@ -78,14 +98,8 @@ int main(int argc, char** argv) {
       return usage_error(chain, "unknown subcommand '" + x + "' (" + subcommand_names(*a) + ")");
     return usage_error(chain, "unexpected argument '" + x + "'");
   }
-  // The root's own help (App::help() would describe the selected subcommand, `help`).
-  const std::string root_help = app.get_formatter()->make_help(&app, "fabtwin", CLI::AppFormatMode::Normal);
-  if (leaf == help) {
-    std::fputs(root_help.c_str(), stdout);
-    return kExitOk;
-  }
   if (leaf == &app) {  // no command: the help, as an error
-    std::fputs(root_help.c_str(), stderr);
+    std::fputs(app.get_formatter()->make_help(&app, "fabtwin", CLI::AppFormatMode::Normal).c_str(), stderr);
     return kExitUsage;
   }
   const Command* command = nullptr;

@@ -185,6 +185,11 @@ for cmd, names in HELP.items():
         check(f"help {args} exit 0", rc == 0 and err == "", (rc, err))
         check(f"help {args} lists its options", not missing and "Usage: fabtwin" in out and "Exit codes" in out,
               missing or out)
+    if cmd and cmd != ("help",):  # `fabtwin help CMD...` prints the same text as `fabtwin CMD... --help`
+        rc, out, err = run("help", *cmd)
+        check(f"help {cmd}", rc == 0 and out == run(*cmd, "--help")[1], (rc, err))
+rc, out, err = run("help", "yield", "bogus")
+check("help of an unknown command: exit 2", rc == 2 and "yield bogus" in err and err.count("\n") == 1, (rc, err))
 
 # Every numeric option, given a malformed number (or one out of its range): exit 2 and one line
 # naming the option.
