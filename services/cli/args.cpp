@@ -3,74 +3,145 @@
 #include <charconv>
 #include <cmath>
 
+#include "fabtwin/compute/backend.hpp"
+#include "fabtwin/des/rules.hpp"
+#include "fabtwin/io/json.hpp"
+
 namespace fabtwin::cli {
 
-Args::Args(int argc, char** argv, int first, std::set<std::string> options, std::set<std::string> flags,
-           std::map<std::string, int> multi) {
-  for (int i = first; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a.size() < 3 || a.rfind("--", 0) != 0) {
-      positional_.push_back(a);
-      continue;
-    }
-    std::optional<std::string> inline_value;
-    if (auto eq = a.find('='); eq != std::string::npos) {
-      inline_value = a.substr(eq + 1);
-      a = a.substr(0, eq);
-    }
-    if (flags.count(a)) {
-      if (inline_value) throw UsageError(a + " takes no value");
-      flags_.insert(a);
-      continue;
-    }
-    if (!options.count(a)) throw UsageError("unknown option " + a);
-    const int arity = multi.count(a) ? multi.at(a) : 1;
-    std::vector<std::string> vals;
-    if (inline_value) vals.push_back(*inline_value);
-    while (static_cast<int>(vals.size()) < arity) {
-      if (i + 1 >= argc) throw UsageError(a + " needs " + std::to_string(arity) + (arity == 1 ? " value" : " values"));
-      vals.push_back(argv[++i]);
-    }
-    values_[a] = std::move(vals);
-  }
+const char* const kExitCodesHelp =
+    "Exit codes: 0 success; 2 bad arguments (unknown command or option, a missing or malformed value, a\n"
+    "number out of range, an unknown rule or tool); 1 a failure while running (a model or parameter file\n"
+    "that cannot be read or is refused, an output that cannot be written completely, a CUDA error).";
+
+CLI::App* add_command(CLI::App& parent, const std::string& name, const std::string& summary,
+                      const std::string& details) {
+  CLI::App* c = parent.add_subcommand(name, summary);
+  c->footer(details.empty() ? std::string(kExitCodesHelp) : details + "\n\n" + kExitCodesHelp);
+  return c;
 }
 
-std::optional<std::string> Args::get(const std::string& name) const {
-  auto it = values_.find(name);
-  if (it == values_.end()) return std::nullopt;
-  return it->second.front();
+namespace {
+
+std::string number_text(double v) { return io::json::format_number(v); }
+
+// "> 0", "in [0, 1]", ">= 0" ...; "" without bounds.
+std::string range_text(double lo, double hi, bool lo_open) {
+  if (std::isfinite(lo) && std::isfinite(hi))
+    return std::string("in ") + (lo_open ? "(" : "[") + number_text(lo) + ", " + number_text(hi) + "]";
+  if (std::isfinite(lo)) return (lo_open ? "> " : ">= ") + number_text(lo);
+  if (std::isfinite(hi)) return "<= " + number_text(hi);
+  return "";
 }
 
-std::string Args::require(const std::string& name) const {
-  auto v = get(name);
-  if (!v) throw UsageError("missing required option " + name);
-  return *v;
+std::string with_range(const std::string& help, const std::string& range) {
+  return range.empty() ? help : help + " (" + range + ")";
 }
 
-const std::vector<std::string>& Args::values(const std::string& name) const {
-  static const std::vector<std::string> none;
-  auto it = values_.find(name);
-  return it == values_.end() ? none : it->second;
+CLI::Validator real_check(double lo, double hi, bool lo_open) {
+  return CLI::Validator(
+      [lo, hi, lo_open](std::string& text) -> std::string {
+        const auto v = parse_real(text);
+        if (!v) return "'" + text + "' is not a number";
+        if (*v < lo || (lo_open && *v == lo) || *v > hi)
+          return "'" + text + "' is out of range: a number " + range_text(lo, hi, lo_open);
+        return {};
+      },
+      "");
 }
 
-double Args::number(const std::string& name, double fallback) const {
-  auto v = get(name);
-  if (!v) return fallback;
+}  // namespace
+
+std::optional<double> parse_real(std::string_view text) {
   double x = 0;
-  auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), x);
-  if (ec != std::errc{} || p != v->data() + v->size() || !std::isfinite(x))
-    throw UsageError(name + ": '" + *v + "' is not a number");
+  const char* end = text.data() + text.size();
+  auto [p, ec] = std::from_chars(text.data(), end, x);
+  if (ec != std::errc{} || p != end || !std::isfinite(x)) return std::nullopt;
   return x;
 }
 
-std::int64_t Args::integer(const std::string& name, std::int64_t fallback, std::int64_t min) const {
-  auto v = get(name);
-  if (!v) return fallback;
+std::optional<std::int64_t> parse_whole(std::string_view text) {
   std::int64_t x = 0;
-  auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), x);
-  if (ec != std::errc{} || p != v->data() + v->size()) throw UsageError(name + ": '" + *v + "' is not a whole number");
-  if (x < min) throw UsageError(name + ": must be at least " + std::to_string(min));
+  const char* end = text.data() + text.size();
+  auto [p, ec] = std::from_chars(text.data(), end, x);
+  if (ec != std::errc{} || p != end) return std::nullopt;
   return x;
+}
+
+CLI::Option* add_real(CLI::App& app, const std::string& name, double& target, const std::string& help,
+                      double lo, double hi, bool lo_open) {
+  double* p = &target;
+  auto* o = app.add_option_function<std::string>(
+      name, [p](const std::string& text) { *p = *parse_real(text); },
+      with_range(help, range_text(lo, hi, lo_open)));
+  o->check(real_check(lo, hi, lo_open))->type_name("FLOAT");
+  if (std::isfinite(target)) o->default_str(number_text(target));
+  return o;
+}
+
+CLI::Option* add_reals(CLI::App& app, const std::string& name, std::vector<double>& target, int count,
+                       const std::string& help, double lo, double hi, bool lo_open) {
+  std::vector<double>* p = &target;
+  auto* o = app.add_option_function<std::vector<std::string>>(
+      name,
+      [p, name, count](const std::vector<std::string>& texts) {
+        if (texts.size() != static_cast<std::size_t>(count))
+          throw CLI::ArgumentMismatch(name, count, texts.size());
+        p->clear();
+        for (const auto& t : texts) p->push_back(*parse_real(t));
+      },
+      with_range(help, range_text(lo, hi, lo_open)));
+  o->expected(count)->check(real_check(lo, hi, lo_open))->type_name("FLOAT");
+  return o;
+}
+
+CLI::Option* add_whole_impl(CLI::App& app, const std::string& name, std::function<void(std::int64_t)> set,
+                            const std::string& help, std::int64_t lo, std::int64_t hi,
+                            std::string default_text) {
+  std::string range;
+  if (lo > std::numeric_limits<std::int64_t>::min() && hi < std::numeric_limits<std::int64_t>::max())
+    range = "in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
+  else if (lo > std::numeric_limits<std::int64_t>::min())
+    range = ">= " + std::to_string(lo);
+  else if (hi < std::numeric_limits<std::int64_t>::max())
+    range = "<= " + std::to_string(hi);
+  auto* o = app.add_option_function<std::string>(
+      name, [set = std::move(set)](const std::string& text) { set(*parse_whole(text)); },
+      with_range(help, range));
+  o->check(CLI::Validator(
+               [lo, hi, range](std::string& text) -> std::string {
+                 const auto v = parse_whole(text);
+                 if (!v) return "'" + text + "' is not a whole number";
+                 if (*v < lo || *v > hi) return "'" + text + "' is out of range: a whole number " + range;
+                 return {};
+               },
+               ""))
+      ->type_name("INT")
+      ->default_str(std::move(default_text));
+  return o;
+}
+
+CLI::Validator dispatch_rule() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        const auto base = des::base_rule_name(text);
+        const des::RuleRegistry builtin;
+        if (base && builtin.find(*base)) return {};
+        std::string known;
+        for (const auto& n : builtin.names()) known += (known.empty() ? "" : ", ") + n;
+        return "unknown dispatch rule '" + text + "'" + (base ? " (" + *base + ")" : "") +
+               "; known: " + known;
+      },
+      "");
+}
+
+CLI::Validator backend_name() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        if (compute::parse_backend(text)) return {};
+        return "must be cpu or cuda, not '" + text + "'";
+      },
+      "");
 }
 
 }  // namespace fabtwin::cli

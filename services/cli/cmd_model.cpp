@@ -1,12 +1,12 @@
 // fabtwin model show PATH [--json] | fabtwin model convert PATH --out FILE
 #include <cstdio>
-#include <fstream>
 #include <map>
+#include <memory>
 
-#include "args.hpp"
 #include "commands.hpp"
 #include "fabtwin/io/json.hpp"
 #include "fabtwin/io/load.hpp"
+#include "fabtwin/io/output_file.hpp"
 
 namespace fabtwin::cli {
 
@@ -14,6 +14,12 @@ namespace json = fabtwin::io::json;
 using namespace fabtwin::model;
 
 namespace {
+
+struct ModelOptions {
+  std::string path;
+  std::string out;
+  bool json = false;
+};
 
 Model load_or_throw(const std::string& path) {
   auto m = io::load_model(path);
@@ -63,10 +69,9 @@ json::Value summary(const Model& m) {
   return o;
 }
 
-int show(const Args& a) {
-  if (a.positional().size() != 1) throw UsageError("usage: fabtwin model show PATH [--json]");
-  const Model m = load_or_throw(a.positional()[0]);
-  if (a.flag("--json")) {
+int show(const ModelOptions& o) {
+  const Model m = load_or_throw(o.path);
+  if (o.json) {
     std::printf("%s\n", json::write(summary(m)).c_str());
     return 0;
   }
@@ -76,7 +81,8 @@ int show(const Args& a) {
   std::printf("model %s\n", d.name.c_str());
   std::printf("  areas           %lld\n", num("areas"));
   std::printf("  tool groups     %lld (%lld cascading)\n", num("tool_groups"), num("cascading_tool_groups"));
-  std::printf("  tools           %lld (%lld real, %lld delay units)\n", num("tools"), num("real_tools"), num("delay_tools"));
+  std::printf("  tools           %lld (%lld real, %lld delay units)\n", num("tools"), num("real_tools"),
+              num("delay_tools"));
   std::printf("  products        %lld\n", num("products"));
   for (const auto& p : d.products) {
     const auto& r = d.routes[p.route.index()];
@@ -85,8 +91,9 @@ int show(const Args& a) {
   std::printf("  setups          %lld in %lld setup groups\n", num("setups"), num("setup_groups"));
   std::printf("  orders          %lld\n", num("orders"));
   for (const auto& o : d.orders)
-    std::printf("    %-16s %-8s prio %u every %g %s x %u\n", o.lot_prefix.c_str(), d.products[o.product.index()].name.c_str(),
-                o.priority, o.interval.mean(), std::string(to_string(o.interval.unit)).c_str(), o.repeat_count);
+    std::printf("    %-16s %-8s prio %u every %g %s x %u\n", o.lot_prefix.c_str(),
+                d.products[o.product.index()].name.c_str(), o.priority, o.interval.mean(),
+                std::string(to_string(o.interval.unit)).c_str(), o.repeat_count);
   std::printf("  initial WIP     %lld lots\n", num("wip_lots"));
   const auto* cal = s.find("calendars");
   std::printf("  calendars       %lld breakdown, %lld PM by time, %lld PM by wafers, %lld attachments\n",
@@ -97,28 +104,30 @@ int show(const Args& a) {
   return 0;
 }
 
-int convert(const Args& a) {
-  if (a.positional().size() != 1) throw UsageError("usage: fabtwin model convert PATH --out FILE");
-  const Model m = load_or_throw(a.positional()[0]);
-  const std::string out = a.require("--out");
-  std::ofstream f(out, std::ios::binary);
-  if (!f) throw std::runtime_error(out + ": cannot open for writing");
-  f << io::to_native_json(m) << '\n';
+int convert(const ModelOptions& o) {
+  const Model m = load_or_throw(o.path);
+  io::OutputFile f(o.out);
+  f.write(io::to_native_json(m));
+  f.write("\n");
   f.close();
-  if (!f) throw std::runtime_error(out + ": write failed");
-  std::fprintf(stderr, "wrote %s\n", out.c_str());
+  std::fprintf(stderr, "wrote %s\n", o.out.c_str());
   return 0;
 }
 
 }  // namespace
 
-int cmd_model(int argc, char** argv) {
-  if (argc < 2) throw UsageError("usage: fabtwin model show|convert PATH ...");
-  const std::string_view sub = argv[1];
-  const Args a(argc, argv, 2, {"--out"}, {"--json"});
-  if (sub == "show") return show(a);
-  if (sub == "convert") return convert(a);
-  throw UsageError("unknown subcommand '" + std::string(sub) + "' (show, convert)");
+void add_model_commands(CLI::App& root, Commands& out) {
+  CLI::App* model = add_command(root, "model", "Summarise or convert a fab model");
+  auto o = std::make_shared<ModelOptions>();
+  CLI::App* show_cmd =
+      add_command(*model, "show", "Summarise a model: tool groups, tools, routes, orders, WIP, ...");
+  required(show_cmd->add_option("PATH", o->path, "a native JSON model file or an SMT2020 folder"));
+  show_cmd->add_flag("--json", o->json, "print one JSON object instead of the text summary");
+  out.push_back({show_cmd, [o] { return show(*o); }});
+  CLI::App* convert_cmd = add_command(*model, "convert", "Write a model in the native JSON format");
+  required(convert_cmd->add_option("PATH", o->path, "a native JSON model file or an SMT2020 folder"));
+  required(convert_cmd->add_option("--out", o->out, "the JSON file to write")->type_name("FILE"));
+  out.push_back({convert_cmd, [o] { return convert(*o); }});
 }
 
 }  // namespace fabtwin::cli

@@ -1,17 +1,17 @@
-// fabtwin simulate --model PATH --days N [--rule R] [--seed S] [--warmup D] [--out DIR] [--json]
+// fabtwin simulate --model PATH --days N [--rule R] [--seed S] [--warmup D] [--include-wip]
+//                  [--out DIR [--history]] [--json] [--quiet]
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 
-#include "args.hpp"
 #include "commands.hpp"
-#include "fabtwin/des/report.hpp"
 #include "fabtwin/des/simulation.hpp"
+#include "fabtwin/io/csv.hpp"
 #include "fabtwin/io/load.hpp"
+#include "fabtwin/report/report.hpp"
 
 namespace fabtwin::cli {
 
@@ -19,79 +19,86 @@ using namespace fabtwin::model;
 
 namespace {
 
+struct SimulateOptions {
+  std::string model;
+  double days = 0;
+  std::string rule;
+  std::uint64_t seed = 1;
+  double warmup = 0;
+  std::string out;
+  bool json = false, quiet = false, include_wip = false, history = false;
+};
+
 // Streams every performed step to history.csv (the per-lot history observers see).
 class HistoryWriter final : public des::Observer {
  public:
-  HistoryWriter(const des::Simulation& sim, const std::filesystem::path& file) : sim_(sim), file_(file), out_(file) {
-    if (!out_) throw std::runtime_error(file.string() + ": cannot open for writing");
-    out_ << "lot,product,route,step,description,tool,pass,wafers,queued_day,start_day,end_day\n";
+  HistoryWriter(const des::Simulation& sim, const std::filesystem::path& file) : sim_(sim), csv_(file) {
+    csv_.row("lot", "product", "route", "step", "description", "tool", "pass", "wafers", "queued_day",
+             "start_day", "end_day");
   }
   void on_step(const des::StepRecord& r) override {
     const Model& m = sim_.model();
     const Step& st = m.step(r.step);
-    out_ << sim_.lot_name(r.key) << ',' << m.product(r.product).name << ',' << m.route(st.route).name << ','
-         << st.number << ',' << st.description << ',' << m.tool(r.tool).name << ',' << r.pass << ',' << r.wafers
-         << ',' << day(r.queued) << ',' << day(r.started) << ',' << day(r.finished) << '\n';
+    csv_.field(sim_.lot_name(r.key))
+        .field(m.product(r.product).name)
+        .field(m.route(st.route).name)
+        .field(st.number)
+        .field(st.description)
+        .field(m.tool(r.tool).name)
+        .field(r.pass)
+        .field(r.wafers)
+        .raw(day(r.queued))
+        .raw(day(r.started))
+        .raw(day(r.finished))
+        .end_row();
   }
-  void close() {
-    out_.close();
-    if (!out_) throw std::runtime_error(file_.string() + ": write failed");
-  }
+  void close() { csv_.close(); }
 
  private:
-  static std::string day(SimTime t) {
+  static std::string day(SimTime t) {  // days with 6 decimals (0.0864 s)
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.6f", to_days(t.time_since_epoch()));
     return buf;
   }
   const des::Simulation& sim_;
-  std::filesystem::path file_;
-  std::ofstream out_;
+  io::CsvWriter csv_;
 };
 
-}  // namespace
-
-int cmd_simulate(int argc, char** argv) {
-  const Args a(argc, argv, 1, {"--model", "--days", "--rule", "--seed", "--warmup", "--out"},
-               {"--json", "--quiet", "--include-wip", "--history"});
-  if (!a.positional().empty()) throw UsageError("unexpected argument '" + a.positional()[0] + "'");
-  const std::string path = a.require("--model");
-  const double days = a.number("--days", -1);
-  if (!(days > 0)) throw UsageError("--days must be a positive number of days");
+int run(const SimulateOptions& o) {
+  if (o.warmup >= o.days) throw UsageError("--warmup must be below --days");
   des::Options opt;
-  opt.seed = static_cast<std::uint64_t>(a.integer("--seed", 1, 0));
-  opt.rule = a.get("--rule").value_or("");
-  const double warmup = a.number("--warmup", 0);
-  if (warmup < 0 || warmup >= days) throw UsageError("--warmup must be within [0, --days)");
-  opt.warmup = round_ms(warmup * kMsPerDay);
-  opt.count_initial_wip = a.flag("--include-wip");
+  opt.seed = o.seed;
+  opt.rule = o.rule;
+  opt.warmup = round_ms(o.warmup * kMsPerDay);
+  opt.count_initial_wip = o.include_wip;
 
-  auto model = io::load_model(path);
+  auto model = io::load_model(o.model);
   if (!model.ok()) throw std::runtime_error(model.error().what());
+  // The rule was checked while parsing; what is refused here is the model (exit 1).
   auto sim = des::Simulation::create(model.value(), opt);
-  if (!sim.ok()) throw UsageError(sim.error().what());
+  if (!sim.ok()) throw std::runtime_error(sim.error().what());
 
   std::unique_ptr<HistoryWriter> history;
-  if (a.flag("--history")) {
-    const auto out = a.get("--out");
-    if (!out) throw UsageError("--history needs --out DIR (it writes DIR/history.csv)");
-    std::filesystem::create_directories(*out);
-    history = std::make_unique<HistoryWriter>(sim.value(), std::filesystem::path(*out) / "history.csv");
+  if (o.history) {
+    std::error_code ec;
+    std::filesystem::create_directories(o.out, ec);
+    if (ec) throw io::OutputError(o.out, ec.message());
+    history = std::make_unique<HistoryWriter>(sim.value(), std::filesystem::path(o.out) / "history.csv");
     sim->add_observer(history.get());
   }
-  const bool progress = !a.flag("--quiet") && isatty(STDERR_FILENO);
+  const bool progress = !o.quiet && isatty(STDERR_FILENO);
   const auto t0 = std::chrono::steady_clock::now();
-  const SimTime end{round_ms(days * kMsPerDay)};
+  const SimTime end{round_ms(o.days * kMsPerDay)};
   const Duration chunk = round_ms(kMsPerDay);
   for (SimTime t = sim->now(); t < end;) {
     t = std::min(end, t + chunk);
     sim->run_until(t);
     if (progress) {
       const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      const double done = to_days(t.time_since_epoch()) / days;
+      const double done = to_days(t.time_since_epoch()) / o.days;
       const int width = 30, fill = static_cast<int>(done * width);
       std::fprintf(stderr, "\r[%.*s%*s] day %6.1f / %g  %6.2f M events/s  %5zu lots in fab", fill,
-                   "##############################", width - fill, "", to_days(t.time_since_epoch()), days,
+                   "##############################", width - fill, "", to_days(t.time_since_epoch()), o.days,
                    wall > 0 ? sim->events() / wall / 1e6 : 0.0, sim->lots_in_fab());
     }
   }
@@ -99,23 +106,53 @@ int cmd_simulate(int argc, char** argv) {
   if (progress) std::fputc('\n', stderr);
   if (history) history->close();
   const des::Kpis k = sim->kpis();
-  if (auto out = a.get("--out")) des::write_outputs(sim.value(), k, wall, *out);
-  if (a.flag("--json")) {
-    std::printf("%s\n", des::kpis_json(sim.value(), k, wall).c_str());
+  if (!o.out.empty()) report::write_outputs(sim.value(), k, wall, o.out);
+  if (o.json) {
+    std::printf("%s\n", report::kpis_json(sim.value(), k, wall).c_str());
     return 0;
   }
-  std::printf("%s: %g days, rule %s, seed %llu, %.2f s wall, %.2f M events/s\n", model->name().c_str(), days,
-              opt.rule.empty() ? "model" : opt.rule.c_str(), static_cast<unsigned long long>(opt.seed), wall,
-              wall > 0 ? k.events / wall / 1e6 : 0.0);
-  std::printf("%-16s %7s %8s %8s %8s %8s %7s %7s\n", "order", "lots", "CT mean", "p50", "p90", "p99", "X", "on-time");
+  std::printf("%s: %g days, rule %s, seed %llu, %.2f s wall, %.2f M events/s\n", model->name().c_str(),
+              o.days, opt.rule.empty() ? "model" : opt.rule.c_str(),
+              static_cast<unsigned long long>(opt.seed), wall, wall > 0 ? k.events / wall / 1e6 : 0.0);
+  std::printf("%-16s %7s %8s %8s %8s %8s %7s %7s\n", "order", "lots", "CT mean", "p50", "p90", "p99", "X",
+              "on-time");
   for (const auto& c : k.orders)
     std::printf("%-16s %7zu %8.2f %8.2f %8.2f %8.2f %7.2f %6.1f%%\n", c.name.c_str(), c.completed_lots,
                 c.cycle_time_days.mean, c.cycle_time_days.p50, c.cycle_time_days.p90, c.cycle_time_days.p99,
                 c.x_factor, 100 * c.on_time);
-  std::printf("throughput %.1f lots/day, mean WIP %.0f lots, CQT violations %llu of %llu\n", k.throughput_lots_per_day,
-              k.mean_wip_lots, static_cast<unsigned long long>(k.cqt_violations),
+  std::printf("throughput %.1f lots/day, mean WIP %.0f lots, CQT violations %llu of %llu\n",
+              k.throughput_lots_per_day, k.mean_wip_lots, static_cast<unsigned long long>(k.cqt_violations),
               static_cast<unsigned long long>(k.cqt_checks));
   return 0;
+}
+
+}  // namespace
+
+void add_simulate_command(CLI::App& root, Commands& out) {
+  auto o = std::make_shared<SimulateOptions>();
+  CLI::App* c =
+      add_command(root, "simulate", "Discrete-event simulation of a fab model; prints its KPIs",
+                  "With --out DIR: kpis.json, lots.csv, toolgroups.csv and wip.csv in DIR (with --history\n"
+                  "also history.csv: every step of every lot). docs/user-guide.md describes the files.");
+  required(
+      c->add_option("--model", o->model, "a native JSON model file or an SMT2020 folder")->type_name("PATH"));
+  required(add_real(*c, "--days", o->days, "simulated days", 0, kInf, true));
+  c->add_option("--rule", o->rule,
+                "base dispatch rule replacing the last key of every rank list: fifo, cr, edd, spt or a rank_ "
+                "name (default: the model's own lists)")
+      ->check(dispatch_rule())
+      ->type_name("RULE");
+  add_whole(*c, "--seed", o->seed, "random seed; runs are reproducible for a seed", 0);
+  add_real(*c, "--warmup", o->warmup,
+           "days; KPIs drop lots released before, tool statistics restart then; below --days", 0);
+  c->add_flag("--include-wip", o->include_wip, "KPIs also count the initial-WIP lots");
+  auto* out_opt = c->add_option("--out", o->out, "folder for kpis.json, lots.csv, toolgroups.csv, wip.csv")
+                      ->type_name("DIR");
+  c->add_flag("--history", o->history, "also write DIR/history.csv: every performed step of every lot")
+      ->needs(out_opt);
+  c->add_flag("--json", o->json, "print the KPI object as JSON");
+  c->add_flag("--quiet", o->quiet, "no progress bar");
+  out.push_back({c, [o] { return run(*o); }});
 }
 
 }  // namespace fabtwin::cli

@@ -1,92 +1,62 @@
-// fabtwin yield mc|map: the yield Monte Carlo from the command line (docs/yield.md).
-//   fabtwin yield mc  --wafers N --d0 D --alpha A --die-mm W H [--seed S] [--backend cpu|cuda]
-//                     [--threads T] [--edge-exclusion MM] [--json]
-//   fabtwin yield map --wafers N --d0 D --alpha A --die-mm W H --out FILE.png [--stacked]
-//                     [--wafer I] [--centre I] [--edge-ring I] [--scratch I] [--probability P]
-//                     [--size PX] [--seed S] [--backend cpu|cuda] [--threads T] [--edge-exclusion MM]
-// Exit codes: 0 success, 1 failure while running (CUDA error, cannot write), 2 bad arguments.
+// fabtwin yield mc|map: the yield Monte Carlo from the command line (docs/yield.md); `yield run` is
+// in cmd_yield_run.cpp.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <exception>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "args.hpp"
 #include "commands.hpp"
 #include "fabtwin/io/json.hpp"
 #include "fabtwin/yield/yield.hpp"
 
+namespace fabtwin::cli {
+
 namespace {
 
-using fabtwin::cli::Args;
-using fabtwin::cli::UsageError;
-namespace yield = fabtwin::yield;
 namespace json = fabtwin::io::json;
-
-constexpr const char* kUsage = R"(usage: fabtwin yield <mc|map|run> [options]
-
-  mc   --wafers N --d0 D --alpha A --die-mm W H [--seed S] [--backend cpu|cuda] [--threads T]
-       [--edge-exclusion MM] [--json]
-       Monte Carlo die yield of N wafers with random + clustered defects (killer density D
-       defects/cm^2, cluster parameter A; 0 = no clustering), no signatures, kill ratio 1; prints
-       the yield with its 99% confidence interval, dies/s and the analytic yields.
-  map  --wafers N --d0 D --alpha A --die-mm W H --out FILE.png [--stacked] [--wafer I]
-       [--centre I] [--edge-ring I] [--scratch I] [--probability P] [--size PX] [--seed S]
-       [--backend cpu|cuda] [--threads T] [--edge-exclusion MM]
-       PNG of wafer I (default 0; dies coloured by bin) or, with --stacked, the per-die fail rate
-       over the N wafers. --centre/--edge-ring/--scratch add that signature (killer defects/cm^2),
-       left on each wafer with probability P (default 1).
-  run  --model PATH --days N --out DIR [--rule R] [--seed S] [--params FILE] [--plant TOOL=MULT]
-       [--backend cpu|cuda] [--threads T] [--json]
-       simulate the fab, compute each completed lot's wafer maps from its process history; write
-       wafers.csv, tools.csv, commonality.csv (ranked (step, tool) pairs) and yield.json
-)";
 
 struct Common {
   std::size_t wafers = 0;
   double d0 = 0, alpha = 0;
+  std::vector<double> die_mm;
   yield::WaferGeometry geometry;
   std::uint64_t seed = 1;
+  std::string backend_text = "cpu";
   yield::Backend backend = yield::Backend::Cpu;
   unsigned threads = 0;
+  bool json = false;
+  // map
+  std::string out;
+  bool stacked = false;
+  std::size_t wafer = 0;
+  std::uint32_t size = 512;
+  double probability = 1.0;
+  double centre = 0, edge_ring = 0, scratch = 0;
 };
 
-Common parse_common(const Args& a) {
-  if (!a.positional().empty()) throw UsageError("unexpected argument '" + a.positional()[0] + "'");
-  Common c;
-  const std::int64_t wafers = a.integer("--wafers", -1, 1);
-  if (wafers < 1) throw UsageError("missing required option --wafers (a number of wafers >= 1)");
-  c.wafers = static_cast<std::size_t>(wafers);
-  if (!a.has("--d0")) throw UsageError("missing required option --d0 (killer defects/cm^2)");
-  c.d0 = a.number("--d0", 0);
-  if (c.d0 < 0) throw UsageError("--d0 must be >= 0 defects/cm^2");
-  if (!a.has("--alpha")) throw UsageError("missing required option --alpha (cluster parameter; 0 = none)");
-  c.alpha = a.number("--alpha", 0);
-  if (c.alpha < 0) throw UsageError("--alpha must be >= 0 (0: no clustering)");
-  const auto& die = a.values("--die-mm");
-  if (die.empty()) throw UsageError("missing required option --die-mm W H (die width and height in mm)");
-  for (int i = 0; i < 2; ++i) {
-    std::size_t used = 0;
-    double v = 0;
-    try {
-      v = std::stod(die[i], &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used != die[i].size() || !(v > 0) || !std::isfinite(v))
-      throw UsageError("--die-mm: '" + die[i] + "' is not a positive number of mm");
-    (i == 0 ? c.geometry.die_width_mm : c.geometry.die_height_mm) = v;
-  }
-  c.geometry.edge_exclusion_mm = a.number("--edge-exclusion", 3.0);
-  c.seed = static_cast<std::uint64_t>(a.integer("--seed", 1, 0));
-  const std::string b = a.get("--backend").value_or("cpu");
-  const auto backend = fabtwin::compute::parse_backend(b);
-  if (!backend) throw UsageError("--backend must be cpu or cuda, not '" + b + "'");
-  c.backend = *backend;
-  c.threads = static_cast<unsigned>(a.integer("--threads", 0, 0));
-  return c;
+void add_common(CLI::App& c, Common& o) {
+  required(add_whole(c, "--wafers", o.wafers, "number of wafers", 1));
+  required(add_real(c, "--d0", o.d0, "killer defect density, defects/cm^2", 0));
+  required(
+      add_real(c, "--alpha", o.alpha, "cluster parameter of the negative binomial; 0: no clustering", 0));
+  required(add_reals(c, "--die-mm", o.die_mm, 2, "die width and height in mm: W H", 0, kInf, true));
+  add_real(c, "--edge-exclusion", o.geometry.edge_exclusion_mm, "wafer edge exclusion, mm", 0);
+  add_whole(c, "--seed", o.seed, "random seed", 0);
+  c.add_option("--backend", o.backend_text, "where the Monte Carlo runs: cpu or cuda")
+      ->check(backend_name())
+      ->type_name("cpu|cuda")
+      ->capture_default_str();
+  add_whole(c, "--threads", o.threads, "CPU threads; 0: all cores", 0, 4096);
+}
+
+// Resolves what the options alone do not (the backend, the die size).
+void finish_common(Common& c) {
+  c.geometry.die_width_mm = c.die_mm.at(0);
+  c.geometry.die_height_mm = c.die_mm.at(1);
+  c.backend = *fabtwin::compute::parse_backend(c.backend_text);
 }
 
 yield::DieGrid make_grid(const Common& c) {
@@ -111,12 +81,8 @@ std::vector<yield::WaferRef> refs(std::size_t n) {
   return w;
 }
 
-int mc(int argc, char** argv) {
-  const Args a(
-      argc, argv, 2,
-      {"--wafers", "--d0", "--alpha", "--die-mm", "--seed", "--backend", "--threads", "--edge-exclusion"},
-      {"--json"}, {{"--die-mm", 2}});
-  const Common c = parse_common(a);
+int mc(Common& c) {
+  finish_common(c);
   const yield::DieGrid grid = make_grid(c);
   const yield::MonteCarlo sim(grid, yield::McSettings{c.seed, c.alpha, {}});
   const yield::WaferRates rates[] = {yield::uniform_rates(c.d0)};
@@ -142,7 +108,7 @@ int mc(int argc, char** argv) {
                                ? (c.threads ? c.threads : std::max(1u, std::thread::hardware_concurrency()))
                                : 0;
 
-  if (a.flag("--json")) {
+  if (c.json) {
     json::Value o = json::Value::object();
     o.add("wafers", json::Value(static_cast<unsigned long long>(r.wafers.size())));
     o.add("dies", json::Value(static_cast<unsigned long long>(r.total_dies())));
@@ -190,30 +156,20 @@ int mc(int argc, char** argv) {
   return 0;
 }
 
-int map(int argc, char** argv) {
-  const Args a(
-      argc, argv, 2,
-      {"--wafers", "--d0", "--alpha", "--die-mm", "--seed", "--backend", "--threads", "--edge-exclusion",
-       "--out", "--wafer", "--centre", "--edge-ring", "--scratch", "--probability", "--size"},
-      {"--stacked"}, {{"--die-mm", 2}});
-  const Common c = parse_common(a);
-  const std::string out = a.require("--out");
-  const std::int64_t wafer = a.integer("--wafer", 0, 0);
-  if (static_cast<std::size_t>(wafer) >= c.wafers) throw UsageError("--wafer must be below --wafers");
-  const std::int64_t size = a.integer("--size", 512, 64);
-  if (size > 8192) throw UsageError("--size must be within [64, 8192] pixels");
-  const double prob = a.number("--probability", 1.0);
-  if (prob < 0 || prob > 1) throw UsageError("--probability must be within [0, 1]");
+int map(Common& c) {
+  finish_common(c);
+  if (c.wafer >= c.wafers) throw UsageError("--wafer must be below --wafers");
+  const std::string& out = c.out;
+  const auto size = c.size;
+  const double prob = c.probability;
+  const auto wafer = c.wafer;
   yield::WaferRates rates = yield::uniform_rates(c.d0);
-  const std::pair<const char*, yield::Signature> sigs[] = {{"--centre", yield::Signature::Centre},
-                                                           {"--edge-ring", yield::Signature::EdgeRing},
-                                                           {"--scratch", yield::Signature::Scratch}};
+  const std::pair<double, yield::Signature> sigs[] = {{c.centre, yield::Signature::Centre},
+                                                      {c.edge_ring, yield::Signature::EdgeRing},
+                                                      {c.scratch, yield::Signature::Scratch}};
   std::uint32_t step = 1;
-  for (const auto& [opt, kind] : sigs) {
-    const double intensity = a.number(opt, 0.0);
-    if (intensity < 0) throw UsageError(std::string(opt) + " must be >= 0 killer defects/cm^2");
+  for (const auto& [intensity, kind] : sigs)
     if (intensity > 0) rates.add_event(yield::SignatureEvent{step++, kind, intensity, prob});
-  }
   const yield::DieGrid grid = make_grid(c);
   const yield::MonteCarlo sim(grid, yield::McSettings{c.seed, c.alpha, {}});
   const auto wafers = refs(c.wafers);
@@ -221,11 +177,11 @@ int map(int argc, char** argv) {
   const auto r = run_or_throw(sim, batch_rates, wafers, yield::RunOptions{c.backend, c.threads, true, false});
   std::string what;
   yield::Image img;
-  if (a.flag("--stacked")) {
+  if (c.stacked) {
     const auto rate = yield::stacked_fail_rate(r);
     double top = 0;
     for (double x : rate) top = std::max(top, x);
-    img = yield::render_stacked_map(grid, rate, 0.0, static_cast<std::uint32_t>(size));
+    img = yield::render_stacked_map(grid, rate, 0.0, size);
     char buf[256];
     std::snprintf(
         buf, sizeof buf,
@@ -233,9 +189,8 @@ int map(int argc, char** argv) {
         r.wafers.size(), grid.size(), r.die_yield(), top > 0 ? top : 1.0);
     what = buf;
   } else {
-    const auto& s = r.wafers[static_cast<std::size_t>(wafer)];
-    img = yield::render_wafer_map(grid, r.map(static_cast<std::size_t>(wafer)),
-                                  static_cast<std::uint32_t>(size));
+    const auto& s = r.wafers[wafer];
+    img = yield::render_wafer_map(grid, r.map(wafer), size);
     char buf[256];
     std::snprintf(
         buf, sizeof buf,
@@ -252,25 +207,37 @@ int map(int argc, char** argv) {
 
 }  // namespace
 
-int cmd_yield(int argc, char** argv) {
-  const std::string sub = argc > 1 ? argv[1] : "";
-  try {
-    if (sub == "mc") return mc(argc, argv);
-    if (sub == "map") return map(argc, argv);
-    if (sub == "--help" || sub == "-h" || sub == "help") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    }
-    if (sub == "run") return fabtwin::cli::cmd_yield_run(argc, argv);
-    std::fprintf(
-        stderr, "fabtwin yield: %s (try: fabtwin yield --help)\n",
-        sub.empty() ? "missing subcommand mc, map or run" : ("unknown subcommand '" + sub + "'").c_str());
-    return 2;
-  } catch (const UsageError& e) {
-    std::fprintf(stderr, "fabtwin yield %s: %s\n", sub.c_str(), e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "fabtwin yield %s: error: %s\n", sub.c_str(), e.what());
-    return 1;
-  }
+void add_yield_commands(CLI::App& root, Commands& out) {
+  CLI::App* y =
+      add_command(root, "yield", "Yield Monte Carlo, wafer maps, and yield following a simulated fab",
+                  "docs/yield.md describes the model.");
+  auto mo = std::make_shared<Common>();
+  CLI::App* m =
+      add_command(*y, "mc", "Monte Carlo die yield of N wafers; the analytic yields beside it",
+                  "Random + clustered killer defects (density D0, cluster parameter alpha), no signatures,\n"
+                  "kill ratio 1. Prints the die yield with its 99% confidence interval, dies/s and the\n"
+                  "Poisson, Murphy, Seeds and negative binomial yields.");
+  add_common(*m, *mo);
+  m->add_flag("--json", mo->json, "print one JSON object");
+  out.push_back({m, [mo] { return mc(*mo); }});
+
+  auto po = std::make_shared<Common>();
+  CLI::App* p =
+      add_command(*y, "map", "A wafer map as a PNG: one wafer's dies by bin, or the stacked fail rate",
+                  "--centre, --edge-ring and --scratch add that signature (killer defects/cm^2), left on\n"
+                  "each wafer with probability --probability.");
+  add_common(*p, *po);
+  required(p->add_option("--out", po->out, "the PNG file to write")->type_name("FILE.png"));
+  p->add_flag("--stacked", po->stacked, "the per-die fail rate over all wafers instead of one wafer");
+  add_whole(*p, "--wafer", po->wafer, "which wafer to draw; below --wafers", 0);
+  add_real(*p, "--centre", po->centre, "centre signature, killer defects/cm^2; 0: none", 0);
+  add_real(*p, "--edge-ring", po->edge_ring, "edge-ring signature, killer defects/cm^2; 0: none", 0);
+  add_real(*p, "--scratch", po->scratch, "scratch signature, killer defects/cm^2; 0: none", 0);
+  add_real(*p, "--probability", po->probability, "probability that a wafer has the signatures", 0, 1);
+  add_whole(*p, "--size", po->size, "picture size in pixels", 64, 8192);
+  out.push_back({p, [po] { return map(*po); }});
+
+  add_yield_run_command(*y, out);
 }
+
+}  // namespace fabtwin::cli

@@ -1,24 +1,29 @@
-// fabtwin yield run --model PATH --days N [--rule R] [--seed S] [--params FILE] [--plant TOOL=MULT]
-//                   [--backend cpu|cuda] [--threads T] --out DIR [--maps] [--json]
+// fabtwin yield run --model PATH --days N --out DIR [--rule R] [--seed S] [--params FILE]
+//                   [--plant TOOL=MULT] [--backend cpu|cuda] [--threads T] [--maps] [--json] [--quiet]
 // Simulates the fab, computes every completed lot's wafer maps from its process history, and
 // writes wafers.csv, tools.csv, commonality.csv and yield.json into DIR (with --maps also PNGs:
-// stacked_<product>.png, suspect_<tool>.png for the top-ranked pair, worst_wafer.png).
+// stacked_<product>.png, suspect_<tool>.png for the top-ranked pair, worst_wafer.png). The figures
+// come from the engine (fabtwin/yield_tracker/summary.hpp); this file parses and writes.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <map>
+#include <memory>
+#include <optional>
 
-#include "args.hpp"
 #include "commands.hpp"
+#include "fabtwin/compute/backend.hpp"
 #include "fabtwin/des/simulation.hpp"
 #include "fabtwin/io/data_dir.hpp"
+#include "fabtwin/io/csv.hpp"
 #include "fabtwin/io/json.hpp"
 #include "fabtwin/io/load.hpp"
-#include "fabtwin/yield/tracker.hpp"
+#include "fabtwin/io/output_file.hpp"
 #include "fabtwin/yield/wafer_map.hpp"
+#include "fabtwin/yield_tracker/summary.hpp"
+#include "fabtwin/yield_tracker/tracker.hpp"
 
 namespace fabtwin::cli {
 
@@ -27,60 +32,170 @@ using namespace fabtwin::model;
 
 namespace {
 
-std::ofstream open_out(const std::filesystem::path& p) {
-  std::ofstream f(p, std::ios::binary);
-  if (!f) throw std::runtime_error(p.string() + ": cannot open for writing");
-  return f;
+struct YieldRunOptions {
+  std::string model;
+  double days = 0;
+  std::string out;
+  std::string rule;
+  std::uint64_t seed = 1;
+  std::optional<std::string> params;
+  std::optional<std::pair<std::string, double>> plant;  // TOOL, multiplier
+  std::string backend = "cpu";
+  unsigned threads = 0;
+  bool json = false, quiet = false, maps = false;
+};
+
+// TOOL=MULT, MULT a number in [0, 1e6].
+std::optional<std::pair<std::string, double>> parse_plant(const std::string& text) {
+  const auto eq = text.find('=');
+  if (eq == std::string::npos || eq == 0) return std::nullopt;
+  const auto mult = parse_real(std::string_view(text).substr(eq + 1));
+  if (!mult || *mult < 0 || *mult > 1e6) return std::nullopt;
+  return std::pair{text.substr(0, eq), *mult};
 }
-std::string num(double v) { return json::format_number(v); }
 
-}  // namespace
+void write_wafers_csv(const std::filesystem::path& file, const yield::YieldTracker& tr,
+                      const des::Simulation& sim) {
+  const auto& d = tr.model().data();
+  const yield::DefectModel& dm = tr.defects();
+  io::CsvWriter f(file);
+  f.field("lot")
+      .field("wafer")
+      .field("product")
+      .field("priority")
+      .field("released_day")
+      .field("completed_day");
+  f.field("dies").field("pass").field("die_yield");
+  for (std::uint32_t b = 1; b < yield::kBinCount; ++b) f.field("bin" + std::to_string(b));
+  for (std::uint32_t ar = 0; ar < dm.area_count(); ++ar) f.field("killed_" + dm.area_name(ar));
+  f.end_row();
+  for (const auto& w : tr.wafers()) {
+    const auto& lot = tr.lots()[w.lot];
+    f.field(sim.lot_name(lot.key))
+        .field(w.slot + 1)
+        .field(d.products[lot.product.index()].name)
+        .field(lot.priority)
+        .field(to_days(lot.released.time_since_epoch()))
+        .field(to_days(lot.completed.time_since_epoch()))
+        .field(w.summary.dies)
+        .field(w.summary.pass)
+        .field(w.summary.die_yield());
+    for (std::uint32_t b = 1; b < yield::kBinCount; ++b) f.field(w.summary.bins[b]);
+    for (std::uint32_t ar = 0; ar < dm.area_count(); ++ar) f.field(w.summary.killed_by_area[ar]);
+    f.end_row();
+  }
+  f.close();
+}
 
-int cmd_yield_run(int argc, char** argv) {
-  const Args a(argc, argv, 2,
-               {"--model", "--days", "--rule", "--seed", "--params", "--plant", "--backend", "--threads", "--out"},
-               {"--json", "--quiet", "--maps"});
-  if (!a.positional().empty()) throw UsageError("unexpected argument '" + a.positional()[0] + "'");
-  const std::string path = a.require("--model");
-  const double days = a.number("--days", -1);
-  if (!(days > 0)) throw UsageError("--days must be a positive number of days");
-  const std::filesystem::path out = a.require("--out");
-  const std::filesystem::path params_path =
-      a.get("--params") ? std::filesystem::path(*a.get("--params")) : io::require_data("yield_params.json");
+void write_tools_csv(const std::filesystem::path& file, const yield::YieldTracker& tr) {
+  const auto& d = tr.model().data();
+  io::CsvWriter f(file);
+  f.row("tool", "tool_group", "area", "lots", "wafers", "mean_die_yield");
+  for (const auto& t : yield::tool_yields(tr)) {
+    const auto& tool = d.tools[t.tool.index()];
+    const auto& g = d.tool_groups[tool.group.index()];
+    f.row(tool.name, g.name, d.areas[g.area.index()].name, t.lots, t.wafers, t.mean_die_yield);
+  }
+  f.close();
+}
+
+void write_commonality_csv(const std::filesystem::path& file, const Model& m,
+                           const std::vector<yield::PairResult>& ranked) {
+  io::CsvWriter f(file);
+  f.row("rank", "route", "step", "step_description", "tool", "lots_in", "lots_out", "wafers_in", "wafers_out",
+        "yield_in", "yield_out", "difference", "t", "df", "p", "p_adjusted", "significant");
+  for (std::size_t i = 0; i < ranked.size(); ++i) {
+    const auto& p = ranked[i];
+    const Step& st = m.step(p.pair.step);
+    f.row(i + 1, m.route(st.route).name, st.number, st.description, m.tool(p.pair.tool).name, p.units_in,
+          p.units_out, p.n_in, p.n_out, p.yield_in, p.yield_out, p.difference, p.t, p.df, p.p, p.p_adjusted,
+          p.significant);
+  }
+  f.close();
+}
+
+// Per product a stacked map of all its wafers; the wafers through the top suspect pair, stacked;
+// the worst wafer. Returns the file names written.
+std::vector<std::string> write_maps(const std::filesystem::path& out, const yield::YieldTracker& tr,
+                                    const std::vector<yield::PairResult>& ranked) {
+  std::vector<std::string> pictures;
+  if (tr.wafers().empty()) return pictures;
+  const Model& m = tr.model();
+  const auto& d = m.data();
+  auto save = [&](const std::string& name, const yield::Image& img) {
+    auto w = yield::write_png(out / name, img);
+    if (!w.ok()) throw std::runtime_error(w.error().what());
+    pictures.push_back(name);
+  };
+  // A product's stacked map and the suspect's (same product) share one colour scale, twice the
+  // product's largest per-die fail rate, so the suspect's map reads against its product's.
+  std::vector<double> scale(d.products.size(), 0.0);
+  for (std::size_t p = 0; p < d.products.size(); ++p) {
+    const auto rate = tr.stacked_fail_rate(ProductId{p}, [](std::size_t) { return true; });
+    for (double r : rate) scale[p] = std::max(scale[p], 2 * r);
+    if (!rate.empty())
+      save("stacked_" + d.products[p].name + ".png",
+           yield::render_stacked_map(tr.monte_carlo(ProductId{p}).grid(), rate, std::min(1.0, scale[p])));
+  }
+  if (!ranked.empty()) {
+    const auto& top = ranked.front();
+    const auto suspect = yield::suspect_lots(tr, top.pair);
+    if (suspect.product.valid()) {
+      const auto rate = tr.stacked_fail_rate(
+          suspect.product, [&](std::size_t w) { return suspect.through[tr.wafers()[w].lot] != 0; });
+      if (!rate.empty())
+        save("suspect_" + m.tool(top.pair.tool).name + ".png",
+             yield::render_stacked_map(tr.monte_carlo(suspect.product).grid(), rate,
+                                       std::min(1.0, scale[suspect.product.index()])));
+    }
+  }
+  if (const auto worst = yield::worst_wafer(tr)) {
+    const auto& wl = tr.lots()[tr.wafers()[*worst].lot];
+    save("worst_wafer.png", yield::render_wafer_map(tr.monte_carlo(wl.product).grid(), tr.wafer_map(*worst)));
+  }
+  return pictures;
+}
+
+int run(const YieldRunOptions& a) {
+  const double days = a.days;
+  const std::filesystem::path out = a.out;
+  const std::filesystem::path params_path = a.params ? std::filesystem::path(*a.params) : io::require_data("yield_params.json");
   yield::TrackerOptions topt;
-  const std::string backend = a.get("--backend").value_or("cpu");
-  if (backend == "cuda") topt.run.backend = yield::Backend::Cuda;
-  else if (backend != "cpu") throw UsageError("--backend must be cpu or cuda");
-  topt.run.threads = static_cast<unsigned>(a.integer("--threads", 0, 0));
+  topt.run.backend = *compute::parse_backend(a.backend);
+  topt.run.threads = a.threads;
+  if (topt.run.backend == yield::Backend::Cuda && !compute::cuda_available())
+    throw UsageError("--backend cuda: no CUDA device is available");
 
-  auto model = io::load_model(path);
+  auto model = io::load_model(a.model);
   if (!model.ok()) throw std::runtime_error(model.error().what());
+  const Model& m = model.value();
   auto params = yield::read_yield_params(params_path);
   if (!params.ok()) throw std::runtime_error(params.error().what());
-  if (auto plant = a.get("--plant")) {  // TOOL=MULT: a tool adding MULT times its area's defects
-    const auto eq = plant->find('=');
-    if (eq == std::string::npos) throw UsageError("--plant needs TOOL=MULTIPLIER");
+  if (a.plant) {  // a tool adding MULT times its area's defects; replaces a fault of the parameters on it
+    const auto& [tool, mult] = *a.plant;
+    const auto& tools = m.data().tools;
+    if (std::none_of(tools.begin(), tools.end(), [&](const Tool& t) { return t.name == tool; }))
+      throw UsageError("--plant: the model has no tool '" + tool + "'");
+    auto& faults = params->faults;
+    std::erase_if(faults, [&](const yield::ToolFault& f) { return f.tool == tool; });
     yield::ToolFault f;
-    f.tool = plant->substr(0, eq);
-    try {
-      f.density_multiplier = std::stod(plant->substr(eq + 1));
-    } catch (...) {
-      throw UsageError("--plant: '" + plant->substr(eq + 1) + "' is not a number");
-    }
-    params->faults.push_back(f);
+    f.tool = tool;
+    f.density_multiplier = mult;
+    faults.push_back(f);
   }
-  auto tracker = yield::YieldTracker::make(model.value(), params.value(), topt);
-  if (!tracker.ok()) throw UsageError(tracker.error().what());
+  // The arguments were checked: what is refused here is the model or the parameter file (exit 1).
+  auto tracker = yield::YieldTracker::make(m, params.value(), topt);
+  if (!tracker.ok()) throw std::runtime_error(tracker.error().what());
   des::Options dopt;
-  dopt.seed = static_cast<std::uint64_t>(a.integer("--seed", 1, 0));
-  dopt.rule = a.get("--rule").value_or("");
-  auto sim = des::Simulation::create(model.value(), dopt);
-  if (!sim.ok()) throw UsageError(sim.error().what());
+  dopt.seed = a.seed;
+  dopt.rule = a.rule;
+  auto sim = des::Simulation::create(m, dopt);
+  if (!sim.ok()) throw std::runtime_error(sim.error().what());
   yield::YieldTracker& tr = *tracker.value();
   sim->add_observer(&tr);
 
   const auto t0 = std::chrono::steady_clock::now();
-  const bool progress = !a.flag("--quiet") && isatty(STDERR_FILENO);
+  const bool progress = !a.quiet && isatty(STDERR_FILENO);
   const SimTime end{round_ms(days * kMsPerDay)};
   for (SimTime t = sim->now(); t < end;) {
     t = std::min(end, t + round_ms(kMsPerDay));
@@ -96,137 +211,30 @@ int cmd_yield_run(int argc, char** argv) {
 
   std::error_code ec;
   std::filesystem::create_directories(out, ec);
-  if (ec) throw std::runtime_error(out.string() + ": " + ec.message());
-  const Model& m = model.value();
-  const auto& d = m.data();
-  const yield::DefectModel& dm = tr.defects();
-  {
-    auto f = open_out(out / "wafers.csv");
-    f << "lot,wafer,product,priority,released_day,completed_day,dies,pass,die_yield";
-    for (std::uint32_t b = 1; b < yield::kBinCount; ++b) f << ",bin" << b;
-    for (std::uint32_t ar = 0; ar < dm.area_count(); ++ar) f << ",killed_" << dm.area_name(ar);
-    f << '\n';
-    for (const auto& w : tr.wafers()) {
-      const auto& lot = tr.lots()[w.lot];
-      f << sim->lot_name(lot.key) << ',' << w.slot + 1 << ',' << d.products[lot.product.index()].name << ','
-        << lot.priority << ',' << num(to_days(lot.released.time_since_epoch())) << ','
-        << num(to_days(lot.completed.time_since_epoch())) << ',' << w.summary.dies << ',' << w.summary.pass << ','
-        << num(w.summary.die_yield());
-      for (std::uint32_t b = 1; b < yield::kBinCount; ++b) f << ',' << w.summary.bins[b];
-      for (std::uint32_t ar = 0; ar < dm.area_count(); ++ar) f << ',' << w.summary.killed_by_area[ar];
-      f << '\n';
-    }
-  }
-  // Per tool: the wafers that went through it and their mean die yield.
-  std::vector<double> tool_sum(d.tools.size(), 0.0);
-  std::vector<std::uint64_t> tool_wafers(d.tools.size(), 0), tool_lots(d.tools.size(), 0);
-  {
-    const auto& rec = tr.records();
-    std::vector<double> lot_sum(tr.lots().size(), 0.0);
-    std::vector<std::uint32_t> lot_n(tr.lots().size(), 0);
-    for (const auto& w : tr.wafers()) lot_sum[w.lot] += w.summary.die_yield(), ++lot_n[w.lot];
-    std::vector<std::uint32_t> seen(d.tools.size(), UINT32_MAX);
-    for (std::uint32_t l = 0; l < tr.lots().size(); ++l) {
-      const auto h = tr.lots()[l].history;
-      for (auto i = rec.history_offset[h]; i < rec.history_offset[h + 1]; ++i) {
-        const auto t = rec.pairs[i].tool.index();
-        if (seen[t] == l) continue;
-        seen[t] = l;
-        ++tool_lots[t];
-        tool_wafers[t] += lot_n[l];
-        tool_sum[t] += lot_sum[l];
-      }
-    }
-    auto f = open_out(out / "tools.csv");
-    f << "tool,tool_group,area,lots,wafers,mean_die_yield\n";
-    for (std::size_t t = 0; t < d.tools.size(); ++t) {
-      if (!tool_wafers[t]) continue;
-      const auto& g = d.tool_groups[d.tools[t].group.index()];
-      f << d.tools[t].name << ',' << g.name << ',' << d.areas[g.area.index()].name << ',' << tool_lots[t] << ','
-        << tool_wafers[t] << ',' << num(tool_sum[t] / tool_wafers[t]) << '\n';
-    }
-  }
-  std::size_t significant = 0;
-  {
-    auto f = open_out(out / "commonality.csv");
-    f << "rank,route,step,step_description,tool,lots_in,lots_out,wafers_in,wafers_out,yield_in,yield_out,"
-         "difference,t,df,p,p_adjusted,significant\n";
-    for (std::size_t i = 0; i < ranked.size(); ++i) {
-      const auto& p = ranked[i];
-      const Step& st = m.step(p.pair.step);
-      significant += p.significant;
-      f << i + 1 << ',' << d.routes[st.route.index()].name << ',' << st.number << ',' << st.description << ','
-        << m.tool(p.pair.tool).name << ',' << p.units_in << ',' << p.units_out << ',' << p.n_in << ',' << p.n_out
-        << ',' << num(p.yield_in) << ',' << num(p.yield_out) << ',' << num(p.difference) << ',' << num(p.t) << ','
-        << num(p.df) << ',' << num(p.p) << ',' << num(p.p_adjusted) << ',' << (p.significant ? 1 : 0) << '\n';
-    }
-  }
-  // Pictures: per product a stacked map of all its wafers; the wafers through the top suspect pair
-  // stacked; the worst wafer.
-  std::vector<std::string> pictures;
-  if (a.flag("--maps") && !tr.wafers().empty()) {
-    auto save = [&](const std::string& name, const yield::Image& img) {
-      auto w = yield::write_png(out / name, img);
-      if (!w.ok()) throw std::runtime_error(w.error().what());
-      pictures.push_back(name);
-    };
-    // A product's stacked map and the suspect's (same product) share one colour scale, twice the
-    // product's largest per-die fail rate, so the suspect's map reads against its product's.
-    std::vector<std::vector<double>> product_rate(d.products.size());
-    std::vector<double> scale(d.products.size(), 0.0);
-    for (std::size_t p = 0; p < d.products.size(); ++p) {
-      product_rate[p] = tr.stacked_fail_rate(ProductId{p}, [](std::size_t) { return true; });
-      for (double r : product_rate[p]) scale[p] = std::max(scale[p], 2 * r);
-      if (!product_rate[p].empty())
-        save("stacked_" + d.products[p].name + ".png",
-             yield::render_stacked_map(tr.monte_carlo(ProductId{p}).grid(), product_rate[p], std::min(1.0, scale[p])));
-    }
-    if (!ranked.empty()) {
-      const auto& top = ranked.front();
-      const auto& rec = tr.records();
-      std::vector<char> through(tr.lots().size(), 0);
-      for (std::size_t l = 0; l < tr.lots().size(); ++l) {
-        const auto h = tr.lots()[l].history;
-        for (auto i = rec.history_offset[h]; i < rec.history_offset[h + 1]; ++i)
-          if (rec.pairs[i] == top.pair) through[l] = 1;
-      }
-      ProductId pid{0};  // the product whose route the suspect step belongs to
-      for (std::size_t p = 0; p < d.products.size(); ++p)
-        if (d.products[p].route == d.steps[top.pair.step.index()].route) pid = ProductId{p};
-      const auto rate = tr.stacked_fail_rate(pid, [&](std::size_t w) { return through[tr.wafers()[w].lot] != 0; });
-      if (!rate.empty())
-        save("suspect_" + m.tool(top.pair.tool).name + ".png",
-             yield::render_stacked_map(tr.monte_carlo(pid).grid(), rate, std::min(1.0, scale[pid.index()])));
-    }
-    std::size_t worst = 0;
-    for (std::size_t w = 1; w < tr.wafers().size(); ++w)
-      if (tr.wafers()[w].summary.die_yield() < tr.wafers()[worst].summary.die_yield()) worst = w;
-    const auto& wl = tr.lots()[tr.wafers()[worst].lot];
-    save("worst_wafer.png", yield::render_wafer_map(tr.monte_carlo(wl.product).grid(), tr.wafer_map(worst)));
-  }
+  if (ec) throw io::OutputError(out, ec.message());
+  write_wafers_csv(out / "wafers.csv", tr, sim.value());
+  write_tools_csv(out / "tools.csv", tr);
+  write_commonality_csv(out / "commonality.csv", m, ranked);
+  const std::vector<std::string> pictures = a.maps ? write_maps(out, tr, ranked) : std::vector<std::string>{};
+
   // Summary.
+  const yield::YieldTotals totals = yield::yield_totals(tr);
+  const std::size_t significant = static_cast<std::size_t>(
+      std::count_if(ranked.begin(), ranked.end(), [](const auto& p) { return p.significant; }));
+  const double dies_per_second = tr.monte_carlo_seconds() > 0 ? totals.dies / tr.monte_carlo_seconds() : 0.0;
   json::Value o = json::Value::object();
   o.add("model", m.name());
   o.add("days", days);
   o.add("lots", tr.lots().size());
   o.add("wafers", tr.wafers().size());
-  std::uint64_t dies = 0, pass = 0;
-  std::map<std::uint32_t, std::pair<std::uint64_t, std::uint64_t>> by_product;
-  for (const auto& w : tr.wafers()) {
-    dies += w.summary.dies;
-    pass += w.summary.pass;
-    auto& bp = by_product[tr.lots()[w.lot].product.value];
-    bp.first += w.summary.dies;
-    bp.second += w.summary.pass;
-  }
-  o.add("dies", static_cast<double>(dies));
-  o.add("die_yield", dies ? static_cast<double>(pass) / dies : 0.0);
+  o.add("dies", static_cast<double>(totals.dies));
+  o.add("die_yield", totals.die_yield());
   json::Value prods = json::Value::object();
-  for (const auto& [p, dp] : by_product) {
+  for (const auto& p : totals.products) {
     json::Value po = json::Value::object();
-    po.add("dies_per_wafer", tr.monte_carlo(ProductId{p}).grid().size());
-    po.add("die_yield", dp.first ? static_cast<double>(dp.second) / dp.first : 0.0);
-    prods.add(d.products[p].name, std::move(po));
+    po.add("dies_per_wafer", tr.monte_carlo(p.product).grid().size());
+    po.add("die_yield", p.die_yield());
+    prods.add(m.product(p.product).name, std::move(po));
   }
   o.add("products", std::move(prods));
   json::Value sus = json::Value::array();
@@ -235,7 +243,7 @@ int cmd_yield_run(int argc, char** argv) {
     json::Value so = json::Value::object();
     so.add("tool", m.tool(p.pair.tool).name);
     so.add("step", m.step(p.pair.step).number);
-    so.add("route", d.routes[m.step(p.pair.step).route.index()].name);
+    so.add("route", m.route(m.step(p.pair.step).route).name);
     so.add("difference", p.difference);
     so.add("p_adjusted", p.p_adjusted);
     so.add("significant", p.significant);
@@ -247,33 +255,78 @@ int cmd_yield_run(int argc, char** argv) {
   json::Value pics = json::Value::array();
   for (const auto& p : pictures) pics.push_back(p);
   o.add("pictures", std::move(pics));
-  o.add("backend", backend);
+  o.add("backend", a.backend);
   o.add("monte_carlo_seconds", tr.monte_carlo_seconds());
-  o.add("dies_per_second", tr.monte_carlo_seconds() > 0 ? dies / tr.monte_carlo_seconds() : 0.0);
+  o.add("dies_per_second", dies_per_second);
   o.add("wall_seconds", wall);
   const std::string text = json::write(o);
   {
-    auto f = open_out(out / "yield.json");
-    f << text << '\n';
+    io::OutputFile f(out / "yield.json");
+    f.write(text);
+    f.write("\n");
+    f.close();
   }
-  if (a.flag("--json")) {
+  if (a.json) {
     std::printf("%s\n", text.c_str());
-  } else {
-    std::printf("%s: %g days, %zu lots, %zu wafers, die yield %.4f; Monte Carlo %.2f s (%.3g dies/s); %.1f s wall\n",
-                m.name().c_str(), days, tr.lots().size(), tr.wafers().size(),
-                dies ? static_cast<double>(pass) / dies : 0.0, tr.monte_carlo_seconds(),
-                tr.monte_carlo_seconds() > 0 ? dies / tr.monte_carlo_seconds() : 0.0, wall);
-    std::printf("commonality: %zu (step, tool) pairs tested, %zu significant\n", ranked.size(), significant);
-    for (std::size_t i = 0; i < ranked.size() && i < 5; ++i) {
-      const auto& p = ranked[i];
-      std::printf("  %zu. %-18s step %-4u %-24s yield %.4f vs %.4f  p_adj %.3g%s\n", i + 1,
-                  m.tool(p.pair.tool).name.c_str(), m.step(p.pair.step).number,
-                  m.step(p.pair.step).description.c_str(), p.yield_in, p.yield_out, p.p_adjusted,
-                  p.significant ? "  *" : "");
-    }
-    std::printf("wrote %s/{wafers.csv,tools.csv,commonality.csv,yield.json}\n", out.string().c_str());
+    return 0;
   }
+  std::printf(
+      "%s: %g days, %zu lots, %zu wafers, die yield %.4f; Monte Carlo %.2f s (%.3g dies/s); %.1f s wall\n",
+      m.name().c_str(), days, tr.lots().size(), tr.wafers().size(), totals.die_yield(),
+      tr.monte_carlo_seconds(), dies_per_second, wall);
+  std::printf("commonality: %zu (step, tool) pairs tested, %zu significant\n", ranked.size(), significant);
+  for (std::size_t i = 0; i < ranked.size() && i < 5; ++i) {
+    const auto& p = ranked[i];
+    std::printf("  %zu. %-18s step %-4u %-24s yield %.4f vs %.4f  p_adj %.3g%s\n", i + 1,
+                m.tool(p.pair.tool).name.c_str(), m.step(p.pair.step).number,
+                m.step(p.pair.step).description.c_str(), p.yield_in, p.yield_out, p.p_adjusted,
+                p.significant ? "  *" : "");
+  }
+  std::printf("wrote %s/{wafers.csv,tools.csv,commonality.csv,yield.json}\n", out.string().c_str());
   return 0;
+}
+
+}  // namespace
+
+void add_yield_run_command(CLI::App& yield, Commands& out) {
+  auto o = std::make_shared<YieldRunOptions>();
+  CLI::App* c = add_command(
+      yield, "run",
+      "Simulate the fab and give every completed lot's wafers die maps from its process history",
+      "Writes wafers.csv, tools.csv, commonality.csv (ranked (step, tool) pairs) and yield.json into\n"
+      "DIR; with --maps also stacked_<product>.png, suspect_<tool>.png and worst_wafer.png.");
+  required(
+      c->add_option("--model", o->model, "a native JSON model file or an SMT2020 folder")->type_name("PATH"));
+  required(add_real(*c, "--days", o->days, "simulated days", 0, kInf, true));
+  required(c->add_option("--out", o->out, "folder for the outputs")->type_name("DIR"));
+  c->add_option("--rule", o->rule,
+                "base dispatch rule: fifo, cr, edd, spt or a rank_ name (default: the model's own lists)")
+      ->check(dispatch_rule())
+      ->type_name("RULE");
+  add_whole(*c, "--seed", o->seed, "random seed of the simulation", 0);
+  c->add_option_function<std::string>(
+       "--params", [o](const std::string& p) { o->params = p; },
+       "yield parameters (default: yield_params.json in the data folder, see the user guide)")
+      ->type_name("FILE");
+  c->add_option_function<std::string>(
+       "--plant", [o](const std::string& p) { o->plant = parse_plant(p); },
+       "plant a bad tool adding MULT times its area's defects (MULT in [0, 1e6]); replaces a fault of the "
+       "parameters on that tool")
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            return parse_plant(text) ? "" : "'" + text + "' is not TOOL=MULT with MULT a number in [0, 1e6]";
+          },
+          ""))
+      ->type_name("TOOL=MULT");
+  c->add_option("--backend", o->backend, "where the Monte Carlo runs: cpu or cuda")
+      ->check(backend_name())
+      ->type_name("cpu|cuda")
+      ->capture_default_str();
+  add_whole(*c, "--threads", o->threads, "CPU threads of the Monte Carlo; 0: all cores", 0, 4096);
+  c->add_flag("--maps", o->maps, "also write the PNG maps (per product, top suspect, worst wafer)");
+  c->add_flag("--json", o->json, "print the summary (yield.json) as JSON");
+  c->add_flag("--quiet", o->quiet, "no progress line");
+  out.push_back({c, [o] { return run(*o); }});
 }
 
 }  // namespace fabtwin::cli

@@ -1,12 +1,11 @@
 #pragma once
-// Subcommands of the `fabtwin` command line. Each takes argv from its own name on
-// (argv[0] = "model", ...), prints its result, and returns the process exit code:
-// 0 success, 1 a failure while running (bad model, I/O), 2 bad arguments.
+// The commands of the `fabtwin` command line. Each adder creates its CLI11 subcommand(s) under
+// `parent`, binds their options, and appends the leaf commands with what runs them.
+#include "args.hpp"
 
 namespace fabtwin::cli {
-int cmd_model(int argc, char** argv);
-int cmd_simulate(int argc, char** argv);
-int cmd_yield_run(int argc, char** argv);  // argv[0] = "yield", argv[1] = "run"
+void add_model_commands(CLI::App& root, Commands& out);      // model show | model convert
+void add_simulate_command(CLI::App& root, Commands& out);    // simulate
+void add_yield_commands(CLI::App& root, Commands& out);      // yield mc | yield map | yield run
+void add_yield_run_command(CLI::App& yield, Commands& out);  // yield run
 }  // namespace fabtwin::cli
-
-int cmd_yield(int argc, char** argv);

@@ -117,20 +117,132 @@ with tempfile.TemporaryDirectory() as tmp:
     check("wafers.csv: 25 wafers per lot", wafers and len(wafers) == 25 * len({w["lot"] for w in wafers}), len(wafers))
     check("yield.json totals", yj.get("wafers") == len(wafers), (yj.get("wafers"), len(wafers)))
 
-# bad input: exit 2 for bad arguments, 1 for a bad model, one clear line
+# bad input: exit 2 for bad arguments, 1 for a failure while running, one clear line
 for args, code, needle in (
     (("simulate", "--model", MINIFAB), 2, "--days"),
     (("simulate", "--model", MINIFAB, "--days", "x"), 2, "not a number"),
     (("simulate", "--model", MINIFAB, "--days", "5", "--rule", "lifo"), 2, "unknown dispatch rule"),
     (("simulate", "--model", MINIFAB, "--days", "5", "--bogus"), 2, "unknown option --bogus"),
+    (("simulate", "--model", MINIFAB, "--days", "5", "stray"), 2, "unexpected argument 'stray'"),
+    (("simulate", "--model", MINIFAB, "--days", "5", "--warmup", "5"), 2, "--warmup"),
     (("simulate", "--model", "/nonexistent/model.json", "--days", "5"), 1, "/nonexistent/model.json"),
     (("model", "show"), 2, "usage"),
+    (("model", "convert", MINIFAB, "--out", "/dev/full"), 1, "/dev/full"),
     (("frobnicate",), 2, "unknown command"),
+    (("yield",), 2, "missing subcommand"),
+    (("yield", "bogus"), 2, "unknown subcommand 'bogus'"),
+    (("yield", "mc", "--wafers", "10", "--d0", "0.2", "--alpha", "2", "--die-mm", "10"), 2, "--die-mm"),
+    (("yield", "map", "--wafers", "10", "--d0", "0.2", "--alpha", "2", "--die-mm", "10", "10", "--out", "/tmp/x.png",
+      "--wafer", "10"), 2, "--wafer"),
     (("yield", "run", "--model", MINIFAB, "--days", "5", "--out", "/tmp/x", "--plant", "nope=2"), 2, "nope"),
+    (("yield", "run", "--model", MINIFAB, "--days", "5", "--out", "/tmp/x", "--rule", "lifo"), 2, "--rule"),
+    (("yield", "run", "--model", MINIFAB, "--days", "5", "--out", "/tmp/x", "--params", "/nonexistent/p.json"), 1,
+     "/nonexistent/p.json"),
 ):
     rc, out, err = run(*args)
     check(f"exit {args}", rc == code, f"rc {rc} stderr {err!r}")
     check(f"message {args}", needle in err and err.count("\n") == 1, err)
+
+# A model the simulator refuses when the run is created (4 down calendars on one tool; at most 3):
+# a failure while running, exit 1, naming the cause.
+with tempfile.TemporaryDirectory() as tmp:
+    with open(MINIFAB) as fh:
+        mf = json.load(fh)
+    first = next(a for a in mf["attachments"] if "down_calendar" in a)
+    mf["attachments"] += [dict(first) for _ in range(3)]
+    refused = os.path.join(tmp, "refused.json")
+    with open(refused, "w") as fh:
+        json.dump(mf, fh)
+    rc, out, err = run("simulate", "--model", refused, "--days", "1")
+    check("model refused at create: exit 1", rc == 1 and "down calendars" in err and err.count("\n") == 1, (rc, err))
+    rc, out, err = run("yield", "run", "--model", refused, "--days", "1", "--out", os.path.join(tmp, "y"))
+    check("yield run, model refused at create: exit 1", rc == 1 and "down calendars" in err, (rc, err))
+
+# Every command and subcommand: --help exits 0 on stdout and lists every option the command parses.
+HELP = {
+    (): ["model", "simulate", "yield", "help"],
+    ("help",): ["model", "simulate", "yield", "help"],
+    ("model",): ["show", "convert"],
+    ("model", "show"): ["PATH", "--json"],
+    ("model", "convert"): ["PATH", "--out"],
+    ("simulate",): ["--model", "--days", "--rule", "--seed", "--warmup", "--include-wip", "--out", "--history",
+                    "--json", "--quiet"],
+    ("yield",): ["mc", "map", "run"],
+    ("yield", "mc"): ["--wafers", "--d0", "--alpha", "--die-mm", "--edge-exclusion", "--seed", "--backend",
+                      "--threads", "--json"],
+    ("yield", "map"): ["--wafers", "--d0", "--alpha", "--die-mm", "--edge-exclusion", "--seed", "--backend",
+                       "--threads", "--out", "--stacked", "--wafer", "--centre", "--edge-ring", "--scratch",
+                       "--probability", "--size"],
+    ("yield", "run"): ["--model", "--days", "--out", "--rule", "--seed", "--params", "--plant", "--backend",
+                       "--threads", "--maps", "--json", "--quiet"],
+}
+for cmd, names in HELP.items():
+    for flag in ("--help", "-h"):
+        args = cmd + ((flag,) if cmd != ("help",) else ())
+        rc, out, err = run(*args)
+        words = set(out.replace(",", " ").split())
+        missing = [n for n in names if n not in words]
+        check(f"help {args} exit 0", rc == 0 and err == "", (rc, err))
+        check(f"help {args} lists its options", not missing and "Usage: fabtwin" in out and "Exit codes" in out,
+              missing or out)
+    if cmd and cmd != ("help",):  # `fabtwin help CMD...` prints the same text as `fabtwin CMD... --help`
+        rc, out, err = run("help", *cmd)
+        check(f"help {cmd}", rc == 0 and out == run(*cmd, "--help")[1], (rc, err))
+rc, out, err = run("help", "yield", "bogus")
+check("help of an unknown command: exit 2", rc == 2 and "yield bogus" in err and err.count("\n") == 1, (rc, err))
+
+# Every numeric option, given a malformed number (or one out of its range): exit 2 and one line
+# naming the option.
+SIM = {"--model": MINIFAB, "--days": "5"}
+MC = {"--wafers": "10", "--d0": "0.2", "--alpha": "2", "--die-mm": ("10", "10")}
+MAP = dict(MC, **{"--out": "/tmp/fabtwin_never_written.png"})
+RUN = {"--model": MINIFAB, "--days": "5", "--out": "/tmp/fabtwin_never_written"}
+MALFORMED = ("2x", "1e", "0x10", "nan", "inf", " 5", "", "--")
+NUMERIC = (
+    (("simulate",), SIM, "--days", MALFORMED + ("0", "-1")),
+    (("simulate",), SIM, "--seed", MALFORMED + ("-3", "1.5", "99999999999999999999")),
+    (("simulate",), SIM, "--warmup", MALFORMED + ("-1",)),
+    (("yield", "mc"), MC, "--wafers", MALFORMED + ("0", "-3", "2.5")),
+    (("yield", "mc"), MC, "--d0", MALFORMED + ("-0.1",)),
+    (("yield", "mc"), MC, "--alpha", MALFORMED + ("-1",)),
+    (("yield", "mc"), MC, "--edge-exclusion", MALFORMED + ("-1",)),
+    (("yield", "mc"), MC, "--seed", MALFORMED + ("-3",)),
+    (("yield", "mc"), MC, "--threads", MALFORMED + ("-1", "100000")),
+    (("yield", "map"), MAP, "--wafer", MALFORMED + ("-1",)),
+    (("yield", "map"), MAP, "--centre", MALFORMED + ("-1",)),
+    (("yield", "map"), MAP, "--edge-ring", MALFORMED + ("-1",)),
+    (("yield", "map"), MAP, "--scratch", MALFORMED + ("-1",)),
+    (("yield", "map"), MAP, "--probability", MALFORMED + ("1.5", "-0.5")),
+    (("yield", "map"), MAP, "--size", MALFORMED + ("10", "9000")),
+    (("yield", "run"), RUN, "--days", MALFORMED + ("0",)),
+    (("yield", "run"), RUN, "--seed", MALFORMED + ("-3",)),
+    (("yield", "run"), RUN, "--threads", MALFORMED + ("-1",)),
+)
+
+
+def argv(base, opt, value):
+    out = []
+    for k, v in dict(base, **{opt: value}).items():
+        out += [k, *v] if isinstance(v, tuple) else [k, v]
+    return out
+
+
+for cmd, base, opt, values in NUMERIC:
+    for v in values:
+        rc, out, err = run(*cmd, *argv(base, opt, v))
+        check(f"{' '.join(cmd)} {opt} {v!r}: exit 2 naming the option", rc == 2 and opt in err and err.count("\n") == 1,
+              f"rc {rc} stderr {err!r}")
+# Two-valued and compound options.
+for v in (("10", "1e"), ("2x", "10"), ("0", "10"), ("10", "-1")):
+    rc, out, err = run("yield", "mc", *argv(MC, "--die-mm", v))
+    check(f"--die-mm {v}: exit 2 naming the option", rc == 2 and "--die-mm" in err and err.count("\n") == 1, err)
+for v in ("LITHO_1=2x", "LITHO_1=", "LITHO_1", "=2", "LITHO_1=-1", "LITHO_1=1e9"):
+    rc, out, err = run("yield", "run", *argv(RUN, "--plant", v))
+    check(f"--plant {v!r}: exit 2 naming the option", rc == 2 and "--plant" in err and err.count("\n") == 1, err)
+# Strict numbers are still numbers: decimal forms CLI11 alone would read differently.
+rc, out, err = run("yield", "mc", *argv(dict(MC, **{"--seed": "010"}), "--wafers", "0020"), "--json")
+y = json.loads(out) if rc == 0 else {}
+check("leading zeros are decimal", (y.get("wafers"), y.get("seed")) == (20, 10), (rc, err, y))
 
 print(f"{passed} passed, {len(failures)} failed")
 sys.exit(1 if failures else 0)

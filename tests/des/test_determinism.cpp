@@ -5,9 +5,9 @@
 #include <map>
 #include <tuple>
 
-#include "fabtwin/des/report.hpp"
 #include "fabtwin/io/file.hpp"
 #include "fabtwin/io/load.hpp"
+#include "fabtwin/report/report.hpp"
 #include "test_paths.hpp"
 
 using namespace fabtwin;
@@ -19,7 +19,7 @@ std::string run_lots_csv(const Model& m, std::uint64_t seed, double days, const 
   auto sim = des::Simulation::create(m, des::Options{.seed = seed}).value();
   sim.run_until(SimTime{round_ms(days * kMsPerDay)});
   const auto dir = std::filesystem::temp_directory_path() / ("fabtwin_det_" + tag);
-  des::write_outputs(sim, sim.kpis(), 0.0, dir);
+  report::write_outputs(sim, sim.kpis(), 0.0, dir);
   return io::read_file(dir / "lots.csv").value();
 }
 
@@ -53,7 +53,7 @@ TEST_CASE("a fork run on to t gives exactly what the original gives at t", "[des
     CHECK((x.key == y.key && x.completed == y.completed && x.released == y.released));
   }
   CHECK(original.events() == fork.events());
-  CHECK(des::kpis_json(original, original.kpis(), 0) == des::kpis_json(fork, fork.kpis(), 0));
+  CHECK(report::kpis_json(original, original.kpis(), 0) == report::kpis_json(fork, fork.kpis(), 0));
 }
 
 TEST_CASE("run_until refuses to go back in time", "[des]") {

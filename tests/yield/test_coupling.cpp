@@ -4,7 +4,7 @@
 
 #include "fabtwin/des/simulation.hpp"
 #include "fabtwin/io/load.hpp"
-#include "fabtwin/yield/tracker.hpp"
+#include "fabtwin/yield_tracker/tracker.hpp"
 #include "test_paths.hpp"
 
 using namespace fabtwin;

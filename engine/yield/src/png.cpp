@@ -2,7 +2,9 @@
 
 #include <array>
 #include <cstdlib>
-#include <fstream>
+#include <string_view>
+
+#include "fabtwin/io/output_file.hpp"
 
 namespace fabtwin::yield {
 
@@ -187,11 +189,7 @@ std::vector<std::uint8_t> encode_png(const Image& img) {
 
 model::Result<bool> write_png(const std::filesystem::path& file, const Image& img) {
   const auto bytes = encode_png(img);
-  std::ofstream out(file, std::ios::binary | std::ios::trunc);
-  if (!out) return model::Error{file.string(), 0, "", "cannot open the file for writing"};
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  if (!out) return model::Error{file.string(), 0, "", "write failed"};
-  return true;
+  return io::write_file(file, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
 }
 
 }  // namespace fabtwin::yield

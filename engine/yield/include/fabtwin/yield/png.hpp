@@ -30,7 +30,8 @@ std::uint32_t adler32(std::span<const std::uint8_t> data, std::uint32_t adler = 
 
 // The PNG file bytes of `img` (width and height >= 1).
 std::vector<std::uint8_t> encode_png(const Image& img);
-// Writes encode_png(img) to `file`; fails (model::Error naming the file) when it cannot be written.
+// Writes encode_png(img) to `file`, closed and checked; fails (model::Error naming the file) when it
+// cannot be written completely (a full disk included).
 model::Result<bool> write_png(const std::filesystem::path& file, const Image& img);
 
 }  // namespace fabtwin::yield

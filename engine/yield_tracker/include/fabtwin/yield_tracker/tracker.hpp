@@ -3,7 +3,7 @@
 // tool, that tool's health then) and, as lots complete, computes their 25 wafers' maps with the
 // Monte Carlo. Yield records are kept for queries; a wafer's map is a pure function of
 // (seed, wafer uid, the lot's rates), so records keep the rates and maps are recomputed on demand
-// instead of stored.
+// instead of stored. Target fabtwin::yield_tracker (above des and yield); namespace fabtwin::yield.
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -66,11 +66,13 @@ class YieldTracker final : public des::Observer {
   const YieldRecords& records() const { return records_; }
   const DefectModel& defects() const { return defects_; }
   const YieldParams& params() const { return params_; }
+  const model::Model& model() const { return model_; }
   // Die map of wafer w (DieBin per die, in the product's DieGrid order), recomputed.
   std::vector<std::uint8_t> wafer_map(std::size_t w) const;
   // Per-die fail rate (0..1, in the product's DieGrid order) over the wafers w of `product` for
   // which keep(w) holds; maps are recomputed in chunks, so memory stays small. Empty: no wafer.
-  std::vector<double> stacked_fail_rate(model::ProductId product, const std::function<bool(std::size_t)>& keep) const;
+  std::vector<double> stacked_fail_rate(model::ProductId product,
+                                        const std::function<bool(std::size_t)>& keep) const;
   const MonteCarlo& monte_carlo(model::ProductId product) const { return mc_[product.index()]; }
   double monte_carlo_seconds() const { return mc_seconds_; }
 

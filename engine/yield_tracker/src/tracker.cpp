@@ -1,4 +1,4 @@
-#include "fabtwin/yield/tracker.hpp"
+#include "fabtwin/yield_tracker/tracker.hpp"
 
 #include <algorithm>
 #include <chrono>

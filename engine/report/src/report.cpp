@@ -1,11 +1,14 @@
-#include "fabtwin/des/report.hpp"
+#include "fabtwin/report/report.hpp"
 
-#include <fstream>
-#include <stdexcept>
+#include <system_error>
 
+#include "fabtwin/io/csv.hpp"
 #include "fabtwin/io/json.hpp"
+#include "fabtwin/io/output_file.hpp"
 
-namespace fabtwin::des {
+namespace fabtwin::report {
+
+using namespace fabtwin::des;
 
 namespace json = fabtwin::io::json;
 using namespace fabtwin::model;
@@ -32,19 +35,6 @@ json::Value class_json(const ClassKpis& c) {
   return o;
 }
 
-std::ofstream open(const std::filesystem::path& p) {
-  std::ofstream f(p, std::ios::binary);
-  if (!f) throw std::runtime_error(p.string() + ": cannot open for writing");
-  return f;
-}
-
-void close(std::ofstream& f, const std::filesystem::path& p) {
-  f.close();
-  if (!f) throw std::runtime_error(p.string() + ": write failed");
-}
-
-std::string fmt(double v) { return json::format_number(v); }
-
 }  // namespace
 
 std::string kpis_json(const Simulation& sim, const Kpis& k, double wall_seconds) {
@@ -54,8 +44,9 @@ std::string kpis_json(const Simulation& sim, const Kpis& k, double wall_seconds)
   o.add("seed", static_cast<double>(sim.options().seed));
   o.add("days", k.simulated_days);
   o.add("warmup_days", k.warmup_days);
-  o.add("counted_lots", sim.options().count_initial_wip ? "released during the run and initial WIP, after warm-up"
-                                                         : "released during the run, after warm-up");
+  o.add("counted_lots", sim.options().count_initial_wip
+                            ? "released during the run and initial WIP, after warm-up"
+                            : "released during the run, after warm-up");
   json::Value products = json::Value::object();
   for (const auto& c : k.products) products.add(c.name, class_json(c));
   o.add("products", std::move(products));
@@ -83,62 +74,57 @@ std::string kpis_json(const Simulation& sim, const Kpis& k, double wall_seconds)
   return json::write(o);
 }
 
-void write_outputs(const Simulation& sim, const Kpis& k, double wall_seconds, const std::filesystem::path& dir) {
+void write_outputs(const Simulation& sim, const Kpis& k, double wall_seconds,
+                   const std::filesystem::path& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  if (ec) throw std::runtime_error(dir.string() + ": " + ec.message());
+  if (ec) throw io::OutputError(dir, ec.message());
   const Model& m = sim.model();
+  const auto& d = m.data();
   {
-    const auto p = dir / "kpis.json";
-    auto f = open(p);
-    f << kpis_json(sim, k, wall_seconds) << '\n';
-    close(f, p);
+    io::OutputFile f(dir / "kpis.json");
+    f.write(kpis_json(sim, k, wall_seconds));
+    f.write("\n");
+    f.close();
   }
   {
-    const auto p = dir / "lots.csv";
-    auto f = open(p);
-    f << "lot,product,priority,wafers,initial_wip,released_day,completed_day,due_day,cycle_time_days,x_factor,"
-         "on_time,tardiness_days,steps,reworks\n";
-    const auto& d = m.data();
+    io::CsvWriter f(dir / "lots.csv");
+    f.row("lot", "product", "priority", "wafers", "initial_wip", "released_day", "completed_day", "due_day",
+          "cycle_time_days", "x_factor", "on_time", "tardiness_days", "steps", "reworks");
     for (const CompletedLot& cl : sim.completed_lots()) {
       const double rel = to_days(cl.released.time_since_epoch());
       const double done = to_days(cl.completed.time_since_epoch());
       const double due = to_days(cl.due.time_since_epoch());
       const double ct = done - rel;
       const double rpt = k.products[cl.product.index()].raw_process_time_days;
-      f << sim.lot_name(cl.key) << ',' << d.products[cl.product.index()].name << ',' << cl.priority << ','
-        << cl.wafers << ',' << (cl.key.source == 0 ? 1 : 0) << ',' << fmt(rel) << ',' << fmt(done) << ','
-        << fmt(due) << ',' << fmt(ct) << ',' << fmt(rpt > 0 ? ct / rpt : 0) << ',' << (cl.completed <= cl.due)
-        << ',' << fmt(cl.completed > cl.due ? done - due : 0) << ',' << cl.steps_performed << ',' << cl.reworks
-        << '\n';
+      f.row(sim.lot_name(cl.key), d.products[cl.product.index()].name, cl.priority, cl.wafers,
+            cl.key.source == 0, rel, done, due, ct, rpt > 0 ? ct / rpt : 0.0, cl.completed <= cl.due,
+            cl.completed > cl.due ? done - due : 0.0, cl.steps_performed, cl.reworks);
     }
-    close(f, p);
+    f.close();
   }
   {
-    const auto p = dir / "toolgroups.csv";
-    auto f = open(p);
-    f << "tool_group,area,tools,productive,setup,standby,scheduled_down,unscheduled_down,utilisation_of_uptime,"
-         "mean_queue_lots,mean_queue_hours,lots_started,wafers_started\n";
+    io::CsvWriter f(dir / "toolgroups.csv");
+    f.row("tool_group", "area", "tools", "productive", "setup", "standby", "scheduled_down",
+          "unscheduled_down", "utilisation_of_uptime", "mean_queue_lots", "mean_queue_hours", "lots_started",
+          "wafers_started");
     for (const auto& t : k.tool_groups)
-      f << t.name << ',' << t.area << ',' << t.tools << ',' << fmt(t.productive) << ',' << fmt(t.setup) << ','
-        << fmt(t.standby) << ',' << fmt(t.scheduled_down) << ',' << fmt(t.unscheduled_down) << ','
-        << fmt(t.utilisation_of_uptime) << ',' << fmt(t.mean_queue_lots) << ',' << fmt(t.mean_queue_hours) << ','
-        << t.lots_started << ',' << t.wafers_started << '\n';
-    close(f, p);
+      f.row(t.name, t.area, t.tools, t.productive, t.setup, t.standby, t.scheduled_down, t.unscheduled_down,
+            t.utilisation_of_uptime, t.mean_queue_lots, t.mean_queue_hours, t.lots_started, t.wafers_started);
+    f.close();
   }
   {
-    const auto p = dir / "wip.csv";
-    auto f = open(p);
-    f << "day,lots";
-    for (const auto& prod : m.products()) f << ',' << prod.name;
-    f << '\n';
+    io::CsvWriter f(dir / "wip.csv");
+    f.field("day").field("lots");
+    for (const auto& prod : m.products()) f.field(prod.name);
+    f.end_row();
     for (const WipSample& w : sim.wip_samples()) {
-      f << fmt(to_days(w.at.time_since_epoch())) << ',' << w.lots;
-      for (auto n : w.per_product) f << ',' << n;
-      f << '\n';
+      f.field(to_days(w.at.time_since_epoch())).field(w.lots);
+      for (auto n : w.per_product) f.field(n);
+      f.end_row();
     }
-    close(f, p);
+    f.close();
   }
 }
 
-}  // namespace fabtwin::des
+}  // namespace fabtwin::report
