@@ -143,20 +143,20 @@ for args, code, needle in (
     check(f"exit {args}", rc == code, f"rc {rc} stderr {err!r}")
     check(f"message {args}", needle in err and err.count("\n") == 1, err)
 
-# A model the simulator refuses when the run is created (4 down calendars on one tool; at most 3):
+# A model the simulator refuses when the run is created (33 PM calendars on one tool; at most 32):
 # a failure while running, exit 1, naming the cause.
 with tempfile.TemporaryDirectory() as tmp:
     with open(MINIFAB) as fh:
         mf = json.load(fh)
-    first = next(a for a in mf["attachments"] if "down_calendar" in a)
-    mf["attachments"] += [dict(first) for _ in range(3)]
+    first = next(a for a in mf["attachments"] if "pm_calendar" in a)
+    mf["attachments"] += [dict(first) for _ in range(33)]
     refused = os.path.join(tmp, "refused.json")
     with open(refused, "w") as fh:
         json.dump(mf, fh)
     rc, out, err = run("simulate", "--model", refused, "--days", "1")
-    check("model refused at create: exit 1", rc == 1 and "down calendars" in err and err.count("\n") == 1, (rc, err))
+    check("model refused at create: exit 1", rc == 1 and "PM calendars" in err and err.count("\n") == 1, (rc, err))
     rc, out, err = run("yield", "run", "--model", refused, "--days", "1", "--out", os.path.join(tmp, "y"))
-    check("yield run, model refused at create: exit 1", rc == 1 and "down calendars" in err, (rc, err))
+    check("yield run, model refused at create: exit 1", rc == 1 and "PM calendars" in err, (rc, err))
 
 # Every command and subcommand: --help exits 0 on stdout and lists every option the command parses.
 HELP = {

@@ -20,9 +20,9 @@ struct Fed {
   ToolId x{0}, y{1}, z{2};
 };
 
-des::StepRecord step(std::uint32_t slot, des::LotKey key, ProductId p, StepId s, ToolId t, double day) {
+des::StepRecord step([[maybe_unused]] std::uint32_t slot, des::LotKey key, ProductId p, StepId s, ToolId t, double day) {
   des::StepRecord r;
-  r.lot = slot;
+
   r.key = key;
   r.product = p;
   r.step = s;
@@ -32,9 +32,9 @@ des::StepRecord step(std::uint32_t slot, des::LotKey key, ProductId p, StepId s,
   return r;
 }
 
-des::LotRecord done(std::uint32_t slot, des::LotKey key, ProductId p, double day) {
+des::LotRecord done([[maybe_unused]] std::uint32_t slot, des::LotKey key, ProductId p, double day) {
   des::LotRecord r;
-  r.lot = slot;
+
   r.key = key;
   r.product = p;
   r.released = SimTime{};

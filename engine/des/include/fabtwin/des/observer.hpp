@@ -73,9 +73,9 @@ class Observer {
   virtual void on_track_in(model::ToolId, std::span<const LotRef>, model::StepId, model::SimTime) {}
   virtual void on_setup(model::ToolId, model::SetupId, model::SimTime) {}        // the tool's setup changed
   virtual void on_step(const StepRecord&) {}                                     // track-out
-  virtual void on_transport(LotRef, model::StepId to, model::SimTime arrival) {}  // left for the next step's group
-  virtual void on_hold(LotRef, bool held, model::SimTime) {}
-  virtual void on_scrap(LotRef, std::uint32_t wafers, model::SimTime) {}
+  virtual void on_transport(LotRef, model::StepId /*to*/, model::SimTime /*arrival*/) {}  // left for the next step's group
+  virtual void on_hold(LotRef, bool /*held*/, model::SimTime) {}
+  virtual void on_scrap(LotRef, std::uint32_t /*wafers*/, model::SimTime) {}
   virtual void on_lot_completed(const LotRecord&) {}                             // left the fab, route done
   virtual void on_tool_state(model::ToolId, ToolState, model::SimTime) {}        // every E10 state change
 };
