@@ -221,11 +221,13 @@ std::string Simulation::save() const {
   w.list(m.order_next), w.list(m.way), w.list(m.way_step), w.list(m.way_setup), w.list(m.route_releasing);
   w.put(static_cast<std::uint32_t>(m.completed.size()));
   for (const CompletedLot& c : m.completed) completed_lot(w, const_cast<CompletedLot&>(c));
-  vec(w, m.wip_samples, [&](WipSample& x) {
-    field(w, x.at);
-    w.put(x.lots);
-    w.list(x.per_product);
-  });
+  w.put(static_cast<std::uint32_t>(m.wip_samples.size()));
+  for (const WipSample& x : m.wip_samples) {
+    WipSample y = x;
+    field(w, y.at);
+    w.put(y.lots);
+    w.list(y.per_product);
+  }
   w.put(m.stats_since), w.put(m.cqt_violations), w.put(m.cqt_checks);
   w.put(m.counts.applied), w.put(m.counts.late), w.put(m.counts.duplicate), w.put(m.counts.refused);
   for (const auto n : m.counts.refused_by_reason) w.put(n);
@@ -310,11 +312,14 @@ Result<Simulation> Simulation::restore(const Model& model, Options options, std:
       completed_lot(r, c);
       s.completed.push_back(c);
     }
-    r.list(s.wip_samples, [&](WipSample& x) {
+    s.wip_samples = {};
+    for (std::uint32_t n = r.count(8), i = 0; i < n; ++i) {
+      WipSample x;
       field(r, x.at);
       r.get(x.lots);
       r.list(x.per_product);
-    });
+      s.wip_samples.push_back(std::move(x));
+    }
     r.get(s.stats_since), r.get(s.cqt_violations), r.get(s.cqt_checks);
     r.get(s.counts.applied), r.get(s.counts.late), r.get(s.counts.duplicate), r.get(s.counts.refused);
     for (auto& n : s.counts.refused_by_reason) r.get(n);

@@ -187,6 +187,19 @@ struct GroupRt {
   std::uint64_t lots_started = 0, wafers_started = 0;
 };
 
+// A member that a copy (a fork) does not carry: the copy starts empty.
+template <class T>
+struct ForkLocal : T {
+  ForkLocal() = default;
+  ForkLocal(const ForkLocal&) : T() {}
+  ForkLocal(ForkLocal&&) noexcept = default;
+  ForkLocal& operator=(const ForkLocal& o) {
+    if (this != &o) T::operator=(T());
+    return *this;
+  }
+  ForkLocal& operator=(ForkLocal&&) noexcept = default;
+};
+
 // Change journal: a version raised by every change; per entity the version of its last change;
 // optionally a log of (version, entity) so a delta costs O(changes).
 struct Journal {
@@ -198,11 +211,11 @@ struct Journal {
   };
   std::uint64_t version = 0;
   std::vector<std::uint64_t> tool, group, lot;  // per tool, group, lot slot
-  std::vector<std::pair<std::uint64_t, std::string>> left;  // (version, name) of lots that left
+  ForkLocal<std::vector<std::pair<std::uint64_t, std::string>>> left;  // (version, name) of lots that left
   std::uint64_t left_floor = 0;  // `left` is complete for versions after this
   bool logging = false;
   std::size_t capacity = 0;
-  std::vector<Entry> log;
+  ForkLocal<std::vector<Entry>> log;
   std::uint64_t log_floor = 0;  // `log` is complete for versions after this
 };
 
@@ -236,7 +249,7 @@ struct Simulation::Impl {
   std::vector<std::uint32_t> way_setup;  // [w * nsetups + setup]
   std::vector<std::uint32_t> route_releasing;  // per route: orders with releases still to come
   SharedLog<CompletedLot> completed;
-  std::vector<WipSample> wip_samples;
+  SharedLog<WipSample> wip_samples;
   std::int64_t stats_since = 0;  // tool statistics restart (warm-up)
   std::uint64_t cqt_violations = 0, cqt_checks = 0;
   EventCounts counts;

@@ -128,14 +128,14 @@ Result<Simulation> Simulation::create(const Model& model, Options options) {
 
 Simulation::Simulation(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-// A fork copies the state; the observers and the journal's log stay with the original (the fork's
-// readers start from a keyframe).
+// A fork copies the state; the observers and the journal's log and departed-lot list stay with the
+// original (not even copied: ForkLocal), so the fork's readers start from a keyframe.
 Simulation::Simulation(const Simulation& other) : impl_(std::make_unique<Impl>(*other.impl_)) {
   impl_->observers.clear();
   Journal& j = impl_->journal;
   j.logging = false;
-  j.log = {};
   j.log_floor = j.version;
+  j.left_floor = j.version;
 }
 Simulation& Simulation::operator=(const Simulation& other) {
   if (this != &other) *this = Simulation(other);
@@ -157,7 +157,7 @@ void Simulation::remove_observer(Observer* o) { std::erase(impl_->observers, o);
 const Model& Simulation::model() const { return impl_->c->model; }
 const Options& Simulation::options() const { return impl_->options; }
 const SharedLog<CompletedLot>& Simulation::completed_lots() const { return impl_->completed; }
-std::span<const WipSample> Simulation::wip_samples() const { return impl_->wip_samples; }
+const SharedLog<WipSample>& Simulation::wip_samples() const { return impl_->wip_samples; }
 std::size_t Simulation::lots_in_fab() const { return impl_->lots_alive; }
 std::size_t Simulation::queue_length(ToolGroupId g) const { return impl_->groups[g.index()].queue.size(); }
 ToolState Simulation::tool_state(ToolId t) const { return impl_->derived_state(t.value); }

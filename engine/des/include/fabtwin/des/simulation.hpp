@@ -100,7 +100,7 @@ class Simulation {
   // KPIs of everything up to now (see stats.hpp for what each figure counts).
   Kpis kpis() const;
   const SharedLog<CompletedLot>& completed_lots() const;  // in completion order; shared by forks
-  std::span<const WipSample> wip_samples() const;
+  const SharedLog<WipSample>& wip_samples() const;       // one per sample interval; shared by forks
 
   // Live counts.
   std::size_t lots_in_fab() const;
