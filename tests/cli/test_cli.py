@@ -143,6 +143,32 @@ for args, code, needle in (
     check(f"exit {args}", rc == code, f"rc {rc} stderr {err!r}")
     check(f"message {args}", needle in err and err.count("\n") == 1, err)
 
+# Checkpoints: HVLM to day 30 with --save-state, --resume to day 60: the same bytes of lots.csv,
+# toolgroups.csv, kpis.json and wip.csv as a straight run to day 60; mismatched options refused.
+with tempfile.TemporaryDirectory() as tmp:
+    hvlm = os.path.join(DATA, "SMT2020_HVLM")
+    state = os.path.join(tmp, "day30.state")
+    rc, out, err = run("simulate", "--model", hvlm, "--days", "30", "--seed", "3", "--quiet", "--save-state", state)
+    check("save-state: exit 0", rc == 0 and os.path.getsize(state) > 1000, (rc, err))
+    rc, out, err = run("simulate", "--resume", state, "--days", "60", "--quiet", "--out", os.path.join(tmp, "resumed"))
+    check("resume: exit 0", rc == 0, (rc, err))
+    rc, out, err = run("simulate", "--model", hvlm, "--days", "60", "--seed", "3", "--quiet", "--out", os.path.join(tmp, "straight"))
+    check("straight run: exit 0", rc == 0, (rc, err))
+    for name in ("lots.csv", "toolgroups.csv", "kpis.json", "wip.csv"):
+        with open(os.path.join(tmp, "resumed", name), "rb") as a, open(os.path.join(tmp, "straight", name), "rb") as b:
+            check(f"resume gives the same {name}", a.read() == b.read())
+    rc, out, err = run("simulate", "--resume", state, "--days", "60", "--seed", "4")
+    check("resume with another seed: exit 2 naming it", rc == 2 and "seed" in err, (rc, err))
+    rc, out, err = run("simulate", "--resume", state, "--days", "60", "--model", MINIFAB)
+    check("resume with another model: exit 1 naming it", rc == 1 and "model" in err, (rc, err))
+    rc, out, err = run("simulate", "--resume", state, "--days", "20")
+    check("resume to a day already past: exit 2", rc == 2 and "--days" in err, (rc, err))
+    with open(state, "r+b") as fh:
+        fh.seek(-100, 2)
+        fh.write(b"x" * 10)
+    rc, out, err = run("simulate", "--resume", state, "--days", "60")
+    check("resume of a damaged state file: exit 1", rc == 1 and "checksum" in err, (rc, err))
+
 # A model the simulator refuses when the run is created (33 PM calendars on one tool; at most 32):
 # a failure while running, exit 1, naming the cause.
 with tempfile.TemporaryDirectory() as tmp:

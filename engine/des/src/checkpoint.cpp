@@ -239,6 +239,28 @@ std::string Simulation::save() const {
   return std::move(w.bytes());
 }
 
+Result<Options> Simulation::checkpoint_options(std::string_view bytes) {
+  if (bytes.size() < sizeof kMagic + 4 + 8 + 8 || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0)
+    return Error{"checkpoint", 0, "", "not a fabtwin checkpoint"};
+  Reader r(bytes.substr(sizeof kMagic, bytes.size() - sizeof kMagic - 8));
+  try {
+    const auto format = r.get<std::uint32_t>();
+    if (format != kFormat)
+      return Error{"checkpoint", 0, "", "format version " + std::to_string(format) + "; this build reads " + std::to_string(kFormat)};
+    r.get<std::uint64_t>();
+    Options saved;
+    r.get(saved.seed);
+    r.get(saved.rule);
+    r.list(saved.group_rules, [&](auto& p) { r.get(p.first), r.get(p.second); });
+    saved.warmup = Duration{r.get<std::int64_t>()};
+    saved.wip_sample_interval = Duration{r.get<std::int64_t>()};
+    saved.count_initial_wip = r.get<std::uint8_t>() != 0;
+    return saved;
+  } catch (const Truncated&) {
+    return Error{"checkpoint", 0, "", "truncated"};
+  }
+}
+
 Result<Simulation> Simulation::restore(const Model& model, Options options, std::string_view bytes) {
   auto bad = [](std::string msg) { return Error{"checkpoint", 0, "", std::move(msg)}; };
   if (bytes.size() < sizeof kMagic + 4 + 8 + 8 || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0)

@@ -69,8 +69,10 @@ std::string kpis_json(const Simulation& sim, const Kpis& k, double wall_seconds)
   o.add("lots_completed", static_cast<double>(k.lots_completed));
   o.add("lots_in_fab", static_cast<double>(sim.lots_in_fab()));
   o.add("events", static_cast<double>(k.events));
-  o.add("wall_seconds", wall_seconds);
-  o.add("events_per_second", wall_seconds > 0 ? k.events / wall_seconds : 0.0);
+  if (wall_seconds >= 0) {
+    o.add("wall_seconds", wall_seconds);
+    o.add("events_per_second", wall_seconds > 0 ? k.events / wall_seconds : 0.0);
+  }
   return json::write(o);
 }
 
@@ -83,7 +85,7 @@ void write_outputs(const Simulation& sim, const Kpis& k, double wall_seconds,
   const auto& d = m.data();
   {
     io::OutputFile f(dir / "kpis.json");
-    f.write(kpis_json(sim, k, wall_seconds));
+    f.write(kpis_json(sim, k, -1));  // the file holds no wall-clock figures: same run, same bytes
     f.write("\n");
     f.close();
   }
@@ -105,12 +107,15 @@ void write_outputs(const Simulation& sim, const Kpis& k, double wall_seconds,
   }
   {
     io::CsvWriter f(dir / "toolgroups.csv");
-    f.row("tool_group", "area", "tools", "productive", "setup", "standby", "scheduled_down",
-          "unscheduled_down", "utilisation_of_uptime", "mean_queue_lots", "mean_queue_hours", "lots_started",
-          "wafers_started");
+    // SEMI E10 shares: productive + standby + engineering + scheduled_down + unscheduled_down +
+    // non_scheduled = 1; scheduled_down = setup + pm.
+    f.row("tool_group", "area", "tools", "productive", "standby", "engineering", "scheduled_down", "setup", "pm",
+          "unscheduled_down", "non_scheduled", "utilisation_of_uptime", "mean_queue_lots", "mean_queue_hours",
+          "lots_started", "wafers_started");
     for (const auto& t : k.tool_groups)
-      f.row(t.name, t.area, t.tools, t.productive, t.setup, t.standby, t.scheduled_down, t.unscheduled_down,
-            t.utilisation_of_uptime, t.mean_queue_lots, t.mean_queue_hours, t.lots_started, t.wafers_started);
+      f.row(t.name, t.area, t.tools, t.productive, t.standby, t.engineering, t.scheduled_down, t.setup, t.pm,
+            t.unscheduled_down, t.non_scheduled, t.utilisation_of_uptime, t.mean_queue_lots, t.mean_queue_hours,
+            t.lots_started, t.wafers_started);
     f.close();
   }
   {

@@ -89,6 +89,8 @@ class Simulation {
   // what differs. A restored simulation run on to t writes the same outputs as one run straight.
   std::string save() const;
   static model::Result<Simulation> restore(const model::Model& model, Options options, std::string_view bytes);
+  // The options a checkpoint was saved with (rules: the built-in registry), without restoring it.
+  static model::Result<Options> checkpoint_options(std::string_view bytes);
   std::uint64_t model_fingerprint() const;
 
   void add_observer(Observer* observer);  // not owned; must outlive the run
