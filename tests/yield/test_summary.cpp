@@ -1,6 +1,7 @@
 // The yield run's figures (fabtwin/yield_tracker/summary.hpp) from a tracker fed by hand: per tool,
 // per product, the lots behind a suspect pair, the worst wafer.
 #include <algorithm>
+#include <set>
 #include <catch2/catch.hpp>
 
 #include "fabtwin/io/load.hpp"
@@ -136,4 +137,24 @@ TEST_CASE("the worst wafer has the lowest die yield, the first of equals", "[yie
     CHECK(w[i].summary.die_yield() >= w[*worst].summary.die_yield());
     if (i < *worst) CHECK(w[i].summary.die_yield() > w[*worst].summary.die_yield());
   }
+}
+
+TEST_CASE("a lot of more than 64 wafers gets a map for every wafer, each with its own key",
+          "[yield][summary]") {
+  const Model m = io::load_model(test::minifab()).value();
+  auto params = yield::read_yield_params(test::source_dir() / "twin_models" / "yield_params.json").value();
+  auto tracker = yield::YieldTracker::make(m, params, {.run = {.threads = 1}}).value();
+  const ProductId p{0};
+  const des::LotKey big{des::LotKey::kExternal, 7};
+  tracker->on_step(step(0, big, p, m.route_of(p).step(0), ToolId{0}, 1));
+  des::LotRecord r = done(0, big, p, 2);
+  r.wafers = 100;
+  tracker->on_lot_completed(r);
+  tracker->flush();
+  REQUIRE(tracker->wafers().size() == 100);
+  std::set<std::uint64_t> uids;
+  for (const auto& w : tracker->wafers()) uids.insert(w.uid);
+  CHECK(uids.size() == 100);
+  // Keys of the model's own lots are unchanged (the same maps as before larger lots were allowed).
+  CHECK(yield::YieldTracker::wafer_uid(des::LotKey{1, 2}, 3) == ((std::uint64_t{1} << 32 | 2) << 6 | 3));
 }

@@ -69,7 +69,7 @@ void YieldTracker::on_lot_completed(const des::LotRecord& r) {
   ly.key = r.key;
   ly.product = r.product;
   ly.priority = r.priority;
-  ly.wafers = std::min<std::uint32_t>(r.wafers, 64);
+  ly.wafers = r.wafers;
   ly.released = r.released;
   ly.completed = r.completed;
   std::vector<StepTool> pairs;

@@ -76,9 +76,16 @@ class YieldTracker final : public des::Observer {
   const MonteCarlo& monte_carlo(model::ProductId product) const { return mc_[product.index()]; }
   double monte_carlo_seconds() const { return mc_seconds_; }
 
-  // Uid of wafer `slot` of lot `key`: unique per lot and slot, the same in every scenario.
+  // Uid of wafer `slot` of lot `key`: the same in every scenario. Lots of up to 64 wafers from
+  // the model's WIP and orders (source < 2^25) pack (source, sequence, slot) exactly, top bit 0;
+  // any other lot (external lots, larger lots) gets a 63-bit mix of the three with the top bit set.
   static std::uint64_t wafer_uid(des::LotKey key, std::uint32_t slot) {
-    return ((static_cast<std::uint64_t>(key.source) << 32 | key.sequence) << 6) | slot;
+    const std::uint64_t lot = static_cast<std::uint64_t>(key.source) << 32 | key.sequence;
+    if (key.source < (1u << 25) && slot < 64) return (lot << 6) | slot;
+    std::uint64_t h = lot ^ (static_cast<std::uint64_t>(slot) * 0x9e3779b97f4a7c15ull);
+    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;  // splitmix64 finaliser
+    h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+    return (h ^ (h >> 31)) | (std::uint64_t{1} << 63);
   }
 
  private:
