@@ -46,3 +46,53 @@ TEST_CASE("the event queue pops by time, equal times in insertion order, as time
     REQUIRE(popped[i].key == reference[i].key);
   }
 }
+
+TEST_CASE("events pushed after a peek past the clock still pop in order (run_until then apply)", "[des]") {
+  // run_until(t) peeks at the next event (the queue refills up to it) and stops short of it when
+  // it lies after t; an MES event applied at t then schedules work between t and that event.
+  std::mt19937_64 rng(7);
+  EventQueue q;
+  std::vector<Pending> reference;
+  std::uint64_t seq = 0;
+  std::int64_t now = 0;
+  std::vector<Pending> popped;
+  auto push = [&](std::int64_t t) {
+    const Pending e{t, (seq++ << 8) | static_cast<std::uint64_t>(Ev::SetupEnd), static_cast<std::uint32_t>(seq), 0};
+    q.push(e);
+    reference.push_back(e);
+  };
+  for (int i = 0; i < 20; ++i) push(static_cast<std::int64_t>(rng() % 100'000'000));
+  for (int step = 0; step < 20000; ++step) {
+    const auto r = rng() % 4;
+    if (r == 0 && !q.empty()) {
+      // run_until(t) with t before the next event: the clock moves, nothing pops.
+      const std::int64_t next = q.top().t;
+      if (next > now) now += static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(next - now));
+    } else if (r == 1 && !q.empty()) {
+      const Pending e = q.pop();
+      REQUIRE(e.t >= now);
+      now = e.t;
+      popped.push_back(e);
+    } else {
+      const auto k = rng() % 10;
+      push(now + (k < 2 ? 0 : k < 8 ? static_cast<std::int64_t>(rng() % 600'000) : static_cast<std::int64_t>(rng() % 50'000'000)));
+    }
+  }
+  // A checkpoint sees every pending event, early ones included.
+  std::size_t seen = 0;
+  q.for_each([&](const Pending&) { ++seen; });
+  CHECK(seen == q.size());
+  while (!q.empty()) {
+    const Pending e = q.pop();
+    REQUIRE(e.t >= now);
+    now = e.t;
+    popped.push_back(e);
+  }
+  REQUIRE(popped.size() == reference.size());
+  std::stable_sort(reference.begin(), reference.end(), [](const Pending& a, const Pending& b) { return a.t < b.t; });
+  for (std::size_t i = 0; i < popped.size(); ++i) {
+    INFO(i);
+    REQUIRE(popped[i].t == reference[i].t);
+    REQUIRE(popped[i].key == reference[i].key);
+  }
+}

@@ -270,6 +270,16 @@ void Simulation::Impl::finish_step(std::uint32_t id, std::uint32_t t, const Job&
     lot.waiting = lot.held;
     return;
   }
+  if (follow()) {
+    // Follow mode: the MES named the next step; the lot is on its way there (its step is `next`,
+    // as during an autonomous transport) and joins the queue when its lot_queued (or a track-in)
+    // arrives. next_step keeps the destination for a fork switched to autonomous.
+    lot.step = next;
+    lot.next_step = next;
+    if (!c->watch_groups.empty()) set_way_all(id);
+    touch_lot(id);
+    return;
+  }
   move_to(id, next);
 }
 
