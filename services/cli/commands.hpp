@@ -8,4 +8,5 @@ void add_model_commands(CLI::App& root, Commands& out);      // model show | mod
 void add_simulate_command(CLI::App& root, Commands& out);    // simulate
 void add_yield_commands(CLI::App& root, Commands& out);      // yield mc | yield map | yield run
 void add_yield_run_command(CLI::App& yield, Commands& out);  // yield run
+void add_twin_commands(CLI::App& root, Commands& out);       // emulate | replay
 }  // namespace fabtwin::cli

@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
   add_model_commands(app, commands);
   add_simulate_command(app, commands);
   add_yield_commands(app, commands);
+  add_twin_commands(app, commands);
   CLI::App* help = add_command(app, "help", "Print this help, or with COMMAND... that command's");
 
   try {

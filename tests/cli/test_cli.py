@@ -169,6 +169,31 @@ with tempfile.TemporaryDirectory() as tmp:
     rc, out, err = run("simulate", "--resume", state, "--days", "60")
     check("resume of a damaged state file: exit 1", rc == 1 and "checksum" in err, (rc, err))
 
+# emulate -> replay on the mini-fab: the replayed twin's state file equals the emulator's; with
+# events deleted the replay reports refusals with line numbers; a damaged line is named.
+with tempfile.TemporaryDirectory() as tmp:
+    ev, emu, rep = (os.path.join(tmp, n) for n in ("ev.jsonl", "emu.state", "rep.state"))
+    rc, out, err = run("emulate", "--model", MINIFAB, "--days", "20", "--seed", "2", "--events-out", ev, "--state-out", emu)
+    check("emulate: exit 0", rc == 0 and "events" in out, (rc, err))
+    rc, out, err = run("replay", "--model", MINIFAB, "--events", ev, "--until-day", "20", "--state-out", rep, "--json")
+    report = json.loads(out) if rc == 0 else {}
+    check("replay: exit 0, all applied", rc == 0 and report.get("refused") == 0 and report.get("applied", 0) > 100, (rc, err, out[:300]))
+    with open(emu) as a, open(rep) as b:
+        check("replay state equals the emulator's", a.read() == b.read())
+    with open(ev) as fh:
+        lines = fh.readlines()
+    cut = os.path.join(tmp, "cut.jsonl")
+    with open(cut, "w") as fh:
+        fh.writelines(l for i, l in enumerate(lines) if i % 20 != 7)
+        fh.write('{"id": "bad", "kind": "teleport"}\n')
+    rc, out, err = run("replay", "--model", MINIFAB, "--events", cut, "--json")
+    report = json.loads(out) if rc == 0 else {}
+    check("replay of a file with events deleted: exit 0, refusals listed with lines",
+          rc == 0 and report.get("refused", 0) > 0 and all("line" in r and "reason" in r for r in report.get("refusals", [])),
+          (rc, err))
+    check("replay counts add up", report.get("applied", 0) + report.get("refused", 0) + report.get("duplicate", 0) == report.get("events_read", -1), report)
+    check("a damaged line is reported as malformed", any(r.get("reason") == "malformed" for r in report.get("refusals", [])), report.get("refusals", [])[-3:])
+
 # A model the simulator refuses when the run is created (33 PM calendars on one tool; at most 32):
 # a failure while running, exit 1, naming the cause.
 with tempfile.TemporaryDirectory() as tmp:
@@ -186,13 +211,15 @@ with tempfile.TemporaryDirectory() as tmp:
 
 # Every command and subcommand: --help exits 0 on stdout and lists every option the command parses.
 HELP = {
-    (): ["model", "simulate", "yield", "help"],
-    ("help",): ["model", "simulate", "yield", "help"],
+    (): ["model", "simulate", "yield", "emulate", "replay", "help"],
+    ("help",): ["model", "simulate", "yield", "emulate", "replay", "help"],
     ("model",): ["show", "convert"],
     ("model", "show"): ["PATH", "--json"],
     ("model", "convert"): ["PATH", "--out"],
     ("simulate",): ["--model", "--days", "--rule", "--seed", "--warmup", "--include-wip", "--out", "--history",
-                    "--json", "--quiet"],
+                    "--json", "--quiet", "--save-state", "--resume"],
+    ("emulate",): ["--model", "--days", "--seed", "--rule", "--noise", "--events-out", "--state-out"],
+    ("replay",): ["--model", "--events", "--until-day", "--state-out", "--json"],
     ("yield",): ["mc", "map", "run"],
     ("yield", "mc"): ["--wafers", "--d0", "--alpha", "--die-mm", "--edge-exclusion", "--seed", "--backend",
                       "--threads", "--json"],
@@ -223,6 +250,8 @@ SIM = {"--model": MINIFAB, "--days": "5"}
 MC = {"--wafers": "10", "--d0": "0.2", "--alpha": "2", "--die-mm": ("10", "10")}
 MAP = dict(MC, **{"--out": "/tmp/fabtwin_never_written.png"})
 RUN = {"--model": MINIFAB, "--days": "5", "--out": "/tmp/fabtwin_never_written"}
+EMU = {"--model": MINIFAB, "--days": "5", "--events-out": "/tmp/fabtwin_never_written.jsonl"}
+REP = {"--model": MINIFAB, "--events": "/tmp/fabtwin_never_read.jsonl"}
 MALFORMED = ("2x", "1e", "0x10", "nan", "inf", " 5", "", "--")
 NUMERIC = (
     (("simulate",), SIM, "--days", MALFORMED + ("0", "-1")),
@@ -243,6 +272,10 @@ NUMERIC = (
     (("yield", "run"), RUN, "--days", MALFORMED + ("0",)),
     (("yield", "run"), RUN, "--seed", MALFORMED + ("-3",)),
     (("yield", "run"), RUN, "--threads", MALFORMED + ("-1",)),
+    (("emulate",), EMU, "--days", MALFORMED + ("0", "-1")),
+    (("emulate",), EMU, "--seed", MALFORMED + ("-3",)),
+    (("emulate",), EMU, "--noise", MALFORMED + ("-0.5",)),
+    (("replay",), REP, "--until-day", MALFORMED + ("-1",)),
 )
 
 

@@ -265,9 +265,9 @@ void Simulation::Impl::finish_step(std::uint32_t id, std::uint32_t t, const Job&
     return;
   }
   set_place(id, LotPlace::InTransport);
-  if (!known || lot.held) {
-    lot.next_step = known ? next : kNone;  // waits for its next event, or for its hold to end
-    lot.waiting = lot.held;
+  if (!known || (lot.held && !follow())) {
+    lot.next_step = known ? next : kNone;  // waits for its next event, or (autonomous) for its hold to end
+    lot.waiting = known && lot.held;
     return;
   }
   if (follow()) {

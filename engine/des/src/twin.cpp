@@ -152,6 +152,8 @@ std::optional<Refusal> Simulation::Impl::check(const des::Event& e) const {
         const std::string field = "lots[" + std::to_string(i) + "]";
         if (lots[id].held) return refuse(RefuseReason::LotOnHold, field, "lot " + quote(e.lots[i]) + " is on hold");
         if (lots[id].tool == tool) return refuse(RefuseReason::LotOnTool, field, "lot " + quote(e.lots[i]) + " is already on " + e.tool);
+        if (!e.step && lots[id].place == LotPlace::InTransport && lots[id].next_step == kNone)
+          return refuse(RefuseReason::Malformed, "step", "lot " + quote(e.lots[i]) + " is between steps: name the step it starts");
         const std::uint32_t s = e.step ? step_number(id, e.step) : lots[id].step;
         if (s == kNone)
           return refuse(RefuseReason::UnknownStep, "step", "step " + std::to_string(e.step) + " is not on the route of lot " + quote(e.lots[i]));

@@ -57,7 +57,9 @@ class Simulation {
   // ---- the twin -----------------------------------------------------------------------------
   // Applies one MES event: runs the clock to its time (an earlier stamp: applied now, counted
   // late), puts lots and tools in the reported state and cancels what the simulation had
-  // scheduled against it. A refused event changes nothing (clock included) and is counted.
+  // scheduled against it. A refused event changes nothing and is counted; in follow mode that
+  // includes the clock, in autonomous mode the simulation may already have run to the event's
+  // time when the event is found to contradict what happened meanwhile.
   ApplyResult apply(const Event& event);
   void count_duplicate();  // the caller's ledger saw a repeated id
   const EventCounts& event_counts() const;
