@@ -55,7 +55,7 @@ class Writer {
     requires std::is_arithmetic_v<T>
   void list(const std::vector<T>& v) {
     put(static_cast<std::uint32_t>(v.size()));
-    out_.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
+    if (!v.empty()) out_.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
   }
   std::string& bytes() { return out_; }
 
@@ -101,7 +101,7 @@ class Reader {
     requires std::is_arithmetic_v<T>
   void list(std::vector<T>& v) {
     v.resize(count(sizeof(T)));
-    std::memcpy(v.data(), b_.data() + pos_, v.size() * sizeof(T));
+    if (!v.empty()) std::memcpy(v.data(), b_.data() + pos_, v.size() * sizeof(T));
     pos_ += v.size() * sizeof(T);
   }
   std::size_t pos() const { return pos_; }
