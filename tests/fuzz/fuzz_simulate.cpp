@@ -33,7 +33,10 @@ void check_consistency(const des::Simulation& sim, const des::StateView& before)
   if (!(rebuilt == sim.view())) fail("keyframe + delta differs from the keyframe now");
   const std::string bytes = sim.save();
   auto back = des::Simulation::restore(sim.model(), sim.options(), bytes);
-  if (!back.ok()) fail("a checkpoint does not restore");
+  if (!back.ok()) {
+    std::fprintf(stderr, "restore: %s\n", back.error().what().c_str());
+    fail("a checkpoint does not restore");
+  }
   if (back->save() != bytes) fail("a restored checkpoint saves other bytes");
 }
 

@@ -1,5 +1,6 @@
 // des::Simulation: the facade and the event loop over the private kernel (kernel.hpp).
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -13,6 +14,8 @@ using namespace fabtwin::model;
 // ---- events ---------------------------------------------------------------------------------
 
 void Simulation::Impl::push(std::int64_t t, Ev type, std::uint32_t a, std::uint32_t b) {
+  assert(t >= now && "an event scheduled in the past");
+  t = std::max(t, now);  // the queue needs it; every caller schedules at now or later
   heap.push(Pending{t, (seq++ << 8) | static_cast<std::uint64_t>(type), a, b});
 }
 
@@ -55,6 +58,24 @@ void Simulation::Impl::handle(const Pending& e) {
       break;
     }
   }
+}
+
+// An order's first release at or after time zero: releases stamped before the model's epoch are
+// history (their lots would be in the WIP) and are skipped, keeping the release numbers.
+void Simulation::Impl::schedule_order(std::uint32_t o) {
+  const Order& order = c->model.data().orders[o];
+  std::int64_t t = order.start.time_since_epoch().count();
+  std::uint32_t k = 0;
+  while (t < 0 && k < order.repeat_count) {
+    if (++k == order.repeat_count) break;
+    const auto u = draw(kRngRelease, o, k);
+    t += std::max<std::int64_t>(1, order.interval.sample_ms(u.u1, u.u2).count());
+  }
+  order_next[o] = k;
+  if (k < order.repeat_count)
+    push(t, Ev::Release, o, k);
+  else
+    --route_releasing[c->model.product(order.product).route.index()];
 }
 
 // ---- facade ---------------------------------------------------------------------------------
@@ -105,7 +126,7 @@ Result<Simulation> Simulation::create(const Model& model, Options options) {
       s.push(0, Ev::Arrive, id, lot.gen);
   }
   for (std::uint32_t o = 0; o < d.orders.size(); ++o)
-    if (d.orders[o].repeat_count > 0) s.push(d.orders[o].start.time_since_epoch().count(), Ev::Release, o, 0);
+    if (d.orders[o].repeat_count > 0) s.schedule_order(o);
   // Failures: first occurrence from the attachment (FOA), per tool.
   for (std::uint32_t t = 0; t < s.tools.size(); ++t) {
     for (std::uint32_t dd = s.c->tool_down_first[t]; dd < s.c->tool_down_first[t + 1]; ++dd) {
