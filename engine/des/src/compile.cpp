@@ -342,6 +342,37 @@ Result<std::shared_ptr<const Compiled>> compile(const Model& m, const Options& o
   }
   for (std::size_t t = 0; t < d.tools.size(); ++t) c->tool_by_name.emplace(d.tools[t].name, static_cast<std::uint32_t>(t));
   c->fingerprint = model_fingerprint(m);
+  // Times the clock must add without overflow: means and fixed times up to 10^15 ms (about 31,700
+  // years); a draw is then far below the int64 range.
+  constexpr double kMaxMs = 1e15;
+  auto too_long = [&](double ms) { return !(ms >= 0 && ms <= kMaxMs); };
+  auto refuse = [](std::string table, std::size_t row, std::string field) {
+    return Error{table + "[" + std::to_string(row) + "]", 0, std::move(field), "a time above 10^15 ms (about 31,700 years)"};
+  };
+  for (std::size_t g = 0; g < c->groups.size(); ++g) {
+    if (too_long(static_cast<double>(c->groups[g].load_ms))) return refuse("tool_groups", g, "load_time");
+    if (too_long(static_cast<double>(c->groups[g].unload_ms))) return refuse("tool_groups", g, "unload_time");
+  }
+  for (std::size_t i = 0; i < c->steps.size(); ++i) {
+    const StepInfo& st = c->steps[i];
+    if (too_long(st.proc.mean() * st.proc_scale * 25)) return refuse("steps", i, "process_time");
+    if (too_long(st.cascade_ms * 25)) return refuse("steps", i, "part_interval");
+    if (too_long(static_cast<double>(st.setup_override_ms)) && st.setup_override_ms != -1) return refuse("steps", i, "setup_time");
+    if (too_long(static_cast<double>(st.cqt_ms))) return refuse("steps", i, "cqt");
+  }
+  for (const std::int64_t v : c->setup_matrix)
+    if (too_long(static_cast<double>(v))) return Error{"setup_transitions", 0, "time", "a time above 10^15 ms (about 31,700 years)"};
+  for (std::size_t k = 0; k < c->transports.size(); ++k)
+    if (too_long(c->transports[k].mean_ms())) return refuse("transports", k, "time");
+  for (const DownSpec& ds : c->downs)
+    if (too_long(ds.ttf.mean_ms()) || too_long(ds.ttr.mean_ms()) || too_long(ds.first.mean_ms()))
+      return Error{"down_calendars", 0, "time_to_failure", "a time above 10^15 ms (about 31,700 years)"};
+  for (const PmSpec& ps : c->pms)
+    if ((!ps.by_pieces && (too_long(ps.interval) || too_long(ps.first))) || too_long(ps.duration.mean_ms()))
+      return Error{"pm_calendars", 0, "interval", "a time above 10^15 ms (about 31,700 years)"};
+  for (std::size_t o = 0; o < d.orders.size(); ++o)
+    if (too_long(d.orders[o].interval.mean_ms()) || d.orders[o].start.time_since_epoch().count() > kMaxMs)
+      return refuse("orders", o, "interval");
   return std::shared_ptr<const Compiled>(std::move(c));
 }
 
