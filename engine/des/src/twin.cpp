@@ -503,6 +503,7 @@ void Simulation::Impl::to_autonomous() {
         const std::int64_t total = tool.avail_until - tool.avail_since;
         shift_jobs(t, total - tool.shifted_ms, tool.avail_since);
         tool.shifted_ms = total;
+        touch_tool(t);  // its down's end and its jobs' ends show in the view
       }
     } else {
       for (const Job& job : tool.jobs) push(std::max(now, job.end), Ev::JobDone, t, job.gen);
@@ -532,6 +533,7 @@ void Simulation::Impl::to_autonomous() {
     if (lot.held) {
       lot.waiting = true;
       lot.next_step = next;
+      touch_lot(id);  // a drawn rework changed its pass
     } else if (next >= c->steps[lot.step].route_end) {
       complete(id);
     } else {
