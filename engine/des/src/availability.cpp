@@ -91,7 +91,9 @@ void Simulation::Impl::go_up(std::uint32_t t) {
   ToolRt& tool = tools[t];
   // Jobs were suspended for as long as the tool was down: move them by what is not yet counted.
   const std::int64_t delta = (now - tool.avail_since) - tool.shifted_ms;
-  if (delta != 0) shift_jobs(t, delta, tool.avail_since);
+  // A down reported without an end held its jobs' ends back (twin.cpp): schedule them again.
+  if (delta != 0 || (tool.avail_until < 0 && !tool.jobs.empty() && !follow()))
+    shift_jobs(t, delta, tool.avail_since);
   tool.avail = Avail::Up;
   tool.avail_reported = false;
   tool.avail_until = -1;

@@ -85,7 +85,7 @@ Kpis Simulation::kpis() const {
     };
     add(per_product[cl.product.index()]);
     add(per_class[{cl.product.value, cl.priority}]);
-    if (cl.key.source > 0) add(per_order[cl.key.source - 1]);
+    if (cl.key.source > 0 && cl.key.source != LotKey::kExternal) add(per_order[cl.key.source - 1]);  // external lots: no order
     ++counted;
     counted_wafers += cl.wafers;
   }

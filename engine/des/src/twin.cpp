@@ -412,8 +412,16 @@ void Simulation::Impl::mutate(const des::Event& e) {
       }
       tr.avail_reported = true;
       tr.avail_until = until;
-      tr.down_cal = kNone;
-      tr.pm_cal = p;
+      tr.pm_cal = p;  // down_cal is kept: a failure reported over goes on failing after this down
+      // Jobs are suspended for the whole down: to its reported end, else until the tool is reported
+      // up (no job ends meanwhile; go_up schedules them again).
+      if (until >= 0) {
+        const std::int64_t total = until - tr.avail_since;
+        if (total != tr.shifted_ms) shift_jobs(tool, total - tr.shifted_ms, tr.avail_since);
+        tr.shifted_ms = total;
+      } else if (!follow()) {
+        for (Job& job : tr.jobs) job.gen = ++tr.gen;
+      }
       if (until >= 0 && !follow()) push(until, target == ToolState::ScheduledDown ? Ev::PmDone : Ev::RepairDone, tool, tr.avail_gen);
       break;
     }
@@ -425,9 +433,12 @@ void Simulation::Impl::mutate(const des::Event& e) {
           if (d.pm_calendars[c->pms[q].calendar].name == e.calendar) p = q;
       if (p != kNone) {
         pm_reset(p);
+        tr.pm_pending &= ~(1u << (p - c->tool_pm_first[tool]));  // a PM of this calendar due meanwhile was this one
         if (!c->pms[p].by_pieces) schedule_pm_due(tool, p, std::max<std::int64_t>(now, tr.avail_since + std::llround(c->pms[p].interval)));
       }
+      const std::uint32_t dcal = tr.down_cal;
       go_up(tool);
+      if (dcal != kNone && !follow()) next_failure(tool, dcal);
       after_unavailable(tool);
       break;
     }
@@ -492,6 +503,7 @@ void Simulation::Impl::to_autonomous() {
         const std::int64_t total = tool.avail_until - tool.avail_since;
         shift_jobs(t, total - tool.shifted_ms, tool.avail_since);
         tool.shifted_ms = total;
+        touch_tool(t);  // its down's end and its jobs' ends show in the view
       }
     } else {
       for (const Job& job : tool.jobs) push(std::max(now, job.end), Ev::JobDone, t, job.gen);
@@ -521,6 +533,7 @@ void Simulation::Impl::to_autonomous() {
     if (lot.held) {
       lot.waiting = true;
       lot.next_step = next;
+      touch_lot(id);  // a drawn rework changed its pass
     } else if (next >= c->steps[lot.step].route_end) {
       complete(id);
     } else {
