@@ -178,9 +178,9 @@ TEST_CASE("changes since a version newer than the twin's are unknown", "[des][tw
 }
 
 TEST_CASE("a new twin's version covers every record it holds: nothing changed since it",
-          "[des][twin][!mayfail]") {
-  // Known issue (simulation.cpp, create): the version is set to 1 after the initial WIP lots were
-  // stamped with versions 2, 3, ... so they show in every delta until they change again.
+          "[des][twin]") {
+  // (A regression: create() once set the version to 1 after the initial WIP lots were stamped with
+  // versions 2, 3, ..., so they showed in every delta until they changed again.)
   auto sim = follow_twin(minifab_model());
   const auto d = sim.changes_since(sim.version());
   REQUIRE(d);

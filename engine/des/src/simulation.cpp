@@ -143,7 +143,7 @@ Result<Simulation> Simulation::create(const Model& model, Options options) {
   }
   if (s.options.wip_sample_interval.count() > 0) s.push(0, Ev::WipSample, 0);
   if (s.options.warmup.count() > 0) s.push(s.options.warmup.count(), Ev::Warmup, 0);
-  s.journal.version = 1;
+  // The journal's version is already above every record the initial WIP stamped.
   return Simulation(std::move(impl));
 }
 

@@ -457,12 +457,21 @@ ApplyResult Simulation::Impl::apply(const des::Event& e) {
     r.refused = std::move(f);
     return r;
   };
-  if (auto f = check(e)) return refused(std::move(*f));
+  // A refused event changes nothing, the clock included. In autonomous mode an event stamped
+  // ahead is about the state at its time: one that does not fit now is checked again on a
+  // scratch copy run to that time, and only applied (here, after running to it) if it fits then.
   const std::int64_t t = e.time.time_since_epoch().count();
+  if (auto f = check(e)) {
+    if (follow() || t <= now) return refused(std::move(*f));
+    Impl ahead(*this);
+    ahead.observers.clear();
+    ahead.run_until(t);
+    if (auto g = ahead.check(e)) return refused(std::move(*g));
+  }
   if (t > now) {
     run_until(t);
     if (!follow())
-      if (auto f = check(e)) return refused(std::move(*f));  // the simulation moved on meanwhile
+      if (auto f = check(e)) return refused(std::move(*f));  // (cannot happen: the copy agreed)
   } else if (t < now) {
     r.late = true;
     ++counts.late;

@@ -57,9 +57,8 @@ class Simulation {
   // ---- the twin -----------------------------------------------------------------------------
   // Applies one MES event: runs the clock to its time (an earlier stamp: applied now, counted
   // late), puts lots and tools in the reported state and cancels what the simulation had
-  // scheduled against it. A refused event changes nothing and is counted; in follow mode that
-  // includes the clock, in autonomous mode the simulation may already have run to the event's
-  // time when the event is found to contradict what happened meanwhile.
+  // scheduled against it. A refused event changes nothing (the clock included) and is counted.
+  // In autonomous mode an event stamped ahead is checked against the state at its own time.
   ApplyResult apply(const Event& event);
   void count_duplicate();  // the caller's ledger saw a repeated id
   const EventCounts& event_counts() const;
