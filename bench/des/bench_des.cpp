@@ -21,10 +21,14 @@ int main(int argc, char** argv) {
   double days = 730;
   std::uint64_t seed = 1;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--model")) path = argv[i + 1];
-    else if (!std::strcmp(argv[i], "--days")) days = std::atof(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--rule")) rule = argv[i + 1];
-    else if (!std::strcmp(argv[i], "--seed")) seed = std::strtoull(argv[i + 1], nullptr, 10);
+    if (!std::strcmp(argv[i], "--model"))
+      path = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--days"))
+      days = std::atof(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--rule"))
+      rule = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--seed"))
+      seed = std::strtoull(argv[i + 1], nullptr, 10);
   }
   if (path.empty()) {
     std::fprintf(stderr, "usage: bench_des --model PATH [--days N] [--rule R] [--seed S]\n");
@@ -64,11 +68,12 @@ int main(int argc, char** argv) {
   std::printf(
       "{\"model\": \"%s\", \"rule\": \"%s\", \"days\": %g, \"seed\": %llu, \"load_seconds\": %.3f, "
       "\"run_seconds\": %.3f, \"events\": %llu, \"events_per_second\": %.0f, \"lots_completed\": %zu, "
-      "\"fork_ms\": %.3f, \"fork_heap_mb\": %.2f, \"checkpoint_mb\": %.2f, \"save_ms\": %.1f, \"restore_ms\": %.1f, "
+      "\"fork_ms\": %.3f, \"fork_heap_mb\": %.2f, \"checkpoint_mb\": %.2f, \"save_ms\": %.1f, "
+      "\"restore_ms\": %.1f, "
       "\"peak_rss_mb\": %.1f}\n",
       m->name().c_str(), rule.c_str(), days, static_cast<unsigned long long>(seed), load_s, run_s,
-      static_cast<unsigned long long>(sim.events()), sim.events() / run_s, sim.completed_lots().size(), fork_ms,
-      fork_mb, bytes.size() / 1048576.0, std::chrono::duration<double, std::milli>(t6 - t5).count(),
+      static_cast<unsigned long long>(sim.events()), sim.events() / run_s, sim.completed_lots().size(),
+      fork_ms, fork_mb, bytes.size() / 1048576.0, std::chrono::duration<double, std::milli>(t6 - t5).count(),
       std::chrono::duration<double, std::milli>(t7 - t6).count(), ru.ru_maxrss / 1024.0);
   return fork.events() == sim.events() ? 0 : 1;
 }

@@ -12,8 +12,8 @@
 #include "fabtwin/des/simulation.hpp"
 #include "fabtwin/io/csv.hpp"
 #include "fabtwin/io/file.hpp"
-#include "fabtwin/io/output_file.hpp"
 #include "fabtwin/io/load.hpp"
+#include "fabtwin/io/output_file.hpp"
 #include "fabtwin/report/report.hpp"
 
 namespace fabtwin::cli {
@@ -173,7 +173,8 @@ int run(const SimulateOptions& o) {
   }
   std::printf("%s: %g days, rule %s, seed %llu, %.2f s wall, %.2f M events/s\n", model->name().c_str(),
               o.days, opt.rule.empty() ? "model" : opt.rule.c_str(),
-              static_cast<unsigned long long>(opt.seed), wall, wall > 0 ? (k.events - events0) / wall / 1e6 : 0.0);
+              static_cast<unsigned long long>(opt.seed), wall,
+              wall > 0 ? (k.events - events0) / wall / 1e6 : 0.0);
   std::printf("%-16s %7s %8s %8s %8s %8s %7s %7s\n", "order", "lots", "CT mean", "p50", "p90", "p99", "X",
               "on-time");
   for (const auto& c : k.orders)
@@ -194,19 +195,25 @@ void add_simulate_command(CLI::App& root, Commands& out) {
       add_command(root, "simulate", "Discrete-event simulation of a fab model; prints its KPIs",
                   "With --out DIR: kpis.json, lots.csv, toolgroups.csv and wip.csv in DIR (with --history\n"
                   "also history.csv: every step of every lot). docs/user-guide.md describes the files.");
-  c->add_option("--model", o->model, "a native JSON model file or an SMT2020 folder (required unless --resume)")
+  c->add_option("--model", o->model,
+                "a native JSON model file or an SMT2020 folder (required unless --resume)")
       ->type_name("PATH");
-  required(add_real(*c, "--days", o->days, "simulated days (with --resume: the day to run to)", 0, kInf, true));
-  auto* rule_opt = c->add_option("--rule", o->rule,
-                "base dispatch rule replacing the last key of every rank list: fifo, cr, edd, spt or a rank_ "
-                "name (default: the model's own lists)")
-      ->check(dispatch_rule())
-      ->type_name("RULE");
+  required(
+      add_real(*c, "--days", o->days, "simulated days (with --resume: the day to run to)", 0, kInf, true));
+  auto* rule_opt =
+      c->add_option(
+           "--rule", o->rule,
+           "base dispatch rule replacing the last key of every rank list: fifo, cr, edd, spt or a rank_ "
+           "name (default: the model's own lists)")
+          ->check(dispatch_rule())
+          ->type_name("RULE");
   auto* seed_opt = add_whole(*c, "--seed", o->seed, "random seed; runs are reproducible for a seed", 0);
-  auto* warmup_opt = add_real(*c, "--warmup", o->warmup,
-                              "days; KPIs drop lots released before, tool statistics restart then; below --days", 0);
+  auto* warmup_opt =
+      add_real(*c, "--warmup", o->warmup,
+               "days; KPIs drop lots released before, tool statistics restart then; below --days", 0);
   auto* wip_opt = c->add_flag("--include-wip", o->include_wip, "KPIs also count the initial-WIP lots");
-  c->add_option("--save-state", o->save_state, "write a checkpoint of the run's end state to FILE")->type_name("FILE");
+  c->add_option("--save-state", o->save_state, "write a checkpoint of the run's end state to FILE")
+      ->type_name("FILE");
   c->add_option("--resume", o->resume,
                 "continue the run saved in FILE (by --save-state) to --days; its model and options unless "
                 "given (given ones must match)")
@@ -218,12 +225,12 @@ void add_simulate_command(CLI::App& root, Commands& out) {
   c->add_flag("--json", o->json, "print the KPI object as JSON");
   c->add_flag("--quiet", o->quiet, "no progress bar");
   out.push_back({c, [o, seed_opt, rule_opt, warmup_opt, wip_opt] {
-    o->seed_given = seed_opt->count() > 0;
-    o->rule_given = rule_opt->count() > 0;
-    o->warmup_given = warmup_opt->count() > 0;
-    o->wip_given = wip_opt->count() > 0;
-    return run(*o);
-  }});
+                   o->seed_given = seed_opt->count() > 0;
+                   o->rule_given = rule_opt->count() > 0;
+                   o->warmup_given = warmup_opt->count() > 0;
+                   o->wip_given = wip_opt->count() > 0;
+                   return run(*o);
+                 }});
 }
 
 }  // namespace fabtwin::cli

@@ -1,7 +1,7 @@
-// fabtwin emulate --model PATH --days N [--seed S] [--rule R] [--noise F] --events-out FILE [--state-out FILE]
-// fabtwin replay --model PATH --events FILE [--until-day D] [--state-out FILE] [--json]
-// The live twin without a server: the emulator plays the real fab (an autonomous simulation that
-// writes every MES event it produces), replay drives a follow-mode twin by events alone.
+// fabtwin emulate --model PATH --days N [--seed S] [--rule R] [--noise F] --events-out FILE [--state-out
+// FILE] fabtwin replay --model PATH --events FILE [--until-day D] [--state-out FILE] [--json] The live twin
+// without a server: the emulator plays the real fab (an autonomous simulation that writes every MES event it
+// produces), replay drives a follow-mode twin by events alone.
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -27,7 +27,8 @@ Model load(const std::string& path) {
 }
 
 void write_state(const des::Simulation& sim, const std::string& file) {
-  if (auto w = io::write_file(file, twin::state_text(sim)); !w.ok()) throw io::OutputError(file, w.error().message);
+  if (auto w = io::write_file(file, twin::state_text(sim)); !w.ok())
+    throw io::OutputError(file, w.error().message);
 }
 
 struct EmulateArgs {
@@ -50,8 +51,8 @@ int emulate(const EmulateArgs& a) {
   out.close();
   if (!out) throw io::OutputError(a.events_out, "write failed");
   if (!a.state_out.empty()) write_state(r->sim, a.state_out);
-  std::printf("%s: %g days emulated (noise %g), %llu events in %.2f s -> %s\n", m.name().c_str(), a.days, a.noise,
-              static_cast<unsigned long long>(r->events), r->wall_s, a.events_out.c_str());
+  std::printf("%s: %g days emulated (noise %g), %llu events in %.2f s -> %s\n", m.name().c_str(), a.days,
+              a.noise, static_cast<unsigned long long>(r->events), r->wall_s, a.events_out.c_str());
   for (int k = 0; k < des::kEventKindCount; ++k)
     if (r->by_kind[k])
       std::printf("  %-14s %10llu\n", std::string(des::to_string(static_cast<des::EventKind>(k))).c_str(),
@@ -87,31 +88,39 @@ int replay(const ReplayArgs& a) {
 void add_twin_commands(CLI::App& root, Commands& out) {
   {
     auto a = std::make_shared<EmulateArgs>();
-    CLI::App* c = add_command(root, "emulate", "Plays the real fab: an autonomous simulation writing its MES events",
-                              "Every event the simulated fab produces (lot released and queued, track-in and -out,\n"
-                              "tool downs and ups, PM start and end) as one JSON object a line (docs/api.md, \"MES\n"
-                              "events as JSON lines\"). `fabtwin replay` drives a twin with them.");
-    required(c->add_option("--model", a->model, "a native JSON model file or an SMT2020 folder")->type_name("PATH"));
+    CLI::App* c =
+        add_command(root, "emulate", "Plays the real fab: an autonomous simulation writing its MES events",
+                    "Every event the simulated fab produces (lot released and queued, track-in and -out,\n"
+                    "tool downs and ups, PM start and end) as one JSON object a line (docs/api.md, \"MES\n"
+                    "events as JSON lines\"). `fabtwin replay` drives a twin with them.");
+    required(c->add_option("--model", a->model, "a native JSON model file or an SMT2020 folder")
+                 ->type_name("PATH"));
     required(add_real(*c, "--days", a->days, "days to emulate from time zero", 0, kInf, true));
     add_whole(*c, "--seed", a->seed, "random seed", 0);
-    c->add_option("--rule", a->rule, "base dispatch rule (as for simulate)")->check(dispatch_rule())->type_name("RULE");
-    add_real(*c, "--noise", a->noise,
-             "the fab deviates from the model: per tool group, processing times and time to failure by a factor "
-             "up to 1 + F",
-             0);
+    c->add_option("--rule", a->rule, "base dispatch rule (as for simulate)")
+        ->check(dispatch_rule())
+        ->type_name("RULE");
+    add_real(
+        *c, "--noise", a->noise,
+        "the fab deviates from the model: per tool group, processing times and time to failure by a factor "
+        "up to 1 + F",
+        0);
     required(c->add_option("--events-out", a->events_out, "the events file (JSON lines)")->type_name("FILE"));
-    c->add_option("--state-out", a->state_out, "the emulated fab's final state (sorted text, for diff)")->type_name("FILE");
+    c->add_option("--state-out", a->state_out, "the emulated fab's final state (sorted text, for diff)")
+        ->type_name("FILE");
     out.push_back({c, [a] { return emulate(*a); }});
   }
   {
     auto a = std::make_shared<ReplayArgs>();
-    CLI::App* c = add_command(root, "replay", "A follow-mode twin driven by an events file alone",
-                              "Prints the counts applied, late, duplicate and refused (by reason) and lists the\n"
-                              "refused events with their line number and reason.");
+    CLI::App* c =
+        add_command(root, "replay", "A follow-mode twin driven by an events file alone",
+                    "Prints the counts applied, late, duplicate and refused (by reason) and lists the\n"
+                    "refused events with their line number and reason.");
     required(c->add_option("--model", a->model, "the model the twin follows")->type_name("PATH"));
     required(c->add_option("--events", a->events, "the events file (JSON lines)")->type_name("FILE"));
     add_real(*c, "--until-day", a->until_day, "after the last event, run the clock on to this day", 0);
-    c->add_option("--state-out", a->state_out, "the twin's final state (sorted text, for diff)")->type_name("FILE");
+    c->add_option("--state-out", a->state_out, "the twin's final state (sorted text, for diff)")
+        ->type_name("FILE");
     c->add_flag("--json", a->json, "print the report as JSON");
     out.push_back({c, [a] { return replay(*a); }});
   }

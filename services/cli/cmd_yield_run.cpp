@@ -16,8 +16,8 @@
 #include "commands.hpp"
 #include "fabtwin/compute/backend.hpp"
 #include "fabtwin/des/simulation.hpp"
-#include "fabtwin/io/data_dir.hpp"
 #include "fabtwin/io/csv.hpp"
+#include "fabtwin/io/data_dir.hpp"
 #include "fabtwin/io/json.hpp"
 #include "fabtwin/io/load.hpp"
 #include "fabtwin/io/output_file.hpp"
@@ -159,7 +159,8 @@ std::vector<std::string> write_maps(const std::filesystem::path& out, const yiel
 int run(const YieldRunOptions& a) {
   const double days = a.days;
   const std::filesystem::path out = a.out;
-  const std::filesystem::path params_path = a.params ? std::filesystem::path(*a.params) : io::require_data("yield_params.json");
+  const std::filesystem::path params_path =
+      a.params ? std::filesystem::path(*a.params) : io::require_data("yield_params.json");
   yield::TrackerOptions topt;
   topt.run.backend = *compute::parse_backend(a.backend);
   topt.run.threads = a.threads;

@@ -1,6 +1,5 @@
 // Same seed, same bytes; a fork run on gives exactly what the original gives.
 #include <catch2/catch.hpp>
-
 #include <filesystem>
 #include <map>
 #include <tuple>
@@ -75,7 +74,8 @@ namespace {
 class MostWafers final : public des::RankRule {
  public:
   std::string_view name() const override { return "rank_MOSTWAFERS"; }
-  void score(const des::RankContext&, std::span<const des::Candidate> c, std::span<double> out) const override {
+  void score(const des::RankContext&, std::span<const des::Candidate> c,
+             std::span<double> out) const override {
     for (std::size_t i = 0; i < c.size(); ++i) out[i] = -static_cast<double>(c[i].lot);
   }
 };

@@ -1,14 +1,13 @@
 // The kernel's event queue pops (time, insertion order) exactly like a sorted list would.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <random>
 
 #include "event_queue.hpp"
 
 using fabtwin::des::Ev;
-using fabtwin::des::Pending;
 using fabtwin::des::EventQueue;
+using fabtwin::des::Pending;
 
 TEST_CASE("the event queue pops by time, equal times in insertion order, as time moves on", "[des]") {
   std::mt19937_64 rng(42);
@@ -18,7 +17,8 @@ TEST_CASE("the event queue pops by time, equal times in insertion order, as time
   std::int64_t now = 0;
   std::vector<Pending> popped;
   auto push = [&](std::int64_t t) {
-    const Pending e{t, (seq++ << 8) | static_cast<std::uint64_t>(Ev::Arrive), static_cast<std::uint32_t>(seq), 0};
+    const Pending e{t, (seq++ << 8) | static_cast<std::uint64_t>(Ev::Arrive), static_cast<std::uint32_t>(seq),
+                    0};
     q.push(e);
     reference.push_back(e);
   };
@@ -32,14 +32,16 @@ TEST_CASE("the event queue pops by time, equal times in insertion order, as time
     } else {
       // Pushes are never in the past; many at exactly `now`, some far ahead.
       const auto r = rng() % 10;
-      const std::int64_t d = r < 3 ? 0 : r < 8 ? static_cast<std::int64_t>(rng() % 600'000)
-                                               : static_cast<std::int64_t>(rng() % 2'000'000'000);
+      const std::int64_t d = r < 3   ? 0
+                             : r < 8 ? static_cast<std::int64_t>(rng() % 600'000)
+                                     : static_cast<std::int64_t>(rng() % 2'000'000'000);
       push(now + d);
     }
   }
   while (!q.empty()) popped.push_back(q.pop());
   REQUIRE(popped.size() == reference.size());
-  std::stable_sort(reference.begin(), reference.end(), [](const Pending& a, const Pending& b) { return a.t < b.t; });
+  std::stable_sort(reference.begin(), reference.end(),
+                   [](const Pending& a, const Pending& b) { return a.t < b.t; });
   for (std::size_t i = 0; i < popped.size(); ++i) {
     INFO(i);
     REQUIRE(popped[i].t == reference[i].t);
@@ -57,7 +59,8 @@ TEST_CASE("events pushed after a peek past the clock still pop in order (run_unt
   std::int64_t now = 0;
   std::vector<Pending> popped;
   auto push = [&](std::int64_t t) {
-    const Pending e{t, (seq++ << 8) | static_cast<std::uint64_t>(Ev::SetupEnd), static_cast<std::uint32_t>(seq), 0};
+    const Pending e{t, (seq++ << 8) | static_cast<std::uint64_t>(Ev::SetupEnd),
+                    static_cast<std::uint32_t>(seq), 0};
     q.push(e);
     reference.push_back(e);
   };
@@ -75,7 +78,9 @@ TEST_CASE("events pushed after a peek past the clock still pop in order (run_unt
       popped.push_back(e);
     } else {
       const auto k = rng() % 10;
-      push(now + (k < 2 ? 0 : k < 8 ? static_cast<std::int64_t>(rng() % 600'000) : static_cast<std::int64_t>(rng() % 50'000'000)));
+      push(now + (k < 2   ? 0
+                  : k < 8 ? static_cast<std::int64_t>(rng() % 600'000)
+                          : static_cast<std::int64_t>(rng() % 50'000'000)));
     }
   }
   // A checkpoint sees every pending event, early ones included.
@@ -89,7 +94,8 @@ TEST_CASE("events pushed after a peek past the clock still pop in order (run_unt
     popped.push_back(e);
   }
   REQUIRE(popped.size() == reference.size());
-  std::stable_sort(reference.begin(), reference.end(), [](const Pending& a, const Pending& b) { return a.t < b.t; });
+  std::stable_sort(reference.begin(), reference.end(),
+                   [](const Pending& a, const Pending& b) { return a.t < b.t; });
   for (std::size_t i = 0; i < popped.size(); ++i) {
     INFO(i);
     REQUIRE(popped[i].t == reference[i].t);

@@ -5,9 +5,9 @@
 
 using namespace fabtwin;
 using namespace fabtwin::model;
+using fabtwin::test::minutes;
 using fabtwin::test::TinyFab;
 using fabtwin::test::Trace;
-using fabtwin::test::minutes;
 
 namespace {
 
@@ -30,14 +30,15 @@ struct Run {
 
 }  // namespace
 
-TEST_CASE("a batch never starts below its minimum and is filled to its maximum in rank order", "[des][golden]") {
+TEST_CASE("a batch never starts below its minimum and is filled to its maximum in rank order",
+          "[des][golden]") {
   TinyFab f;
   f.group("Furnace", 1);
   auto p = f.product("p", {{"Furnace", 100}});
   auto& s = f.step(p, 1);
   s.process_unit = ProcessUnit::PerBatch;
-  s.batch_min = 50;  // wafers: 2 lots
-  s.batch_max = 75;  // 3 lots
+  s.batch_min = 50;           // wafers: 2 lots
+  s.batch_max = 75;           // 3 lots
   f.order("L", p, 0, 10, 6);  // lots L_1..L_6 released at 0, 10, ..., 50
   Run r(f.build(), 1000);
   // L_1 waits for L_2; {L_1, L_2} run 10..110; then {L_3, L_4, L_5} 110..210; L_6 waits alone.
@@ -115,7 +116,8 @@ TEST_CASE("on a cascading tool the next lot's load overlaps the previous lot's p
   CHECK(r.row("W2", 1).end == 51 + 35);
 }
 
-TEST_CASE("a setup change is held for the setup group's minimum run while lots continue it", "[des][golden]") {
+TEST_CASE("a setup change is held for the setup group's minimum run while lots continue it",
+          "[des][golden]") {
   TinyFab f;
   auto& g = f.group("Implant", 1, {RankKey::HighestPriority, RankKey::Fifo});
   g.rule = DispatchRule::LeastSetupMinRun;
@@ -125,7 +127,8 @@ TEST_CASE("a setup change is held for the setup group's minimum run while lots c
   const SetupId sa = f.setup("SA"), sb = f.setup("SB");
   f.step(pa, 1).setup = sa;
   f.step(pb, 1).setup = sb;
-  f.d.setup_transitions = {{std::nullopt, sa, {10, Unit::Minute}, ""}, {std::nullopt, sb, {10, Unit::Minute}, ""}};
+  f.d.setup_transitions = {{std::nullopt, sa, {10, Unit::Minute}, ""},
+                           {std::nullopt, sb, {10, Unit::Minute}, ""}};
   f.d.setup_groups = {{"Gas", {{sa, 2, ""}, {sb, 2, ""}}}};
   f.wip("A1", pa, 1);
   f.wip("B1", pb, 1, 20);  // hot, but the run of SA is unfinished after A1 and A2 continues it
@@ -136,7 +139,7 @@ TEST_CASE("a setup change is held for the setup group's minimum run while lots c
   CHECK(r.row("A1", 1).start == 0);
   CHECK(r.row("A1", 1).end == 40);  // 10 setup + 30
   CHECK(r.row("A2", 1).start == 40);
-  CHECK(r.row("A2", 1).end == 70);  // no setup: same setup
+  CHECK(r.row("A2", 1).end == 70);    // no setup: same setup
   CHECK(r.row("B1", 1).start == 70);  // run of 2 done: the hot lot forces its setup
   CHECK(r.row("B1", 1).end == 110);
   // The run of SB is unfinished but no lot continues it: the tool changes rather than idle.
@@ -159,7 +162,8 @@ TEST_CASE("a minimum run waits for a lot that will continue it, already on its w
   f.step(pa, 1).setup = sa;
   f.step(pb, 1).setup = sb;
   f.step(pc, 2).setup = sb;
-  f.d.setup_transitions = {{std::nullopt, sa, {10, Unit::Minute}, ""}, {std::nullopt, sb, {10, Unit::Minute}, ""}};
+  f.d.setup_transitions = {{std::nullopt, sa, {10, Unit::Minute}, ""},
+                           {std::nullopt, sb, {10, Unit::Minute}, ""}};
   f.d.setup_groups = {{"Gas", {{sa, 2, ""}, {sb, 2, ""}}}};
   f.wip("A1", pa, 1);
   f.wip("B1", pb, 1, 20);
@@ -184,8 +188,8 @@ TEST_CASE("a dedicated step waits for the tool that ran its lens step", "[des][g
   auto p = f.product("p", {{"Litho", 10}, {"Etch", 60}, {"Litho", 20}});
   f.step(p, 1).dedicate = true;
   f.step(p, 1).dedicate_for = f.step_id(p, 3);
-  f.wip("W1", p, 1);  // Litho_1 0..10, Etch 10..70
-  f.wip("W2", p, 1);  // Litho_2 0..10, Etch 10..70
+  f.wip("W1", p, 1);             // Litho_1 0..10, Etch 10..70
+  f.wip("W2", p, 1);             // Litho_2 0..10, Etch 10..70
   f.order("R", p, 65, 1000, 1);  // R_1 takes Litho_1 (idle longest, by list order) 65..75
   Run r(f.build(), 1000);
   CHECK(r.row("W1", 1).tool == "Litho_1");
@@ -331,7 +335,7 @@ TEST_CASE("load and unload add to the step time; setups come from setup.txt or S
   f.wip("B1", pb, 1);
   f.wip("A2", pa, 1);
   Run r(f.build(), 1000);
-  CHECK(r.row("A1", 1).end == 43);  // 10 setup + 1 + 30 + 2
+  CHECK(r.row("A1", 1).end == 43);    // 10 setup + 1 + 30 + 2
   CHECK(r.row("A2", 1).start == 43);  // rank_RSETUP: no setup beats FIFO
   CHECK(r.row("A2", 1).end == 76);
   CHECK(r.row("B1", 1).end == 76 + 5 + 33);  // the step's STIME overrides setup.txt's 7

@@ -2,7 +2,6 @@
 // other entity's identity (tool names and groups, calendar indices), and each refusal names the
 // delta's field.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <limits>
 #include <map>
@@ -81,12 +80,9 @@ TEST_CASE("an empty scenario gives the base model and options", "[des][scenario]
 
 TEST_CASE("scaling a distribution scales its mean and every draw, keeping its shape", "[des][scenario]") {
   const std::vector<Distribution> dists = {
-      Distribution::constant(10, Unit::Minute),
-      {DistKind::Uniform, 10, 2, 0, Unit::Minute},
-      {DistKind::Exponential, 10, 0, 0, Unit::Hour},
-      {DistKind::Triangular, 2, 5, 11, Unit::Minute},
-      {DistKind::Normal, 10, 4, 0, Unit::Minute},
-      {DistKind::Lognormal, 10, 4, 0, Unit::Minute},
+      Distribution::constant(10, Unit::Minute),      {DistKind::Uniform, 10, 2, 0, Unit::Minute},
+      {DistKind::Exponential, 10, 0, 0, Unit::Hour}, {DistKind::Triangular, 2, 5, 11, Unit::Minute},
+      {DistKind::Normal, 10, 4, 0, Unit::Minute},    {DistKind::Lognormal, 10, 4, 0, Unit::Minute},
   };
   for (const auto& d : dists) {
     INFO(to_string(d.kind));
@@ -95,8 +91,7 @@ TEST_CASE("scaling a distribution scales its mean and every draw, keeping its sh
     CHECK(s.unit == d.unit);
     CHECK(s.mean() == Approx(1.7 * d.mean()));
     for (double u1 : {0.01, 0.3, 0.5, 0.77, 0.999})
-      for (double u2 : {0.1, 0.6})
-        CHECK(s.sample(u1, u2) == Approx(1.7 * d.sample(u1, u2)).epsilon(1e-12));
+      for (double u2 : {0.1, 0.6}) CHECK(s.sample(u1, u2) == Approx(1.7 * d.sample(u1, u2)).epsilon(1e-12));
   }
 }
 
@@ -148,18 +143,23 @@ TEST_CASE("a tool count below the current drops the group's last tools only", "[
   CHECK(apply_ok(minifab(), one({des::ToolCountDelta{"Litho_E", 1}})).model == minifab());
 }
 
-TEST_CASE("a rule delta sets the group's rule in the options, by registered or short name", "[des][scenario]") {
+TEST_CASE("a rule delta sets the group's rule in the options, by registered or short name",
+          "[des][scenario]") {
   class ByWafers final : public des::RankRule {
    public:
     std::string_view name() const override { return "rank_WAFERS"; }
-    void score(const des::RankContext&, std::span<const des::Candidate> c, std::span<double> out) const override {
+    void score(const des::RankContext&, std::span<const des::Candidate> c,
+               std::span<double> out) const override {
       for (std::size_t i = 0; i < c.size(); ++i) out[i] = c[i].wafers;
     }
   };
   des::RuleRegistry rules;
   rules.add(std::make_shared<ByWafers>());
-  const Scenario s{"rules", "", {{des::RuleDelta{"Implant_CD", "edd"}}, {des::RuleDelta{"Litho_E", "rank_WAFERS"}},
-                                 {des::RuleDelta{"Implant_CD", "rank_CR"}}}};
+  const Scenario s{"rules",
+                   "",
+                   {{des::RuleDelta{"Implant_CD", "edd"}},
+                    {des::RuleDelta{"Litho_E", "rank_WAFERS"}},
+                    {des::RuleDelta{"Implant_CD", "rank_CR"}}}};
   auto r = des::apply_scenario(minifab(), des::Options{.rule = "fifo"}, s, rules);
   REQUIRE(r.ok());
   // A later delta for the same group replaces the earlier one; the model is unchanged.
@@ -211,8 +211,10 @@ TEST_CASE("a processing-time factor on one step scales that step only, cascading
   const Key batch{"r_3", 56}, part{"r_3", 2};
   REQUIRE(before.at(batch).batch_interval.has_value());
   REQUIRE(before.at(part).part_interval.has_value());
-  const Scenario s{"steps", "", {{des::ProcessTimeDelta{.route = "r_3", .step = 56, .factor = 0.9}},
-                                 {des::ProcessTimeDelta{.route = "r_3", .step = 2, .factor = 0.9}}}};
+  const Scenario s{"steps",
+                   "",
+                   {{des::ProcessTimeDelta{.route = "r_3", .step = 56, .factor = 0.9}},
+                    {des::ProcessTimeDelta{.route = "r_3", .step = 2, .factor = 0.9}}}};
   const auto m = apply_ok(base, s).model;
   int changed = 0;
   for (const auto& [key, st] : steps_by_number(m)) {
@@ -234,8 +236,10 @@ TEST_CASE("a processing-time factor on one step scales that step only, cascading
 }
 
 TEST_CASE("deltas apply in order and compose", "[des][scenario]") {
-  const Scenario s{"twice", "", {{des::ProcessTimeDelta{.route = "r_A", .step = 3, .factor = 1.1}},
-                                 {des::ProcessTimeDelta{.group = "Litho_E", .factor = 2}}}};
+  const Scenario s{"twice",
+                   "",
+                   {{des::ProcessTimeDelta{.route = "r_A", .step = 3, .factor = 1.1}},
+                    {des::ProcessTimeDelta{.group = "Litho_E", .factor = 2}}}};
   const auto m = apply_ok(minifab(), s).model;
   CHECK(steps_by_number(m).at({"r_A", 3}).process_time.mean() == Approx(2.2 * 2.2));  // 2.2 min * 1.1 * 2
   CHECK(steps_by_number(m).at({"r_B", 3}).process_time.mean() == Approx(2 * 2.4));
@@ -279,7 +283,8 @@ TEST_CASE("an availability delta on a group sharing an area calendar clones it f
   REQUIRE(d.down_calendars.size() == bd.down_calendars.size() + 1);  // BREAK_Dry_Etch is shared by the area
   // Its PM calendars are attached to it alone (SMT2020 names them per group): changed in place.
   REQUIRE(d.pm_calendars.size() == bd.pm_calendars.size());
-  for (std::size_t i = 0; i < bd.down_calendars.size(); ++i) CHECK(d.down_calendars[i] == bd.down_calendars[i]);
+  for (std::size_t i = 0; i < bd.down_calendars.size(); ++i)
+    CHECK(d.down_calendars[i] == bd.down_calendars[i]);
   for (std::size_t i = 0; i < bd.pm_calendars.size(); ++i) {
     bool own = false;
     for (const auto& [pm, cal, foa] : before) own = own || (pm && cal == i);
@@ -338,7 +343,8 @@ TEST_CASE("an availability delta on a group's own calendar changes it in place",
   CHECK(expect == d);
 }
 
-TEST_CASE("a group sharing an area with others gets its own down calendar on the mini-fab", "[des][scenario]") {
+TEST_CASE("a group sharing an area with others gets its own down calendar on the mini-fab",
+          "[des][scenario]") {
   // Give the mini-fab's Implant area a second group sharing BREAK_Implant, then change one of them.
   ModelData data = minifab().data();
   ToolGroup extra = data.tool_groups[gindex(minifab(), "Implant_CD")];
@@ -351,7 +357,8 @@ TEST_CASE("a group sharing an area with others gets its own down calendar on the
   const std::size_t f = gindex(base, "Implant_F");
   const std::size_t cd = gindex(base, "Implant_CD");
 
-  const auto d = apply_ok(base, one({des::AvailabilityDelta{.group = "Implant_F", .mttr_factor = 3}})).model.data();
+  const auto d =
+      apply_ok(base, one({des::AvailabilityDelta{.group = "Implant_F", .mttr_factor = 3}})).model.data();
   REQUIRE(d.down_calendars.size() == base.down_calendars().size() + 1);
   CHECK(d.down_calendars.back().name == "BREAK_Implant@Implant_F");
   CHECK(d.down_calendars.back().time_to_repair.mean() == Approx(180));  // 60 min * 3
@@ -366,8 +373,10 @@ TEST_CASE("a group sharing an area with others gets its own down calendar on the
   CHECK(d.attachments[2].target == f);
   CHECK(d.attachments[2].calendar == d.down_calendars.size() - 1);
   // A second delta on the same group changes its clone in place.
-  const Scenario twice{"twice", "", {{des::AvailabilityDelta{.group = "Implant_F", .mttr_factor = 3}},
-                                     {des::AvailabilityDelta{.group = "Implant_F", .mttf_factor = 2}}}};
+  const Scenario twice{"twice",
+                       "",
+                       {{des::AvailabilityDelta{.group = "Implant_F", .mttr_factor = 3}},
+                        {des::AvailabilityDelta{.group = "Implant_F", .mttf_factor = 2}}}};
   const auto d2 = apply_ok(base, twice).model.data();
   CHECK(d2.down_calendars.size() == d.down_calendars.size());
   CHECK(d2.down_calendars.back().time_to_failure.mean() == Approx(2 * 4320));
@@ -387,14 +396,16 @@ TEST_CASE("a transport factor scales every transport time", "[des][scenario]") {
 }
 
 TEST_CASE("a model changed by every kind of delta simulates", "[des][scenario]") {
-  const Scenario s{"all", "", {{des::ToolCountDelta{"Litho_E", 2}},
-                               {des::RuleDelta{"Implant_CD", "rank_CR"}},
-                               {des::ProcessTimeDelta{.group = "Diffusion_AB", .factor = 1.05}},
-                               {des::ProcessTimeDelta{.route = "r_B", .step = 4, .factor = 0.9}},
-                               {des::ReleaseDelta{"Lot_B", 0.9, std::nullopt}},
-                               {des::ProductMixDelta{"part_A", 1.1}},
-                               {des::AvailabilityDelta{"Implant_CD", 1.2, 0.8, 1.5, 0.9}},
-                               {des::TransportDelta{1.5}}}};
+  const Scenario s{"all",
+                   "",
+                   {{des::ToolCountDelta{"Litho_E", 2}},
+                    {des::RuleDelta{"Implant_CD", "rank_CR"}},
+                    {des::ProcessTimeDelta{.group = "Diffusion_AB", .factor = 1.05}},
+                    {des::ProcessTimeDelta{.route = "r_B", .step = 4, .factor = 0.9}},
+                    {des::ReleaseDelta{"Lot_B", 0.9, std::nullopt}},
+                    {des::ProductMixDelta{"part_A", 1.1}},
+                    {des::AvailabilityDelta{"Implant_CD", 1.2, 0.8, 1.5, 0.9}},
+                    {des::TransportDelta{1.5}}}};
   const auto r = apply_ok(minifab(), s);
   auto sim = des::Simulation::create(r.model, r.options);
   REQUIRE(sim.ok());
@@ -422,13 +433,16 @@ TEST_CASE("every refused delta gives an error naming its field and value, and ap
   add({des::RuleDelta{"Litho_E", "rank_MAGIC"}}, "rule.rule", "'rank_MAGIC'");
   add({des::RuleDelta{"Litho_E", "magic"}}, "rule.rule", "rank_MAGIC");
   add({des::ProcessTimeDelta{.group = "Nope", .factor = 1.1}}, "process_time_factor.group", "'Nope'");
-  add({des::ProcessTimeDelta{.group = "Litho_E", .factor = 0}}, "process_time_factor.factor", "greater than 0");
+  add({des::ProcessTimeDelta{.group = "Litho_E", .factor = 0}}, "process_time_factor.factor",
+      "greater than 0");
   add({des::ProcessTimeDelta{.group = "Litho_E", .factor = -1}}, "process_time_factor.factor", "-1");
   add({des::ProcessTimeDelta{.group = "Litho_E", .factor = nan}}, "process_time_factor.factor", "finite");
   add({des::ProcessTimeDelta{.group = "Litho_E", .factor = inf}}, "process_time_factor.factor", "finite");
   add({des::ProcessTimeDelta{.factor = 1.1}}, "process_time_factor.group", "route");
-  add({des::ProcessTimeDelta{.group = "Litho_E", .route = "r_A", .step = 3, .factor = 1.1}}, "process_time_factor.group", "not both");
-  add({des::ProcessTimeDelta{.route = "r_Z", .step = 3, .factor = 1.1}}, "process_time_factor.route", "'r_Z'");
+  add({des::ProcessTimeDelta{.group = "Litho_E", .route = "r_A", .step = 3, .factor = 1.1}},
+      "process_time_factor.group", "not both");
+  add({des::ProcessTimeDelta{.route = "r_Z", .step = 3, .factor = 1.1}}, "process_time_factor.route",
+      "'r_Z'");
   add({des::ProcessTimeDelta{.route = "r_A", .step = 99, .factor = 1.1}}, "process_time_factor.step", "99");
   add({des::ProcessTimeDelta{.route = "r_A", .factor = 1.1}}, "process_time_factor.step", "missing");
   add({des::ProcessTimeDelta{.step = 3, .factor = 1.1}}, "process_time_factor.route", "missing");
@@ -439,8 +453,10 @@ TEST_CASE("every refused delta gives an error naming its field and value, and ap
   add({des::ProductMixDelta{"part_Z", 1.1}}, "product_mix.product", "'part_Z'");
   add({des::ProductMixDelta{"part_A", -0.5}}, "product_mix.factor", "-0.5");
   add({des::AvailabilityDelta{.group = "Nope", .mttf_factor = 2}}, "availability.group", "'Nope'");
-  add({des::AvailabilityDelta{.group = "Litho_E", .mttr_factor = 0}}, "availability.mttr_factor", "greater than 0");
-  add({des::AvailabilityDelta{.group = "Litho_E", .pm_duration_factor = inf}}, "availability.pm_duration_factor", "finite");
+  add({des::AvailabilityDelta{.group = "Litho_E", .mttr_factor = 0}}, "availability.mttr_factor",
+      "greater than 0");
+  add({des::AvailabilityDelta{.group = "Litho_E", .pm_duration_factor = inf}},
+      "availability.pm_duration_factor", "finite");
   add({des::AvailabilityDelta{.group = "Litho_E"}}, "availability", "no change");
   add({des::TransportDelta{0}}, "transport_factor", "greater than 0");
   add({des::TransportDelta{nan}}, "transport_factor", "finite");

@@ -17,7 +17,8 @@ TEST_CASE("SMT2020 HVLM runs 40 days with sane statistics", "[des][smt2020]") {
   for (const auto& g : k.tool_groups) {
     INFO(g.name);
     // E10: the states add up to calendar time; setup and PM split scheduled down.
-    const double sum = g.productive + g.standby + g.engineering + g.scheduled_down + g.unscheduled_down + g.non_scheduled;
+    const double sum =
+        g.productive + g.standby + g.engineering + g.scheduled_down + g.unscheduled_down + g.non_scheduled;
     CHECK(g.scheduled_down == Approx(g.setup + g.pm).margin(1e-12));
     CHECK(sum == Approx(1.0).margin(1e-9));
     CHECK(g.utilisation_of_uptime <= 1.0 + 1e-9);

@@ -177,8 +177,7 @@ TEST_CASE("changes since a version newer than the twin's are unknown", "[des][tw
   CHECK_THROWS_AS(des::apply_delta(old, *d), std::invalid_argument);
 }
 
-TEST_CASE("a new twin's version covers every record it holds: nothing changed since it",
-          "[des][twin]") {
+TEST_CASE("a new twin's version covers every record it holds: nothing changed since it", "[des][twin]") {
   // (A regression: create() once set the version to 1 after the initial WIP lots were stamped with
   // versions 2, 3, ..., so they showed in every delta until they changed again.)
   auto sim = follow_twin(minifab_model());

@@ -282,8 +282,7 @@ TEST_CASE("a duplicate is only counted: the state is unchanged, the version rais
   CHECK(k == after);
 }
 
-TEST_CASE("an event stamped ahead is checked against the state at its own time (autonomous)",
-          "[des][twin]") {
+TEST_CASE("an event stamped ahead is checked against the state at its own time (autonomous)", "[des][twin]") {
   // An event valid only once the simulation has moved on (here: W1 is put on Etch at 0 by the
   // simulation, its track-out reported for 30 while now() is still 0, before W1's arrival event
   // ran) is applied: apply checks it on a scratch copy run to its time (a refused event still does

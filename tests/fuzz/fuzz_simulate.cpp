@@ -75,7 +75,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     in.time = SimTime{Duration{t += 60'000}};
     in.kind = des::EventKind::TrackIn;
     in.lots = {lot.name};
-    in.tool = m->tool(ToolId{group.first_tool.value + static_cast<std::uint32_t>(steps % group.tool_count)}).name;
+    in.tool =
+        m->tool(ToolId{group.first_tool.value + static_cast<std::uint32_t>(steps % group.tool_count)}).name;
     in.step = step.number;
     const des::StateView v = twin.view();
     const auto r = twin.apply(in);

@@ -88,9 +88,9 @@ TEST_CASE("a scenario written as JSON reads back to the same deltas", "[io][scen
   }
   // Optional members absent stay absent; everything else is the same document.
   CHECK(scenario_io::to_scenario_json(back) == text);
-  const auto partial = scenario_io::parse_scenario(
-                           R"({"deltas": [{"release": {"order": "Lot_B", "lots_per_release": 3}}]})")
-                           .value();
+  const auto partial =
+      scenario_io::parse_scenario(R"({"deltas": [{"release": {"order": "Lot_B", "lots_per_release": 3}}]})")
+          .value();
   const auto again = scenario_io::parse_scenario(scenario_io::to_scenario_json(partial)).value();
   CHECK_FALSE(as<des::ReleaseDelta>(again.deltas[0]).interval_factor.has_value());
   CHECK(as<des::ReleaseDelta>(again.deltas[0]).lots_per_release == 3u);
@@ -107,21 +107,24 @@ TEST_CASE("a malformed scenario file is refused naming its line and field", "[io
   const std::vector<Case> cases = {
       {"{\"name\": \"x\",\n \"deltas\": [\n {\"tool_count\": {\"group\": \"A\", \"count\": \"3\"}}]}", 3,
        "deltas[0].tool_count.count", "expected a number, got a string"},
-      {"{\"deltas\": [\n{\"tool_count\": {\"group\": \"A\", \"count\": 2.5}}]}", 2, "deltas[0].tool_count.count",
-       "2.5 is not a whole number"},
-      {"{\"deltas\": [\n{\"tool_count\": {\"group\": \"A\", \"count\": -1}}]}", 2, "deltas[0].tool_count.count",
-       "-1 is not a whole number"},
+      {"{\"deltas\": [\n{\"tool_count\": {\"group\": \"A\", \"count\": 2.5}}]}", 2,
+       "deltas[0].tool_count.count", "2.5 is not a whole number"},
+      {"{\"deltas\": [\n{\"tool_count\": {\"group\": \"A\", \"count\": -1}}]}", 2,
+       "deltas[0].tool_count.count", "-1 is not a whole number"},
       {"{\"deltas\": [\n{\"tool_count\": {\"count\": 2}}]}", 2, "deltas[0].tool_count.group", "missing key"},
-      {"{\"deltas\": [{\"transport_factor\": 1.1},\n{\"release\": {\"order\": \"L\",\n \"interval\": 2}}]}", 3,
-       "deltas[1].release.interval", "unknown key \"interval\""},
+      {"{\"deltas\": [{\"transport_factor\": 1.1},\n{\"release\": {\"order\": \"L\",\n \"interval\": 2}}]}",
+       3, "deltas[1].release.interval", "unknown key \"interval\""},
       {"{\"deltas\": [\n{\"speedup\": 2}]}", 2, "deltas[0].speedup", "unknown delta \"speedup\""},
-      {"{\"deltas\": [\n{\"transport_factor\": 1.1, \"product_mix\": {}}]}", 2, "deltas[0]", "exactly one key"},
+      {"{\"deltas\": [\n{\"transport_factor\": 1.1, \"product_mix\": {}}]}", 2, "deltas[0]",
+       "exactly one key"},
       {"{\"deltas\": [\n{}]}", 2, "deltas[0]", "exactly one key"},
       {"{\"deltas\": [\n 3]}", 2, "deltas[0]", "expected an object, got a number"},
-      {"{\"deltas\": [\n{\"transport_factor\": \"fast\"}]}", 2, "deltas[0].transport_factor", "expected a number"},
+      {"{\"deltas\": [\n{\"transport_factor\": \"fast\"}]}", 2, "deltas[0].transport_factor",
+       "expected a number"},
       {"{\"deltas\": [\n{\"availability\": {\"group\": \"G\", \"mttf_factor\": true}}]}", 2,
        "deltas[0].availability.mttf_factor", "expected a number, got a bool"},
-      {"{\"deltas\": [\n{\"rule\": [\"rank_CR\"]}]}", 2, "deltas[0].rule", "expected an object, got an array"},
+      {"{\"deltas\": [\n{\"rule\": [\"rank_CR\"]}]}", 2, "deltas[0].rule",
+       "expected an object, got an array"},
       {"{\"name\": \"x\"}", 1, "deltas", "missing key \"deltas\""},
       {"{\"deltas\": {}}", 1, "deltas", "expected an array"},
       {"{\"schema\": \"fabtwin.v1.Model\", \"deltas\": []}", 1, "schema", "fabtwin.v1.Scenario"},
@@ -141,7 +144,8 @@ TEST_CASE("a malformed scenario file is refused naming its line and field", "[io
   }
 }
 
-TEST_CASE("a scenario read from a file names the file and line of a delta the model refuses", "[io][scenario]") {
+TEST_CASE("a scenario read from a file names the file and line of a delta the model refuses",
+          "[io][scenario]") {
   const auto s = scenario_io::parse_scenario(
                      "{\"name\": \"etch\", \"deltas\": [\n"
                      "  {\"transport_factor\": 1.1},\n"

@@ -1,8 +1,8 @@
 // The yield run's figures (fabtwin/yield_tracker/summary.hpp) from a tracker fed by hand: per tool,
 // per product, the lots behind a suspect pair, the worst wafer.
 #include <algorithm>
-#include <set>
 #include <catch2/catch.hpp>
+#include <set>
 
 #include "fabtwin/io/load.hpp"
 #include "fabtwin/yield_tracker/summary.hpp"
@@ -21,7 +21,8 @@ struct Fed {
   ToolId x{0}, y{1}, z{2};
 };
 
-des::StepRecord step([[maybe_unused]] std::uint32_t slot, des::LotKey key, ProductId p, StepId s, ToolId t, double day) {
+des::StepRecord step([[maybe_unused]] std::uint32_t slot, des::LotKey key, ProductId p, StepId s, ToolId t,
+                     double day) {
   des::StepRecord r;
 
   r.key = key;

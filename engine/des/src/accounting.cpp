@@ -13,13 +13,20 @@ using namespace fabtwin::model;
 
 std::string_view to_string(ToolState s) {
   switch (s) {
-    case ToolState::Productive: return "productive";
-    case ToolState::Standby: return "standby";
-    case ToolState::Setup: return "setup";
-    case ToolState::Engineering: return "engineering";
-    case ToolState::ScheduledDown: return "scheduled_down";
-    case ToolState::UnscheduledDown: return "unscheduled_down";
-    case ToolState::NonScheduled: return "non_scheduled";
+    case ToolState::Productive:
+      return "productive";
+    case ToolState::Standby:
+      return "standby";
+    case ToolState::Setup:
+      return "setup";
+    case ToolState::Engineering:
+      return "engineering";
+    case ToolState::ScheduledDown:
+      return "scheduled_down";
+    case ToolState::UnscheduledDown:
+      return "unscheduled_down";
+    case ToolState::NonScheduled:
+      return "non_scheduled";
   }
   return "?";
 }
@@ -28,11 +35,16 @@ std::string_view to_string(ToolState s) {
 ToolState Simulation::Impl::derived_state(std::uint32_t t) const {
   const ToolRt& tool = tools[t];
   switch (tool.avail) {
-    case Avail::Down: return ToolState::UnscheduledDown;
-    case Avail::Pm: return ToolState::ScheduledDown;
-    case Avail::Engineering: return ToolState::Engineering;
-    case Avail::NonScheduled: return ToolState::NonScheduled;
-    case Avail::Up: break;
+    case Avail::Down:
+      return ToolState::UnscheduledDown;
+    case Avail::Pm:
+      return ToolState::ScheduledDown;
+    case Avail::Engineering:
+      return ToolState::Engineering;
+    case Avail::NonScheduled:
+      return ToolState::NonScheduled;
+    case Avail::Up:
+      break;
   }
   if (tool.jobs.empty()) return ToolState::Standby;
   for (const Job& job : tool.jobs)

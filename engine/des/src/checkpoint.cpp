@@ -34,7 +34,7 @@ std::uint64_t fnv(std::string_view b) {
 class Writer {
  public:
   template <class T>
-    requires std::is_arithmetic_v<T> || std::is_enum_v<T>
+  requires std::is_arithmetic_v<T> || std::is_enum_v<T>
   void put(T v) {
     char b[sizeof(T)];
     std::memcpy(b, &v, sizeof(T));
@@ -45,14 +45,16 @@ class Writer {
     out_.append(s);
   }
   template <class Tag>
-  void put(Id<Tag> id) { put(id.value); }
+  void put(Id<Tag> id) {
+    put(id.value);
+  }
   template <class V, class F>
   void list(const V& v, F&& f) {
     put(static_cast<std::uint32_t>(v.size()));
     for (const auto& x : v) f(x);
   }
   template <class T>
-    requires std::is_arithmetic_v<T>
+  requires std::is_arithmetic_v<T>
   void list(const std::vector<T>& v) {
     put(static_cast<std::uint32_t>(v.size()));
     if (!v.empty()) out_.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
@@ -69,8 +71,7 @@ class Reader {
  public:
   explicit Reader(std::string_view b) : b_(b) {}
   template <class T>
-    requires std::is_arithmetic_v<T> || std::is_enum_v<T>
-  T get() {
+  requires std::is_arithmetic_v<T> || std::is_enum_v<T> T get() {
     if (b_.size() - pos_ < sizeof(T)) throw Truncated{};
     T v;
     std::memcpy(&v, b_.data() + pos_, sizeof(T));
@@ -78,7 +79,9 @@ class Reader {
     return v;
   }
   template <class T>
-  void get(T& v) { v = get<T>(); }
+  void get(T& v) {
+    v = get<T>();
+  }
   void get(std::string& s) {
     const auto n = get<std::uint32_t>();
     if (b_.size() - pos_ < n) throw Truncated{};
@@ -86,7 +89,9 @@ class Reader {
     pos_ += n;
   }
   template <class Tag>
-  void get(Id<Tag>& id) { id.value = get<std::uint32_t>(); }
+  void get(Id<Tag>& id) {
+    id.value = get<std::uint32_t>();
+  }
   std::uint32_t count(std::size_t min_bytes_each = 1) {
     const auto n = get<std::uint32_t>();
     if (static_cast<std::uint64_t>(n) * min_bytes_each > b_.size() - pos_) throw Truncated{};
@@ -98,7 +103,7 @@ class Reader {
     for (auto& x : v) f(x);
   }
   template <class T>
-    requires std::is_arithmetic_v<T>
+  requires std::is_arithmetic_v<T>
   void list(std::vector<T>& v) {
     v.resize(count(sizeof(T)));
     if (!v.empty()) std::memcpy(v.data(), b_.data() + pos_, v.size() * sizeof(T));
@@ -151,9 +156,12 @@ void pairs(IO& io, V& v) {
 
 template <class IO>
 void lot(IO& io, Lot& l) {
-  field(io, l.key.source), field(io, l.key.sequence), field(io, l.name), field(io, l.serial), field(io, l.product);
-  field(io, l.step), field(io, l.pass), field(io, l.priority), field(io, l.wafers), field(io, l.prev_location);
-  field(io, l.queue_pos), field(io, l.steps_done), field(io, l.reworks), field(io, l.released), field(io, l.due);
+  field(io, l.key.source), field(io, l.key.sequence), field(io, l.name), field(io, l.serial),
+      field(io, l.product);
+  field(io, l.step), field(io, l.pass), field(io, l.priority), field(io, l.wafers),
+      field(io, l.prev_location);
+  field(io, l.queue_pos), field(io, l.steps_done), field(io, l.reworks), field(io, l.released),
+      field(io, l.due);
   field(io, l.queued), field(io, l.place), field(io, l.tool), field(io, l.next_step), field(io, l.since);
   field(io, l.gen), field(io, l.held), field(io, l.waiting);
   pairs(io, l.ded);
@@ -164,28 +172,35 @@ template <class IO>
 void tool(IO& io, ToolRt& t) {
   vec(io, t.jobs, [&](Job& j) {
     vec(io, j.lots, [&](std::uint32_t& x) { field(io, x); });
-    field(io, j.gen), field(io, j.wafers), field(io, j.step), field(io, j.start), field(io, j.setup_end), field(io, j.end);
+    field(io, j.gen), field(io, j.wafers), field(io, j.step), field(io, j.start), field(io, j.setup_end),
+        field(io, j.end);
   });
-  field(io, t.avail), field(io, t.avail_reported), field(io, t.avail_gen), field(io, t.avail_since), field(io, t.avail_until);
-  field(io, t.shifted_ms), field(io, t.group), field(io, t.setup), field(io, t.run_count), field(io, t.run_needed);
+  field(io, t.avail), field(io, t.avail_reported), field(io, t.avail_gen), field(io, t.avail_since),
+      field(io, t.avail_until);
+  field(io, t.shifted_ms), field(io, t.group), field(io, t.setup), field(io, t.run_count),
+      field(io, t.run_needed);
   field(io, t.entry_free_at), field(io, t.gen), field(io, t.entry_gen), field(io, t.prev), field(io, t.next);
   field(io, t.in_avail), field(io, t.idle_since), field(io, t.pm_pending);
   pairs(io, t.fail_pending);
-  field(io, t.down_cal), field(io, t.pm_cal), field(io, t.acc_state), field(io, t.acc_since), field(io, t.state_since);
+  field(io, t.down_cal), field(io, t.pm_cal), field(io, t.acc_state), field(io, t.acc_since),
+      field(io, t.state_since);
   for (auto& a : t.acc) field(io, a);
 }
 
 template <class IO>
 void group(IO& io, GroupRt& g) {
   vec(io, g.queue, [&](Candidate& e) { candidate(io, e); });
-  field(io, g.held), field(io, g.avail_head), field(io, g.avail_tail), field(io, g.queue_area), field(io, g.queue_since);
+  field(io, g.held), field(io, g.avail_head), field(io, g.avail_tail), field(io, g.queue_area),
+      field(io, g.queue_since);
   field(io, g.wait_ms), field(io, g.lots_started), field(io, g.wafers_started);
 }
 
 template <class IO>
 void completed_lot(IO& io, CompletedLot& c) {
-  field(io, c.key.source), field(io, c.key.sequence), field(io, c.product), field(io, c.priority), field(io, c.wafers);
-  field(io, c.steps_performed), field(io, c.reworks), field(io, c.released), field(io, c.completed), field(io, c.due);
+  field(io, c.key.source), field(io, c.key.sequence), field(io, c.product), field(io, c.priority),
+      field(io, c.wafers);
+  field(io, c.steps_performed), field(io, c.reworks), field(io, c.released), field(io, c.completed),
+      field(io, c.due);
 }
 
 }  // namespace
@@ -206,7 +221,8 @@ std::string Simulation::save() const {
   w.put(m.mode), w.put(m.seed), w.put(m.now), w.put(m.seq), w.put(m.events);
   std::vector<Pending> pending;
   m.heap.for_each([&](const Pending& e) { pending.push_back(e); });
-  std::sort(pending.begin(), pending.end(), [](const Pending& a, const Pending& b) { return a.before(b); });  // canonical bytes
+  std::sort(pending.begin(), pending.end(),
+            [](const Pending& a, const Pending& b) { return a.before(b); });  // canonical bytes
   w.list(pending, [&](const Pending& e) { w.put(e.t), w.put(e.key), w.put(e.a), w.put(e.b); });
   vec(w, m.lots, [&](Lot& l) { lot(w, l); });
   w.list(m.free_lots);
@@ -217,7 +233,8 @@ std::string Simulation::save() const {
   vec(w, m.tools, [&](ToolRt& t) { tool(w, t); });
   vec(w, m.groups, [&](GroupRt& g) { group(w, g); });
   vec(w, m.downs, [&](DownRt& d) { w.put(d.count); });
-  vec(w, m.pms, [&](PmRt& p) { w.put(p.count), w.put(p.wafers_since), w.put(p.wafers_due), w.put(p.next_due); });
+  vec(w, m.pms,
+      [&](PmRt& p) { w.put(p.count), w.put(p.wafers_since), w.put(p.wafers_due), w.put(p.next_due); });
   w.list(m.order_next), w.list(m.way), w.list(m.way_step), w.list(m.way_setup), w.list(m.route_releasing);
   w.put(static_cast<std::uint32_t>(m.completed.size()));
   for (const CompletedLot& c : m.completed) completed_lot(w, const_cast<CompletedLot&>(c));
@@ -246,7 +263,9 @@ Result<Options> Simulation::checkpoint_options(std::string_view bytes) {
   try {
     const auto format = r.get<std::uint32_t>();
     if (format != kFormat)
-      return Error{"checkpoint", 0, "", "format version " + std::to_string(format) + "; this build reads " + std::to_string(kFormat)};
+      return Error{
+          "checkpoint", 0, "",
+          "format version " + std::to_string(format) + "; this build reads " + std::to_string(kFormat)};
     r.get<std::uint64_t>();
     Options saved;
     r.get(saved.seed);
@@ -270,11 +289,14 @@ Result<Simulation> Simulation::restore(const Model& model, Options options, std:
     std::memcpy(&v, bytes.data() + bytes.size() - 8, 8);
     return v;
   }();
-  if (fnv(bytes.substr(0, bytes.size() - 8)) != sum) return bad("checksum mismatch: the file is damaged or truncated");
+  if (fnv(bytes.substr(0, bytes.size() - 8)) != sum)
+    return bad("checksum mismatch: the file is damaged or truncated");
   Reader r(bytes.substr(sizeof kMagic, bytes.size() - sizeof kMagic - 8));
   try {
     const auto format = r.get<std::uint32_t>();
-    if (format != kFormat) return bad("format version " + std::to_string(format) + "; this build reads " + std::to_string(kFormat));
+    if (format != kFormat)
+      return bad("format version " + std::to_string(format) + "; this build reads " +
+                 std::to_string(kFormat));
     const auto fingerprint = r.get<std::uint64_t>();
     Options saved;
     r.get(saved.seed);
@@ -288,20 +310,27 @@ Result<Simulation> Simulation::restore(const Model& model, Options options, std:
     if (!created.ok()) return created.error();
     Impl& s = *created.value().impl_;
     if (fingerprint != s.c->fingerprint)
-      return Error{"checkpoint", 0, "model", "the checkpoint was saved with another model (or another version of '" + model.name() + "')"};
+      return Error{
+          "checkpoint", 0, "model",
+          "the checkpoint was saved with another model (or another version of '" + model.name() + "')"};
     auto differs = [&](const char* name, const std::string& a, const std::string& b) {
-      return Error{"checkpoint", 0, name, std::string("saved with ") + name + " " + a + ", restored with " + b};
+      return Error{"checkpoint", 0, name,
+                   std::string("saved with ") + name + " " + a + ", restored with " + b};
     };
-    if (saved.seed != options.seed) return differs("seed", std::to_string(saved.seed), std::to_string(options.seed));
+    if (saved.seed != options.seed)
+      return differs("seed", std::to_string(saved.seed), std::to_string(options.seed));
     if (saved.rule != options.rule) return differs("rule", "'" + saved.rule + "'", "'" + options.rule + "'");
-    if (saved.group_rules != options.group_rules) return differs("group_rules", "other per-group rules", "these");
+    if (saved.group_rules != options.group_rules)
+      return differs("group_rules", "other per-group rules", "these");
     if (saved.warmup != options.warmup)
-      return differs("warmup", std::to_string(saved.warmup.count()) + " ms", std::to_string(options.warmup.count()) + " ms");
+      return differs("warmup", std::to_string(saved.warmup.count()) + " ms",
+                     std::to_string(options.warmup.count()) + " ms");
     if (saved.wip_sample_interval != options.wip_sample_interval)
       return differs("wip_sample_interval", std::to_string(saved.wip_sample_interval.count()) + " ms",
                      std::to_string(options.wip_sample_interval.count()) + " ms");
     if (saved.count_initial_wip != options.count_initial_wip)
-      return differs("count_initial_wip", saved.count_initial_wip ? "on" : "off", options.count_initial_wip ? "on" : "off");
+      return differs("count_initial_wip", saved.count_initial_wip ? "on" : "off",
+                     options.count_initial_wip ? "on" : "off");
 
     r.get(s.mode), r.get(s.seed), r.get(s.now), r.get(s.seq), r.get(s.events);
     std::vector<Pending> pending;
@@ -326,7 +355,8 @@ Result<Simulation> Simulation::restore(const Model& model, Options options, std:
     r.list(s.tools, [&](ToolRt& t) { tool(r, t); });
     r.list(s.groups, [&](GroupRt& g) { group(r, g); });
     r.list(s.downs, [&](DownRt& d) { r.get(d.count); });
-    r.list(s.pms, [&](PmRt& p) { r.get(p.count), r.get(p.wafers_since), r.get(p.wafers_due), r.get(p.next_due); });
+    r.list(s.pms,
+           [&](PmRt& p) { r.get(p.count), r.get(p.wafers_since), r.get(p.wafers_due), r.get(p.next_due); });
     r.list(s.order_next), r.list(s.way), r.list(s.way_step), r.list(s.way_setup), r.list(s.route_releasing);
     s.completed = {};
     for (std::uint32_t n = r.count(8), i = 0; i < n; ++i) {
@@ -352,8 +382,8 @@ Result<Simulation> Simulation::restore(const Model& model, Options options, std:
     s.journal.log_floor = s.journal.version;
     // Sizes must agree with the model the tables were compiled from.
     if (s.tools.size() != ntools || s.groups.size() != ngroups || s.downs.size() != s.c->downs.size() ||
-        s.pms.size() != s.c->pms.size() || s.journal.lot.size() != s.lots.size() || s.journal.tool.size() != ntools ||
-        s.way.size() != s.lots.size() * s.c->watch_groups.size())
+        s.pms.size() != s.c->pms.size() || s.journal.lot.size() != s.lots.size() ||
+        s.journal.tool.size() != ntools || s.way.size() != s.lots.size() * s.c->watch_groups.size())
       return bad("the state's tables do not fit the model");
     s.lot_by_name.clear();
     for (std::uint32_t id = 0; id < s.lots.size(); ++id)

@@ -20,7 +20,8 @@ double expected_proc_ms(const StepInfo& s, std::uint32_t wafers, std::uint32_t c
       if (capacity > 1 && s.cascade_per_wafer && s.cascade_ms > 0) return p + (wafers - 1) * s.cascade_ms;
       return wafers * p;
     case ProcessUnit::PerLot:
-    case ProcessUnit::PerBatch: return p;
+    case ProcessUnit::PerBatch:
+      return p;
   }
   return p;
 }
@@ -35,7 +36,10 @@ class Hasher {
   void add(std::string_view s) { add(static_cast<std::uint64_t>(s.size())), bytes(s.data(), s.size()); }
   void add(std::uint64_t v) { bytes(&v, sizeof v); }
   void add(double v) { bytes(&v, sizeof v); }
-  void add(const Distribution& d) { add(static_cast<std::uint64_t>(d.kind)), add(d.a), add(d.b), add(d.c), add(static_cast<std::uint64_t>(d.unit)); }
+  void add(const Distribution& d) {
+    add(static_cast<std::uint64_t>(d.kind)), add(d.a), add(d.b), add(d.c),
+        add(static_cast<std::uint64_t>(d.unit));
+  }
   void add(const Quantity& q) { add(q.value), add(static_cast<std::uint64_t>(q.unit)); }
   template <class T>
   void add(const std::optional<T>& o) {
@@ -43,7 +47,9 @@ class Hasher {
     if (o) add(*o);
   }
   template <class Tag>
-  void add(Id<Tag> id) { add(static_cast<std::uint64_t>(id.value)); }
+  void add(Id<Tag> id) {
+    add(static_cast<std::uint64_t>(id.value));
+  }
   void add(SimTime t) { add(static_cast<std::uint64_t>(t.time_since_epoch().count())); }
   std::uint64_t value() const { return h_; }
 
@@ -63,8 +69,10 @@ std::uint64_t model_fingerprint(const Model& m) {
   for (const auto& g : d.tool_groups) {
     h.add(g.name), h.add(g.area), h.add(g.location), h.add(U{g.tool_count}), h.add(static_cast<U>(g.rule));
     for (auto r : g.ranks) h.add(static_cast<U>(r));
-    h.add(static_cast<U>(g.wake)), h.add(static_cast<U>(g.batch_criterion)), h.add(static_cast<U>(g.batch_unit));
-    h.add(g.load_time), h.add(g.unload_time), h.add(U{g.cascade_capacity}), h.add(g.setup_group), h.add(g.first_tool);
+    h.add(static_cast<U>(g.wake)), h.add(static_cast<U>(g.batch_criterion)),
+        h.add(static_cast<U>(g.batch_unit));
+    h.add(g.load_time), h.add(g.unload_time), h.add(U{g.cascade_capacity}), h.add(g.setup_group),
+        h.add(g.first_tool);
   }
   for (const auto& t : d.tools) h.add(t.name), h.add(t.group);
   for (const auto& x : d.setups) h.add(x.name);
@@ -75,23 +83,30 @@ std::uint64_t model_fingerprint(const Model& m) {
   }
   for (const auto& r : d.routes) h.add(r.name), h.add(r.first_step), h.add(U{r.step_count});
   for (const auto& s : d.steps) {
-    h.add(s.route), h.add(U{s.number}), h.add(s.tool_group), h.add(s.process_time), h.add(static_cast<U>(s.process_unit));
-    h.add(U{s.batch_min}), h.add(U{s.batch_max}), h.add(s.setup), h.add(static_cast<U>(s.setup_when)), h.add(s.setup_time);
-    h.add(U{s.dedicate}), h.add(s.dedicate_for), h.add(s.batch_interval), h.add(s.part_interval), h.add(s.rework_step);
+    h.add(s.route), h.add(U{s.number}), h.add(s.tool_group), h.add(s.process_time),
+        h.add(static_cast<U>(s.process_unit));
+    h.add(U{s.batch_min}), h.add(U{s.batch_max}), h.add(s.setup), h.add(static_cast<U>(s.setup_when)),
+        h.add(s.setup_time);
+    h.add(U{s.dedicate}), h.add(s.dedicate_for), h.add(s.batch_interval), h.add(s.part_interval),
+        h.add(s.rework_step);
     h.add(s.rework_percent), h.add(s.sample_percent), h.add(s.cqt_to), h.add(s.cqt);
   }
   for (const auto& p : d.products) h.add(p.name), h.add(p.route);
   for (const auto& x : d.down_calendars) h.add(x.name), h.add(x.time_to_failure), h.add(x.time_to_repair);
-  for (const auto& x : d.pm_calendars) h.add(x.name), h.add(static_cast<U>(x.trigger)), h.add(x.interval), h.add(x.duration);
+  for (const auto& x : d.pm_calendars)
+    h.add(x.name), h.add(static_cast<U>(x.trigger)), h.add(x.interval), h.add(x.duration);
   for (const auto& a : d.attachments)
-    h.add(U{a.is_pm}), h.add(U{a.calendar}), h.add(static_cast<U>(a.target_kind)), h.add(U{a.target}), h.add(a.first_occurrence);
+    h.add(U{a.is_pm}), h.add(U{a.calendar}), h.add(static_cast<U>(a.target_kind)), h.add(U{a.target}),
+        h.add(a.first_occurrence);
   for (const auto& t : d.transports) h.add(t.from), h.add(t.to), h.add(t.time);
   for (const auto& o : d.orders) {
-    h.add(o.lot_prefix), h.add(o.product), h.add(U{o.priority}), h.add(U{o.pieces}), h.add(o.start), h.add(o.interval);
+    h.add(o.lot_prefix), h.add(o.product), h.add(U{o.priority}), h.add(U{o.pieces}), h.add(o.start),
+        h.add(o.interval);
     h.add(U{o.repeat_count}), h.add(U{o.lots_per_release}), h.add(o.due);
   }
   for (const auto& w : d.wip)
-    h.add(w.name), h.add(w.product), h.add(U{w.priority}), h.add(U{w.pieces}), h.add(w.start), h.add(w.current_step), h.add(w.due);
+    h.add(w.name), h.add(w.product), h.add(U{w.priority}), h.add(U{w.pieces}), h.add(w.start),
+        h.add(w.current_step), h.add(w.due);
   return h.value();
 }
 
@@ -134,15 +149,19 @@ Result<std::shared_ptr<const Compiled>> compile(const Model& m, const Options& o
           tg.ranks[k] != RankKey::LeastSetup)
         name = *base;
       auto rule = reg.find(name);
-      if (!rule) return Error{"tool_groups[" + std::to_string(g) + "]", 0, "ranks", "unknown dispatch rule '" + name + "'"};
+      if (!rule)
+        return Error{"tool_groups[" + std::to_string(g) + "]", 0, "ranks",
+                     "unknown dispatch rule '" + name + "'"};
       gi.ranks.push_back(rule.get());
       c->rule_owner.push_back(rule);
     }
-    if (base && (tg.ranks.empty() || tg.ranks.back() == RankKey::HighestPriority || tg.ranks.back() == RankKey::LeastSetup)) {
+    if (base && (tg.ranks.empty() || tg.ranks.back() == RankKey::HighestPriority ||
+                 tg.ranks.back() == RankKey::LeastSetup)) {
       auto rule = reg.find(*base);
       gi.ranks.push_back(rule.get());
       c->rule_owner.push_back(rule);
-    }  }
+    }
+  }
   // Per-group rules (scenario deltas): that group's base (last) key becomes the rule, whatever
   // --rule says; a list ending in rank_HP / rank_RSETUP gets it appended.
   for (std::size_t i = 0; i < opt.group_rules.size(); ++i) {
@@ -161,7 +180,8 @@ Result<std::shared_ptr<const Compiled>> compile(const Model& m, const Options& o
     else
       ranks.back() = rule.get();
     for (const auto* r : ranks)
-      if (!r) return Error{"", 0, field, "a built-in rank rule of tool group '" + group + "' is not registered"};
+      if (!r)
+        return Error{"", 0, field, "a built-in rank rule of tool group '" + group + "' is not registered"};
     c->rule_owner.push_back(rule);
   }
   c->tool_group.resize(d.tools.size());
@@ -177,7 +197,8 @@ Result<std::shared_ptr<const Compiled>> compile(const Model& m, const Options& o
   }
   c->min_run.assign(d.tool_groups.size() * std::max<std::uint32_t>(c->nsetups, 1), 0);
   for (std::size_t g = 0; g < d.tool_groups.size(); ++g)
-    for (std::uint32_t s = 0; s < c->nsetups; ++s) c->min_run[g * c->nsetups + s] = m.min_run(ToolGroupId{g}, SetupId{s});
+    for (std::uint32_t s = 0; s < c->nsetups; ++s)
+      c->min_run[g * c->nsetups + s] = m.min_run(ToolGroupId{g}, SetupId{s});
 
   // Steps.
   c->steps.resize(d.steps.size());
@@ -229,7 +250,8 @@ Result<std::shared_ptr<const Compiled>> compile(const Model& m, const Options& o
   c->step_route.resize(nsteps);
   for (std::size_t r = 0; r < d.routes.size(); ++r) {
     const Route& route = d.routes[r];
-    for (std::uint32_t i = 0; i < route.step_count; ++i) c->step_route[route.first_step.value + i] = static_cast<std::uint32_t>(r);
+    for (std::uint32_t i = 0; i < route.step_count; ++i)
+      c->step_route[route.first_step.value + i] = static_cast<std::uint32_t>(r);
     for (std::size_t w = 0; w < c->watch_groups.size(); ++w) {
       std::uint32_t next = kNone;
       for (std::uint32_t i = route.first_step.value + route.step_count; i-- > route.first_step.value;) {
@@ -243,7 +265,8 @@ Result<std::shared_ptr<const Compiled>> compile(const Model& m, const Options& o
   c->transport.assign(static_cast<std::size_t>(c->nlocations) * c->nlocations, -1);
   for (std::size_t k = 0; k < d.transports.size(); ++k) {
     const auto& tr = d.transports[k];
-    c->transport[tr.from.index() * c->nlocations + tr.to.index()] = static_cast<std::int32_t>(c->transports.size());
+    c->transport[tr.from.index() * c->nlocations + tr.to.index()] =
+        static_cast<std::int32_t>(c->transports.size());
     c->transports.push_back(tr.time);
   }
   std::vector<double> rpt_route(d.routes.size(), 0.0);
@@ -308,7 +331,8 @@ Result<std::shared_ptr<const Compiled>> compile(const Model& m, const Options& o
           ps.by_pieces = pc.trigger == PmTrigger::Pieces;
           ps.interval = ps.by_pieces ? pc.interval.value : pc.interval.value * ms_per(pc.interval.unit);
           // Staggered first occurrence: the k-th of N tools at FOA * k / N.
-          const double foa = a.first_occurrence.mean() * (ps.by_pieces ? 1.0 : ms_per(a.first_occurrence.unit));
+          const double foa =
+              a.first_occurrence.mean() * (ps.by_pieces ? 1.0 : ms_per(a.first_occurrence.unit));
           ps.first = foa * (k + 1) / tg.tool_count;
           ps.duration = pc.duration;
           ps.key = cal_key(g, k, a.calendar, seen_pm[t]);
@@ -320,8 +344,9 @@ Result<std::shared_ptr<const Compiled>> compile(const Model& m, const Options& o
   }
   for (std::size_t t = 0; t < d.tools.size(); ++t) {
     if (pms[t].size() > 32)
-      return Error{"attachments", 0, "calendar", "tool " + d.tools[t].name + " has " + std::to_string(pms[t].size()) +
-                                                     " PM calendars attached; at most 32 are supported"};
+      return Error{"attachments", 0, "calendar",
+                   "tool " + d.tools[t].name + " has " + std::to_string(pms[t].size()) +
+                       " PM calendars attached; at most 32 are supported"};
     c->tool_down_first[t + 1] = c->tool_down_first[t] + static_cast<std::uint32_t>(downs[t].size());
     c->tool_pm_first[t + 1] = c->tool_pm_first[t] + static_cast<std::uint32_t>(pms[t].size());
     c->downs.insert(c->downs.end(), downs[t].begin(), downs[t].end());
@@ -329,7 +354,8 @@ Result<std::shared_ptr<const Compiled>> compile(const Model& m, const Options& o
   }
   c->tool_piece_pm.assign(d.tools.size(), 0);
   for (std::size_t t = 0; t < d.tools.size(); ++t)
-    for (std::uint32_t p = c->tool_pm_first[t]; p < c->tool_pm_first[t + 1]; ++p) c->tool_piece_pm[t] |= c->pms[p].by_pieces;
+    for (std::uint32_t p = c->tool_pm_first[t]; p < c->tool_pm_first[t + 1]; ++p)
+      c->tool_piece_pm[t] |= c->pms[p].by_pieces;
   c->step_of_number.resize(d.routes.size());
   for (std::size_t r = 0; r < d.routes.size(); ++r) {
     const Route& route = d.routes[r];
@@ -340,14 +366,16 @@ Result<std::shared_ptr<const Compiled>> compile(const Model& m, const Options& o
       if (v[n] == kNone) v[n] = route.first_step.value + i;
     }
   }
-  for (std::size_t t = 0; t < d.tools.size(); ++t) c->tool_by_name.emplace(d.tools[t].name, static_cast<std::uint32_t>(t));
+  for (std::size_t t = 0; t < d.tools.size(); ++t)
+    c->tool_by_name.emplace(d.tools[t].name, static_cast<std::uint32_t>(t));
   c->fingerprint = model_fingerprint(m);
   // Times the clock must add without overflow: means and fixed times up to 10^15 ms (about 31,700
   // years); a draw is then far below the int64 range.
   constexpr double kMaxMs = 1e15;
   auto too_long = [&](double ms) { return !(ms >= 0 && ms <= kMaxMs); };
   auto refuse = [](std::string table, std::size_t row, std::string field) {
-    return Error{table + "[" + std::to_string(row) + "]", 0, std::move(field), "a time above 10^15 ms (about 31,700 years)"};
+    return Error{table + "[" + std::to_string(row) + "]", 0, std::move(field),
+                 "a time above 10^15 ms (about 31,700 years)"};
   };
   for (std::size_t g = 0; g < c->groups.size(); ++g) {
     if (too_long(static_cast<double>(c->groups[g].load_ms))) return refuse("tool_groups", g, "load_time");
@@ -357,11 +385,13 @@ Result<std::shared_ptr<const Compiled>> compile(const Model& m, const Options& o
     const StepInfo& st = c->steps[i];
     if (too_long(st.proc.mean() * st.proc_scale * 25)) return refuse("steps", i, "process_time");
     if (too_long(st.cascade_ms * 25)) return refuse("steps", i, "part_interval");
-    if (too_long(static_cast<double>(st.setup_override_ms)) && st.setup_override_ms != -1) return refuse("steps", i, "setup_time");
+    if (too_long(static_cast<double>(st.setup_override_ms)) && st.setup_override_ms != -1)
+      return refuse("steps", i, "setup_time");
     if (too_long(static_cast<double>(st.cqt_ms))) return refuse("steps", i, "cqt");
   }
   for (const std::int64_t v : c->setup_matrix)
-    if (too_long(static_cast<double>(v))) return Error{"setup_transitions", 0, "time", "a time above 10^15 ms (about 31,700 years)"};
+    if (too_long(static_cast<double>(v)))
+      return Error{"setup_transitions", 0, "time", "a time above 10^15 ms (about 31,700 years)"};
   for (std::size_t k = 0; k < c->transports.size(); ++k)
     if (too_long(c->transports[k].mean_ms())) return refuse("transports", k, "time");
   for (const DownSpec& ds : c->downs)

@@ -28,15 +28,24 @@ void Simulation::Impl::avail_append(std::uint32_t t) {
   tool.idle_since = now;
   tool.prev = g.avail_tail;
   tool.next = kNone;
-  if (g.avail_tail != kNone) tools[g.avail_tail].next = t; else g.avail_head = t;
+  if (g.avail_tail != kNone)
+    tools[g.avail_tail].next = t;
+  else
+    g.avail_head = t;
   g.avail_tail = t;
 }
 
 void Simulation::Impl::avail_remove(std::uint32_t t) {
   ToolRt& tool = tools[t];
   GroupRt& g = groups[tool.group];
-  if (tool.prev != kNone) tools[tool.prev].next = tool.next; else g.avail_head = tool.next;
-  if (tool.next != kNone) tools[tool.next].prev = tool.prev; else g.avail_tail = tool.prev;
+  if (tool.prev != kNone)
+    tools[tool.prev].next = tool.next;
+  else
+    g.avail_head = tool.next;
+  if (tool.next != kNone)
+    tools[tool.next].prev = tool.prev;
+  else
+    g.avail_tail = tool.prev;
   tool.prev = tool.next = kNone;
   tool.in_avail = false;
 }
@@ -87,7 +96,8 @@ bool Simulation::Impl::try_start(std::uint32_t t) {
   const std::size_t nk = g.ranks.size();
   scores.resize(n * nk);
   const RankContext ctx{now, ToolId{t}};
-  for (std::size_t k = 0; k < nk; ++k) g.ranks[k]->score(ctx, cs, std::span<double>(scores.data() + k * n, n));
+  for (std::size_t k = 0; k < nk; ++k)
+    g.ranks[k]->score(ctx, cs, std::span<double>(scores.data() + k * n, n));
   auto better = [&](std::size_t i, std::size_t j) {
     for (std::size_t k = 0; k < nk; ++k) {
       const double a = scores[k * n + i], b = scores[k * n + j];
@@ -163,10 +173,12 @@ void Simulation::Impl::wake_for(std::uint32_t id) {
     // The available tool needing the least setup for this lot goes first (ties: idle longest).
     const StepInfo& s = c->steps[lot0.step];
     wake_order.clear();
-    for (std::uint32_t t = gr.avail_head; t != kNone; t = tools[t].next) wake_order.emplace_back(setup_needed(tools[t], s), t);
+    for (std::uint32_t t = gr.avail_head; t != kNone; t = tools[t].next)
+      wake_order.emplace_back(setup_needed(tools[t], s), t);
     std::stable_sort(wake_order.begin(), wake_order.end(),
                      [](const auto& a, const auto& b) { return a.first < b.first; });
-    for (std::size_t i = 0; i < wake_order.size() && lots[id].queue_pos != kNone; ++i) try_start(wake_order[i].second);
+    for (std::size_t i = 0; i < wake_order.size() && lots[id].queue_pos != kNone; ++i)
+      try_start(wake_order[i].second);
     return;
   }
   for (std::uint32_t t = gr.avail_head; t != kNone;) {
@@ -192,7 +204,8 @@ void Simulation::Impl::set_setup(std::uint32_t t, std::uint32_t setup) {
   const GroupInfo& g = c->groups[tool.group];
   tool.setup = setup;
   tool.run_count = 0;
-  tool.run_needed = g.min_run && setup != kNone ? c->min_run[static_cast<std::size_t>(tool.group) * c->nsetups + setup] : 0;
+  tool.run_needed =
+      g.min_run && setup != kNone ? c->min_run[static_cast<std::size_t>(tool.group) * c->nsetups + setup] : 0;
   touch_tool(t);
   if (setup != kNone)
     for (Observer* o : observers) o->on_setup(ToolId{t}, SetupId{setup}, at(now));
@@ -246,7 +259,8 @@ void Simulation::Impl::start_job(std::uint32_t t, const std::uint32_t* ids, std:
   }
   const bool cascading = g.capacity > 1 && s.cascade_ms > 0;
   double proc = p;
-  if (s.unit == ProcessUnit::PerPiece) proc = cascading && s.cascade_per_wafer ? p + (wafers - 1) * s.cascade_ms : wafers * p;
+  if (s.unit == ProcessUnit::PerPiece)
+    proc = cascading && s.cascade_per_wafer ? p + (wafers - 1) * s.cascade_ms : wafers * p;
   const std::int64_t proc_ms = std::llround(proc);
   // Setup and load run now; processing starts once the first slot is free (on a cascading tool
   // the previous lot's units may still pass it: setup and load overlap its processing).
@@ -271,7 +285,8 @@ void Simulation::Impl::start_job(std::uint32_t t, const std::uint32_t* ids, std:
   const std::uint32_t gen = tool.gen;
   if (!follow()) push(end, Ev::JobDone, t, gen);
   if (setup > 0) push(now + setup, Ev::SetupEnd, t, gen);
-  if (tool.jobs.size() < g.capacity && !follow()) push(tool.entry_free_at - g.load_ms, Ev::EntryFree, t, ++tool.entry_gen);
+  if (tool.jobs.size() < g.capacity && !follow())
+    push(tool.entry_free_at - g.load_ms, Ev::EntryFree, t, ++tool.entry_gen);
   // Counter-based PMs count wafers processed.
   for (std::uint32_t p2 = c->tool_pm_first[t]; c->tool_piece_pm[t] && p2 < c->tool_pm_first[t + 1]; ++p2) {
     const PmSpec& ps = c->pms[p2];

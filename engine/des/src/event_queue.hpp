@@ -20,7 +20,7 @@ enum class Ev : std::uint8_t {
   PmDone,      // a: tool, b: availability generation
   WipSample,
   Warmup,
-  SetupEnd,    // a: tool, b: job generation
+  SetupEnd,  // a: tool, b: job generation
 };
 
 // One scheduled kernel event (a release, an arrival, a job end, a failure ...).
@@ -137,7 +137,7 @@ class EventQueue {
 
   static bool later(const Pending& a, const Pending& b) { return b.before(a); }  // min-heap order
 
-  std::uint64_t last_ = 0;  // time of the front events
+  std::uint64_t last_ = 0;      // time of the front events
   std::vector<Pending> early_;  // pushed below last_ (rare): a min-heap beside the radix buckets
   std::vector<Pending> front_;
   std::size_t head_ = 0;

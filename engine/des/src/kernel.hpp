@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "event_queue.hpp"
-#include "small_vec.hpp"
 #include "fabtwin/compute/philox.hpp"
 #include "fabtwin/des/simulation.hpp"
+#include "small_vec.hpp"
 
 namespace fabtwin::des {
 
@@ -21,8 +21,17 @@ inline constexpr std::uint32_t kDone = UINT32_MAX - 1;  // Lot::queue_pos of a l
 
 // Random stream kinds (DESIGN decision 2): each draw is philox(seed, kind, entity counter).
 // Lots: (source, sequence, step, pass). Tools: (group, index in group, calendar key, occurrence).
-enum RngKind : std::uint32_t { kRngProc = 1, kRngSample, kRngRework, kRngTransport, kRngFail, kRngRepair,
-                               kRngPmDuration, kRngRelease, kRngFirstFail };
+enum RngKind : std::uint32_t {
+  kRngProc = 1,
+  kRngSample,
+  kRngRework,
+  kRngTransport,
+  kRngFail,
+  kRngRepair,
+  kRngPmDuration,
+  kRngRelease,
+  kRngFirstFail
+};
 
 struct StepInfo {
   std::uint32_t group = 0;
@@ -33,13 +42,13 @@ struct StepInfo {
   model::Distribution proc;
   double proc_scale = 1;  // ms per unit of `proc`
   model::ProcessUnit unit = model::ProcessUnit::PerLot;
-  double cascade_ms = 0;         // time a unit spends in the first slot (0: not cascading)
+  double cascade_ms = 0;  // time a unit spends in the first slot (0: not cascading)
   bool cascade_per_wafer = false;
   std::uint32_t batch_min = 0, batch_max = 0;
   std::uint32_t dedicate_for = kNone;
   std::uint32_t rework_step = kNone;
-  double rework_p = 0;   // probability 0..1
-  double sample_p = 1;   // probability 0..1
+  double rework_p = 0;  // probability 0..1
+  double sample_p = 1;  // probability 0..1
   std::uint32_t cqt_to = kNone;
   std::int64_t cqt_ms = 0;
   double expected_ms = 0;   // load + expected processing + unload of a 25-wafer lot
@@ -50,12 +59,12 @@ struct GroupInfo {
   std::uint32_t first_tool = 0, ntools = 0, capacity = 1;
   std::int64_t load_ms = 0, unload_ms = 0;
   std::uint32_t location = 0;
-  bool delay_location = false;  // no transport to or from it
-  bool batching = false;        // some step here batches
-  bool min_run = false;         // rule_LSSU with a setup group
+  bool delay_location = false;        // no transport to or from it
+  bool batching = false;              // some step here batches
+  bool min_run = false;               // rule_LSSU with a setup group
   std::uint32_t watch_index = kNone;  // index into Compiled::watch_groups (min-run or batching groups)
-  bool tool_dependent = false;  // eligibility differs between tools (setups, dedication)
-  bool lot_batch_unit = false;  // BATCHPER lot: batch sizes count lots, not wafers
+  bool tool_dependent = false;        // eligibility differs between tools (setups, dedication)
+  bool lot_batch_unit = false;        // BATCHPER lot: batch sizes count lots, not wafers
   model::WakeRule wake = model::WakeRule::LongestIdle;
   std::vector<const RankRule*> ranks;
 };
@@ -85,22 +94,23 @@ struct Compiled {
   std::vector<StepInfo> steps;
   std::vector<GroupInfo> groups;
   std::vector<std::uint32_t> tool_group;
-  std::vector<std::uint32_t> min_run;          // [group * nsetups + setup]
+  std::vector<std::uint32_t> min_run;  // [group * nsetups + setup]
   // Groups that need to know which lots can still come: minimum runs (will a lot continue the
   // run?) and batching (can the batch still fill?).
   std::vector<std::uint32_t> watch_groups;
-  std::vector<std::uint32_t> next_visit;  // [watch * nsteps + step]: the route's next step (>= step) on that group, kNone
-  std::vector<std::uint32_t> step_route;  // per step: its route
-  std::vector<std::int64_t> setup_matrix;      // [(from + 1) * nsetups + to]; from = -1: no setup yet
+  std::vector<std::uint32_t>
+      next_visit;  // [watch * nsteps + step]: the route's next step (>= step) on that group, kNone
+  std::vector<std::uint32_t> step_route;   // per step: its route
+  std::vector<std::int64_t> setup_matrix;  // [(from + 1) * nsetups + to]; from = -1: no setup yet
   std::uint32_t nsetups = 0;
-  std::vector<std::int32_t> transport;         // [from * nloc + to] index into transports, -1 none
+  std::vector<std::int32_t> transport;  // [from * nloc + to] index into transports, -1 none
   std::uint32_t nlocations = 0;
   std::vector<model::Distribution> transports;
   std::vector<std::uint32_t> tool_down_first, tool_pm_first;  // per tool + 1: ranges into specs
-  std::vector<std::uint8_t> tool_piece_pm;  // per tool: some PM counts wafers
-  std::vector<DownSpec> downs;  // per (tool, calendar)
-  std::vector<PmSpec> pms;      // per (tool, calendar)
-  std::vector<double> rpt_ms;   // per product
+  std::vector<std::uint8_t> tool_piece_pm;                    // per tool: some PM counts wafers
+  std::vector<DownSpec> downs;                                // per (tool, calendar)
+  std::vector<PmSpec> pms;                                    // per (tool, calendar)
+  std::vector<double> rpt_ms;                                 // per product
   std::uint32_t nproducts = 0;
   std::unordered_map<std::string, std::uint32_t> tool_by_name;
   std::vector<std::vector<std::uint32_t>> step_of_number;  // [route][STEP number]: global step, kNone
@@ -119,9 +129,9 @@ struct Lot {
   std::uint32_t next_step = kNone;  // between steps: the step it goes to next when known (MES or hold)
   LotPlace place = LotPlace::InTransport;
   bool held = false;
-  bool waiting = false;             // done with a step while held; moves on at its release
+  bool waiting = false;  // done with a step while held; moves on at its release
   std::int64_t released = 0, due = 0, queued = 0;
-  std::int64_t since = 0;           // in its place since
+  std::int64_t since = 0;  // in its place since
   std::uint32_t steps_done = 0, reworks = 0;
   std::string name;
   SmallVec<std::pair<std::uint32_t, std::uint32_t>, 12> ded;  // (later step, tool): lot-to-lens dedication
@@ -141,26 +151,26 @@ enum class Avail : std::uint8_t { Up, Down, Pm, Engineering, NonScheduled };
 struct ToolRt {
   SmallVec<Job, 2> jobs;  // at most the group's capacity (STNCAP), in start order
   Avail avail = Avail::Up;
-  bool avail_reported = false;   // put there by an event (follow: lasts until reported over)
-  std::uint32_t avail_gen = 0;   // RepairDone/PmDone generation
-  std::int64_t avail_since = 0;  // not up since (job ends move by the time down)
-  std::int64_t avail_until = -1; // expected end of the down or PM (-1: unknown)
-  std::int64_t shifted_ms = 0;   // job ends already moved for this down (by its known duration)
+  bool avail_reported = false;    // put there by an event (follow: lasts until reported over)
+  std::uint32_t avail_gen = 0;    // RepairDone/PmDone generation
+  std::int64_t avail_since = 0;   // not up since (job ends move by the time down)
+  std::int64_t avail_until = -1;  // expected end of the down or PM (-1: unknown)
+  std::int64_t shifted_ms = 0;    // job ends already moved for this down (by its known duration)
   std::uint32_t group = 0;
   std::uint32_t setup = kNone;
   std::uint32_t run_count = 0, run_needed = 0;
   std::int64_t entry_free_at = 0;  // when the first slot frees (cascading) or processing ends
-  std::uint32_t gen = 0;        // job event generation (a failure re-issues JobDone)
-  std::uint32_t entry_gen = 0;  // EntryFree event generation
+  std::uint32_t gen = 0;           // job event generation (a failure re-issues JobDone)
+  std::uint32_t entry_gen = 0;     // EntryFree event generation
   // available list (tools that may start a job now), ordered by when they became available
   std::uint32_t prev = kNone, next = kNone;
   bool in_avail = false;
   std::int64_t idle_since = 0;
   // pending unavailability
-  std::uint32_t pm_pending = 0;  // bit per PM calendar of this tool
+  std::uint32_t pm_pending = 0;                                      // bit per PM calendar of this tool
   std::vector<std::pair<std::uint32_t, std::int64_t>> fail_pending;  // (down spec, repair time)
-  std::uint32_t down_cal = kNone;  // down spec being repaired
-  std::uint32_t pm_cal = kNone;    // PM spec running
+  std::uint32_t down_cal = kNone;                                    // down spec being repaired
+  std::uint32_t pm_cal = kNone;                                      // PM spec running
   // accounting (ms per E10 state since the last reset)
   ToolState acc_state = ToolState::Standby;
   std::int64_t acc_since = 0;
@@ -183,7 +193,7 @@ struct GroupRt {
   std::uint32_t avail_head = kNone, avail_tail = kNone;
   std::int64_t queue_area = 0;  // integral of queue length (lot * ms) since reset
   std::int64_t queue_since = 0;
-  std::int64_t wait_ms = 0;     // sum of queue waits of started lots since reset
+  std::int64_t wait_ms = 0;  // sum of queue waits of started lots since reset
   std::uint64_t lots_started = 0, wafers_started = 0;
 };
 
@@ -210,7 +220,7 @@ struct Journal {
     Kind kind;
   };
   std::uint64_t version = 0;
-  std::vector<std::uint64_t> tool, group, lot;  // per tool, group, lot slot
+  std::vector<std::uint64_t> tool, group, lot;                         // per tool, group, lot slot
   ForkLocal<std::vector<std::pair<std::uint64_t, std::string>>> left;  // (version, name) of lots that left
   std::uint64_t left_floor = 0;  // `left` is complete for versions after this
   bool logging = false;
@@ -245,8 +255,8 @@ struct Simulation::Impl {
   // Lots on their way to watched groups: way[lot * nwatch + w] = the step of the lot's next visit
   // to watch group w (kNone: none, or being processed there); counted per step and per setup.
   std::vector<std::uint32_t> way;
-  std::vector<std::uint32_t> way_step;   // [w * nsteps + step]
-  std::vector<std::uint32_t> way_setup;  // [w * nsetups + setup]
+  std::vector<std::uint32_t> way_step;         // [w * nsteps + step]
+  std::vector<std::uint32_t> way_setup;        // [w * nsetups + setup]
   std::vector<std::uint32_t> route_releasing;  // per route: orders with releases still to come
   SharedLog<CompletedLot> completed;
   SharedLog<WipSample> wip_samples;
@@ -281,9 +291,10 @@ struct Simulation::Impl {
   // lots (lots.cpp)
   std::uint32_t new_lot(LotKey key, std::string name);
   void release(std::uint32_t order, std::uint32_t k);
-  void schedule_order(std::uint32_t order);  // its first release at or after time zero
+  void schedule_order(std::uint32_t order);                     // its first release at or after time zero
   void start_lot(std::uint32_t lot, std::uint32_t first_step);  // released: sampling, then its first queue
-  std::uint32_t route_next(std::uint32_t lot, std::uint32_t from);  // sampling: the step performed next, or its route end
+  std::uint32_t route_next(std::uint32_t lot,
+                           std::uint32_t from);         // sampling: the step performed next, or its route end
   void move_to(std::uint32_t lot, std::uint32_t next);  // on to step `next` (transport, then queue)
   void enqueue(std::uint32_t lot);
   void unqueue(std::uint32_t lot);  // leaves its queue (swap-remove)
@@ -316,7 +327,7 @@ struct Simulation::Impl {
   void fail(std::uint32_t t, std::uint32_t d);
   void start_down(std::uint32_t t, std::uint32_t d, std::int64_t ttr);
   void go_down(std::uint32_t t, Avail a, std::int64_t until);  // suspends jobs; until -1: unknown
-  void go_up(std::uint32_t t);                                  // resumes jobs
+  void go_up(std::uint32_t t);                                 // resumes jobs
   void shift_jobs(std::uint32_t t, std::int64_t delta, std::int64_t from);  // job ends move by delta
   void next_failure(std::uint32_t t, std::uint32_t d);  // after a repair: the calendar's next failure
   void repair_done(std::uint32_t t, std::uint32_t gen);

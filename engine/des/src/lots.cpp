@@ -47,7 +47,8 @@ void Simulation::Impl::release(std::uint32_t o, std::uint32_t k) {
     const std::int64_t due_offset = (order.due - order.start).count();
     for (std::uint32_t j = 0; j < order.lots_per_release; ++j) {
       const std::uint32_t seqno = k * order.lots_per_release + j;
-      const std::uint32_t id = new_lot(LotKey{o + 1, seqno}, order.lot_prefix + "_" + std::to_string(seqno + 1));
+      const std::uint32_t id =
+          new_lot(LotKey{o + 1, seqno}, order.lot_prefix + "_" + std::to_string(seqno + 1));
       Lot& lot = lots[id];
       lot.product = order.product.value;
       lot.priority = order.priority;
@@ -62,14 +63,16 @@ void Simulation::Impl::release(std::uint32_t o, std::uint32_t k) {
   if (k + 1 == order.repeat_count) --route_releasing[route_index];
   if (k + 1 < order.repeat_count) {
     const auto u = draw(kRngRelease, o, k + 1);
-    push(now + std::max<std::int64_t>(1, order.interval.sample_ms(u.u1, u.u2).count()), Ev::Release, o, k + 1);
+    push(now + std::max<std::int64_t>(1, order.interval.sample_ms(u.u1, u.u2).count()), Ev::Release, o,
+         k + 1);
   }
 }
 
 void Simulation::Impl::start_lot(std::uint32_t id, std::uint32_t first) {
   const Lot& lot = lots[id];
   if (!observers.empty()) {
-    const LotRecord r{lot.key, lot.name, ProductId{lot.product}, lot.priority, lot.wafers, at(lot.released), {}, at(lot.due)};
+    const LotRecord r{lot.key, lot.name,   ProductId{lot.product}, lot.priority, lot.wafers, at(lot.released),
+                      {},      at(lot.due)};
     for (Observer* o : observers) o->on_release(r);
   }
   const std::uint32_t next = follow() ? first : route_next(id, first);
@@ -226,7 +229,8 @@ void Simulation::Impl::finish_step(std::uint32_t id, std::uint32_t t, const Job&
   lot.prev_location = c->groups[s.group].delay_location ? kNone : c->groups[s.group].location;
   // Dedication: this step's tool must also run the later step (lot-to-lens).
   if (s.dedicate_for != kNone) {
-    auto it = std::find_if(lot.ded.begin(), lot.ded.end(), [&](const auto& p) { return p.first == s.dedicate_for; });
+    auto it = std::find_if(lot.ded.begin(), lot.ded.end(),
+                           [&](const auto& p) { return p.first == s.dedicate_for; });
     if (it == lot.ded.end())
       lot.ded.emplace_back(s.dedicate_for, t);
     else
@@ -255,8 +259,17 @@ void Simulation::Impl::finish_step(std::uint32_t id, std::uint32_t t, const Job&
     next = route_next(id, next);
   }
   if (!observers.empty()) {
-    const StepRecord r{lot.key, lot.name, ProductId{lot.product}, StepId{done}, ToolId{t}, done_pass, lot.wafers,
-                       at(lot.queued), at(job.start), at(now), known && next < end ? StepId{next} : StepId{},
+    const StepRecord r{lot.key,
+                       lot.name,
+                       ProductId{lot.product},
+                       StepId{done},
+                       ToolId{t},
+                       done_pass,
+                       lot.wafers,
+                       at(lot.queued),
+                       at(job.start),
+                       at(now),
+                       known && next < end ? StepId{next} : StepId{},
                        known && next >= end};
     for (Observer* o : observers) o->on_step(r);
   }
@@ -285,12 +298,13 @@ void Simulation::Impl::finish_step(std::uint32_t id, std::uint32_t t, const Job&
 
 void Simulation::Impl::complete(std::uint32_t id) {
   Lot& lot = lots[id];
-  const CompletedLot cl{lot.key, ProductId{lot.product}, lot.priority, lot.wafers, lot.steps_done, lot.reworks,
-                        at(lot.released), at(now), at(lot.due)};
+  const CompletedLot cl{lot.key,     ProductId{lot.product}, lot.priority, lot.wafers, lot.steps_done,
+                        lot.reworks, at(lot.released),       at(now),      at(lot.due)};
   completed.push_back(cl);
   wafers_completed += lot.wafers;
   if (!observers.empty()) {
-    const LotRecord r{lot.key, lot.name, ProductId{lot.product}, lot.priority, lot.wafers, cl.released, cl.completed, cl.due};
+    const LotRecord r{lot.key,    lot.name,    ProductId{lot.product}, lot.priority,
+                      lot.wafers, cl.released, cl.completed,           cl.due};
     for (Observer* o : observers) o->on_lot_completed(r);
   }
   remove_lot(id);

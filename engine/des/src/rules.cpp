@@ -73,7 +73,9 @@ RuleRegistry::RuleRegistry() {
   add(std::make_shared<ShortestProcessing>());
 }
 
-void RuleRegistry::add(std::shared_ptr<const RankRule> rule) { rules_[std::string(rule->name())] = std::move(rule); }
+void RuleRegistry::add(std::shared_ptr<const RankRule> rule) {
+  rules_[std::string(rule->name())] = std::move(rule);
+}
 
 std::shared_ptr<const RankRule> RuleRegistry::find(std::string_view name) const {
   auto it = rules_.find(name);

@@ -100,7 +100,8 @@ class Applier {
     const ToolGroupId g = group("group", x.group);
     if (x.count == 0) fail("count", "a tool group needs at least one tool");
     if (x.count > kMaxToolsPerGroup)
-      fail("count", std::to_string(x.count) + " tools: at most " + std::to_string(kMaxToolsPerGroup) + " per group");
+      fail("count",
+           std::to_string(x.count) + " tools: at most " + std::to_string(kMaxToolsPerGroup) + " per group");
     ToolGroup& tg = d_.tool_groups[g.index()];
     const std::uint32_t old = tg.tool_count;
     if (x.count == old) return;
@@ -170,7 +171,8 @@ class Applier {
       return;
     }
     if (x.route.empty()) fail("route", "missing route (the step's route)");
-    auto r = std::find_if(d_.routes.begin(), d_.routes.end(), [&](const Route& rt) { return rt.name == x.route; });
+    auto r =
+        std::find_if(d_.routes.begin(), d_.routes.end(), [&](const Route& rt) { return rt.name == x.route; });
     if (r == d_.routes.end()) fail("route", "unknown route " + quoted(x.route));
     if (!x.step) fail("step", "missing step number");
     for (std::uint32_t k = 0; k < r->step_count; ++k) {
@@ -187,14 +189,16 @@ class Applier {
     if (x.order.empty()) fail("order", "missing order (lot prefix or order name)");
     check_factor("interval_factor", x.interval_factor);
     if (x.lots_per_release && *x.lots_per_release == 0) fail("lots_per_release", "must be at least 1");
-    if (!x.interval_factor && !x.lots_per_release) fail("", "no change: give interval_factor and/or lots_per_release");
+    if (!x.interval_factor && !x.lots_per_release)
+      fail("", "no change: give interval_factor and/or lots_per_release");
     std::vector<Order*> hit;
     for (Order& o : d_.orders)
       if (o.lot_prefix == x.order) hit.push_back(&o);
     if (hit.empty())
       for (Order& o : d_.orders)
         if (o.order_name == x.order) hit.push_back(&o);
-    if (hit.empty()) fail("order", "unknown order " + quoted(x.order) + " (neither a lot prefix nor an order name)");
+    if (hit.empty())
+      fail("order", "unknown order " + quoted(x.order) + " (neither a lot prefix nor an order name)");
     for (Order* o : hit) {
       if (x.interval_factor) o->interval = scale(o->interval, *x.interval_factor);
       if (x.lots_per_release) o->lots_per_release = *x.lots_per_release;
@@ -222,18 +226,20 @@ class Applier {
     bool shared = false;
     for (const Attachment& a : d_.attachments)
       if (a.is_pm == pm && a.calendar == cal)
-        for (std::size_t o = 0; o < d_.tool_groups.size() && !shared; ++o)
-          shared = o != g && hits(a, o);
+        for (std::size_t o = 0; o < d_.tool_groups.size() && !shared; ++o) shared = o != g && hits(a, o);
     if (!shared) return cal;
 
     const std::string& gname = d_.tool_groups[g].name;
     auto taken = [&](const std::string& n) {
-      return pm ? std::any_of(d_.pm_calendars.begin(), d_.pm_calendars.end(), [&](auto& c) { return c.name == n; })
-                : std::any_of(d_.down_calendars.begin(), d_.down_calendars.end(), [&](auto& c) { return c.name == n; });
+      return pm ? std::any_of(d_.pm_calendars.begin(), d_.pm_calendars.end(),
+                              [&](auto& c) { return c.name == n; })
+                : std::any_of(d_.down_calendars.begin(), d_.down_calendars.end(),
+                              [&](auto& c) { return c.name == n; });
     };
     std::string name = (pm ? d_.pm_calendars[cal].name : d_.down_calendars[cal].name) + "@" + gname;
     for (int k = 2; taken(name); ++k)
-      name = (pm ? d_.pm_calendars[cal].name : d_.down_calendars[cal].name) + "@" + gname + "#" + std::to_string(k);
+      name = (pm ? d_.pm_calendars[cal].name : d_.down_calendars[cal].name) + "@" + gname + "#" +
+             std::to_string(k);
     std::uint32_t clone = 0;
     if (pm) {
       clone = static_cast<std::uint32_t>(d_.pm_calendars.size());
@@ -291,7 +297,8 @@ class Applier {
     const auto downs = calendars(false);
     const auto pms = calendars(true);
     if (downs.empty())
-      for (auto [f, key] : {std::pair{&x.mttf_factor, "mttf_factor"}, std::pair{&x.mttr_factor, "mttr_factor"}})
+      for (auto [f, key] :
+           {std::pair{&x.mttf_factor, "mttf_factor"}, std::pair{&x.mttr_factor, "mttr_factor"}})
         if (*f) fail(key, "tool group " + quoted(x.group) + " has no down calendar");
     if (pms.empty())
       for (auto [f, key] : {std::pair{&x.pm_interval_factor, "pm_interval_factor"},

@@ -34,23 +34,37 @@ void Simulation::Impl::run_until(std::int64_t t) {
 // switches to autonomous has them, but create no lots and take no tool down.
 void Simulation::Impl::handle(const Pending& e) {
   switch (e.type()) {
-    case Ev::Release: release(e.a, e.b); break;
+    case Ev::Release:
+      release(e.a, e.b);
+      break;
     case Ev::Arrive:
       if (lots[e.a].queue_pos != kDone && lots[e.a].gen == e.b) enqueue(e.a);
       break;
-    case Ev::JobDone: job_done(e.a, e.b); break;
+    case Ev::JobDone:
+      job_done(e.a, e.b);
+      break;
     case Ev::EntryFree:
       if (tools[e.a].entry_gen == e.b) after_unavailable(e.a);
       break;
-    case Ev::Fail: fail(e.a, e.b); break;
-    case Ev::RepairDone: repair_done(e.a, e.b); break;
-    case Ev::PmDue: pm_due(e.a, e.b, e.t); break;
-    case Ev::PmDone: pm_done(e.a, e.b); break;
+    case Ev::Fail:
+      fail(e.a, e.b);
+      break;
+    case Ev::RepairDone:
+      repair_done(e.a, e.b);
+      break;
+    case Ev::PmDue:
+      pm_due(e.a, e.b, e.t);
+      break;
+    case Ev::PmDone:
+      pm_done(e.a, e.b);
+      break;
     case Ev::WipSample:
       sample_wip();
       push(now + options.wip_sample_interval.count(), Ev::WipSample, 0);
       break;
-    case Ev::Warmup: reset_stats(); break;
+    case Ev::Warmup:
+      reset_stats();
+      break;
     case Ev::SetupEnd: {
       const ToolRt& tool = tools[e.a];
       for (const Job& job : tool.jobs)
@@ -193,7 +207,8 @@ const EventCounts& Simulation::event_counts() const { return impl_->counts; }
 Mode Simulation::mode() const { return impl_->mode; }
 void Simulation::set_mode(Mode m) {
   if (m == impl_->mode) return;
-  if (m == Mode::Follow) throw std::logic_error("set_mode: an autonomous simulation cannot become a follow-mode twin");
+  if (m == Mode::Follow)
+    throw std::logic_error("set_mode: an autonomous simulation cannot become a follow-mode twin");
   impl_->to_autonomous();
 }
 

@@ -47,7 +47,7 @@ class SmallVec {
 
   void reserve(std::uint32_t n) {
     if (n <= capacity()) return;
-    T* p = static_cast<T*>(::operator new(sizeof(T) * n, std::align_val_t{alignof(T)}));
+    T* p = static_cast<T*>(::operator new (sizeof(T) * n, std::align_val_t{alignof(T)}));
     std::uninitialized_move(begin(), end(), p);
     std::destroy(begin(), end());
     free_heap();
@@ -88,7 +88,7 @@ class SmallVec {
  private:
   std::uint32_t capacity() const { return heap_ ? cap_ : N; }
   void free_heap() {
-    if (heap_) ::operator delete(heap_, std::align_val_t{alignof(T)});
+    if (heap_) ::operator delete (heap_, std::align_val_t{alignof(T)});
     heap_ = nullptr;
   }
   void release() {

@@ -13,9 +13,12 @@ std::string_view to_string(Mode m) { return m == Mode::Follow ? "follow" : "auto
 
 std::string_view to_string(LotPlace p) {
   switch (p) {
-    case LotPlace::Queued: return "queued";
-    case LotPlace::OnTool: return "on_tool";
-    case LotPlace::InTransport: return "in_transport";
+    case LotPlace::Queued:
+      return "queued";
+    case LotPlace::OnTool:
+      return "on_tool";
+    case LotPlace::InTransport:
+      return "in_transport";
   }
   return "?";
 }
@@ -35,7 +38,8 @@ ToolView Simulation::Impl::tool_view(std::uint32_t t) const {
   v.since = at(tool.state_since);
   if (tool.setup != kNone) v.setup = SetupId{tool.setup};
   for (const Job& job : tool.jobs)
-    for (const std::uint32_t id : job.lots) v.lots.push_back({s.lots[id].name, at(job.start), at(job.setup_end), at(job.end)});
+    for (const std::uint32_t id : job.lots)
+      v.lots.push_back({s.lots[id].name, at(job.start), at(job.setup_end), at(job.end)});
   if (tool.avail != Avail::Up && tool.avail_until >= 0) v.down_until = at(tool.avail_until);
   return v;
 }
@@ -159,8 +163,9 @@ std::optional<StateDelta> Simulation::changes_since(std::uint64_t v) const {
   for (const std::uint32_t id : lots)
     if (s.lots[id].queue_pos != kDone && j.lot[id] > v) d.lots.push_back(s.lot_view(id));
   std::sort(d.lots.begin(), d.lots.end(), by_name);
-  auto it = std::upper_bound(j.left.begin(), j.left.end(), v,
-                             [](std::uint64_t x, const std::pair<std::uint64_t, std::string>& e) { return x < e.first; });
+  auto it = std::upper_bound(
+      j.left.begin(), j.left.end(), v,
+      [](std::uint64_t x, const std::pair<std::uint64_t, std::string>& e) { return x < e.first; });
   for (; it != j.left.end(); ++it) d.lots_left.push_back(it->second);
   std::sort(d.lots_left.begin(), d.lots_left.end());
   d.lots_left.erase(std::unique(d.lots_left.begin(), d.lots_left.end()), d.lots_left.end());
@@ -171,18 +176,20 @@ std::optional<StateDelta> Simulation::changes_since(std::uint64_t v) const {
 
 void apply_delta(StateView& view, const StateDelta& d) {
   if (d.from != view.version)
-    throw std::invalid_argument("apply_delta: the delta starts at version " + std::to_string(d.from) + ", the view is at " +
-                                std::to_string(view.version));
+    throw std::invalid_argument("apply_delta: the delta starts at version " + std::to_string(d.from) +
+                                ", the view is at " + std::to_string(view.version));
   for (const ToolView& t : d.tools) {
     if (t.tool.index() >= view.tools.size()) throw std::invalid_argument("apply_delta: unknown tool id");
     view.tools[t.tool.index()] = t;
   }
   for (const QueueView& q : d.queues) {
-    if (q.group.index() >= view.queues.size()) throw std::invalid_argument("apply_delta: unknown tool group id");
+    if (q.group.index() >= view.queues.size())
+      throw std::invalid_argument("apply_delta: unknown tool group id");
     view.queues[q.group.index()] = q;
   }
   auto find = [&](const std::string& name) {
-    return std::lower_bound(view.lots.begin(), view.lots.end(), name, [](const LotView& l, const std::string& n) { return l.name < n; });
+    return std::lower_bound(view.lots.begin(), view.lots.end(), name,
+                            [](const LotView& l, const std::string& n) { return l.name < n; });
   };
   for (const std::string& name : d.lots_left) {
     const auto it = find(name);

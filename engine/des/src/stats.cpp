@@ -85,15 +85,17 @@ Kpis Simulation::kpis() const {
     };
     add(per_product[cl.product.index()]);
     add(per_class[{cl.product.value, cl.priority}]);
-    if (cl.key.source > 0 && cl.key.source != LotKey::kExternal) add(per_order[cl.key.source - 1]);  // external lots: no order
+    if (cl.key.source > 0 && cl.key.source != LotKey::kExternal)
+      add(per_order[cl.key.source - 1]);  // external lots: no order
     ++counted;
     counted_wafers += cl.wafers;
   }
   for (std::size_t p = 0; p < d.products.size(); ++p)
-    k.products.push_back(finish(d.products[p].name, ProductId{p}, 0, per_product[p], s.c->rpt_ms[p] / kMsPerDay));
+    k.products.push_back(
+        finish(d.products[p].name, ProductId{p}, 0, per_product[p], s.c->rpt_ms[p] / kMsPerDay));
   for (auto& [key, acc] : per_class)
-    k.classes.push_back(finish(d.products[key.first].name + "@" + std::to_string(key.second), ProductId{key.first},
-                               key.second, acc, s.c->rpt_ms[key.first] / kMsPerDay));
+    k.classes.push_back(finish(d.products[key.first].name + "@" + std::to_string(key.second),
+                               ProductId{key.first}, key.second, acc, s.c->rpt_ms[key.first] / kMsPerDay));
   for (std::size_t o = 0; o < d.orders.size(); ++o)
     k.orders.push_back(finish(d.orders[o].lot_prefix, d.orders[o].product, d.orders[o].priority, per_order[o],
                               s.c->rpt_ms[d.orders[o].product.index()] / kMsPerDay));

@@ -13,18 +13,30 @@ using namespace fabtwin::model;
 
 std::string_view to_string(EventKind k) {
   switch (k) {
-    case EventKind::LotReleased: return "lot_released";
-    case EventKind::LotQueued: return "lot_queued";
-    case EventKind::TrackIn: return "track_in";
-    case EventKind::TrackOut: return "track_out";
-    case EventKind::Hold: return "hold";
-    case EventKind::HoldRelease: return "hold_release";
-    case EventKind::Scrap: return "scrap";
-    case EventKind::Rework: return "rework";
-    case EventKind::ToolState: return "tool_state";
-    case EventKind::PmStart: return "pm_start";
-    case EventKind::PmEnd: return "pm_end";
-    case EventKind::SetupChange: return "setup_change";
+    case EventKind::LotReleased:
+      return "lot_released";
+    case EventKind::LotQueued:
+      return "lot_queued";
+    case EventKind::TrackIn:
+      return "track_in";
+    case EventKind::TrackOut:
+      return "track_out";
+    case EventKind::Hold:
+      return "hold";
+    case EventKind::HoldRelease:
+      return "hold_release";
+    case EventKind::Scrap:
+      return "scrap";
+    case EventKind::Rework:
+      return "rework";
+    case EventKind::ToolState:
+      return "tool_state";
+    case EventKind::PmStart:
+      return "pm_start";
+    case EventKind::PmEnd:
+      return "pm_end";
+    case EventKind::SetupChange:
+      return "setup_change";
   }
   return "?";
 }
@@ -37,22 +49,38 @@ std::optional<EventKind> parse_event_kind(std::string_view s) {
 
 std::string_view to_string(RefuseReason r) {
   switch (r) {
-    case RefuseReason::Malformed: return "malformed";
-    case RefuseReason::UnknownLot: return "unknown_lot";
-    case RefuseReason::UnknownTool: return "unknown_tool";
-    case RefuseReason::UnknownStep: return "unknown_step";
-    case RefuseReason::UnknownProduct: return "unknown_product";
-    case RefuseReason::UnknownSetup: return "unknown_setup";
-    case RefuseReason::UnknownCalendar: return "unknown_calendar";
-    case RefuseReason::LotExists: return "lot_exists";
-    case RefuseReason::LotOnHold: return "lot_on_hold";
-    case RefuseReason::LotNotHeld: return "lot_not_held";
-    case RefuseReason::LotOnTool: return "lot_on_tool";
-    case RefuseReason::NotOnTool: return "not_on_tool";
-    case RefuseReason::WrongToolGroup: return "wrong_tool_group";
-    case RefuseReason::ToolDown: return "tool_down";
-    case RefuseReason::ToolFull: return "tool_full";
-    case RefuseReason::NotDown: return "not_down";
+    case RefuseReason::Malformed:
+      return "malformed";
+    case RefuseReason::UnknownLot:
+      return "unknown_lot";
+    case RefuseReason::UnknownTool:
+      return "unknown_tool";
+    case RefuseReason::UnknownStep:
+      return "unknown_step";
+    case RefuseReason::UnknownProduct:
+      return "unknown_product";
+    case RefuseReason::UnknownSetup:
+      return "unknown_setup";
+    case RefuseReason::UnknownCalendar:
+      return "unknown_calendar";
+    case RefuseReason::LotExists:
+      return "lot_exists";
+    case RefuseReason::LotOnHold:
+      return "lot_on_hold";
+    case RefuseReason::LotNotHeld:
+      return "lot_not_held";
+    case RefuseReason::LotOnTool:
+      return "lot_on_tool";
+    case RefuseReason::NotOnTool:
+      return "not_on_tool";
+    case RefuseReason::WrongToolGroup:
+      return "wrong_tool_group";
+    case RefuseReason::ToolDown:
+      return "tool_down";
+    case RefuseReason::ToolFull:
+      return "tool_full";
+    case RefuseReason::NotDown:
+      return "not_down";
   }
   return "?";
 }
@@ -63,11 +91,16 @@ bool is_up_state(ToolState s) { return s == ToolState::Productive || s == ToolSt
 
 Avail avail_of(ToolState s) {
   switch (s) {
-    case ToolState::Engineering: return Avail::Engineering;
-    case ToolState::ScheduledDown: return Avail::Pm;
-    case ToolState::UnscheduledDown: return Avail::Down;
-    case ToolState::NonScheduled: return Avail::NonScheduled;
-    default: return Avail::Up;
+    case ToolState::Engineering:
+      return Avail::Engineering;
+    case ToolState::ScheduledDown:
+      return Avail::Pm;
+    case ToolState::UnscheduledDown:
+      return Avail::Down;
+    case ToolState::NonScheduled:
+      return Avail::NonScheduled;
+    default:
+      return Avail::Up;
   }
 }
 
@@ -83,7 +116,9 @@ std::uint32_t Simulation::Impl::step_number(std::uint32_t id, std::uint32_t numb
 
 // Checks an event against the state; nothing changes.
 std::optional<Refusal> Simulation::Impl::check(const des::Event& e) const {
-  auto refuse = [](RefuseReason r, std::string field, std::string msg) { return Refusal{r, std::move(field), std::move(msg)}; };
+  auto refuse = [](RefuseReason r, std::string field, std::string msg) {
+    return Refusal{r, std::move(field), std::move(msg)};
+  };
   const auto& d = c->model.data();
   auto find_lot = [&](std::size_t i) -> std::uint32_t {
     const auto it = lot_by_name.find(e.lots[i]);
@@ -93,31 +128,40 @@ std::optional<Refusal> Simulation::Impl::check(const des::Event& e) const {
     const auto it = c->tool_by_name.find(e.tool);
     return it == c->tool_by_name.end() ? kNone : it->second;
   };
-  if (e.time.time_since_epoch().count() < 0) return refuse(RefuseReason::Malformed, "time", "before the model's epoch");
-  const bool lot_kind = e.kind == EventKind::LotReleased || e.kind == EventKind::LotQueued || e.kind == EventKind::TrackIn ||
-                        e.kind == EventKind::TrackOut || e.kind == EventKind::Hold || e.kind == EventKind::HoldRelease ||
+  if (e.time.time_since_epoch().count() < 0)
+    return refuse(RefuseReason::Malformed, "time", "before the model's epoch");
+  const bool lot_kind = e.kind == EventKind::LotReleased || e.kind == EventKind::LotQueued ||
+                        e.kind == EventKind::TrackIn || e.kind == EventKind::TrackOut ||
+                        e.kind == EventKind::Hold || e.kind == EventKind::HoldRelease ||
                         e.kind == EventKind::Scrap || e.kind == EventKind::Rework;
   if (lot_kind) {
     if (e.lots.empty()) return refuse(RefuseReason::Malformed, "lots", "no lot named");
     if (e.lots.size() > 1 && e.kind != EventKind::TrackIn)
-      return refuse(RefuseReason::Malformed, "lots", std::string(to_string(e.kind)) + " names one lot, not " + std::to_string(e.lots.size()));
+      return refuse(RefuseReason::Malformed, "lots",
+                    std::string(to_string(e.kind)) + " names one lot, not " + std::to_string(e.lots.size()));
   }
   std::uint32_t lot = kNone;
   if (lot_kind && e.kind != EventKind::LotReleased) {
     for (std::size_t i = 0; i < e.lots.size(); ++i) {
       const std::uint32_t id = find_lot(i);
-      if (id == kNone) return refuse(RefuseReason::UnknownLot, "lots[" + std::to_string(i) + "]", "no lot " + quote(e.lots[i]) + " in the fab");
+      if (id == kNone)
+        return refuse(RefuseReason::UnknownLot, "lots[" + std::to_string(i) + "]",
+                      "no lot " + quote(e.lots[i]) + " in the fab");
       for (std::size_t j = 0; j < i; ++j)
-        if (e.lots[j] == e.lots[i]) return refuse(RefuseReason::Malformed, "lots[" + std::to_string(i) + "]", "lot " + quote(e.lots[i]) + " named twice");
+        if (e.lots[j] == e.lots[i])
+          return refuse(RefuseReason::Malformed, "lots[" + std::to_string(i) + "]",
+                        "lot " + quote(e.lots[i]) + " named twice");
     }
     lot = find_lot(0);
   }
   std::uint32_t tool = kNone;
-  const bool tool_kind = e.kind == EventKind::TrackIn || e.kind == EventKind::TrackOut || e.kind == EventKind::ToolState ||
-                         e.kind == EventKind::PmStart || e.kind == EventKind::PmEnd || e.kind == EventKind::SetupChange;
+  const bool tool_kind = e.kind == EventKind::TrackIn || e.kind == EventKind::TrackOut ||
+                         e.kind == EventKind::ToolState || e.kind == EventKind::PmStart ||
+                         e.kind == EventKind::PmEnd || e.kind == EventKind::SetupChange;
   if (tool_kind) {
     tool = find_tool();
-    if (tool == kNone) return refuse(RefuseReason::UnknownTool, "tool", "no tool " + quote(e.tool) + " in the model");
+    if (tool == kNone)
+      return refuse(RefuseReason::UnknownTool, "tool", "no tool " + quote(e.tool) + " in the model");
   }
   // A PM calendar named by the event must be attached to the tool.
   auto pm_spec = [&](std::uint32_t t) -> std::uint32_t {
@@ -129,8 +173,12 @@ std::optional<Refusal> Simulation::Impl::check(const des::Event& e) const {
   switch (e.kind) {
     case EventKind::LotReleased: {
       if (e.lots[0].empty()) return refuse(RefuseReason::Malformed, "lots[0]", "empty lot name");
-      if (lot_by_name.count(e.lots[0])) return refuse(RefuseReason::LotExists, "lots[0]", "lot " + quote(e.lots[0]) + " is already in the fab");
-      if (!c->model.find_product(e.product)) return refuse(RefuseReason::UnknownProduct, "product", "no product " + quote(e.product) + " in the model");
+      if (lot_by_name.count(e.lots[0]))
+        return refuse(RefuseReason::LotExists, "lots[0]",
+                      "lot " + quote(e.lots[0]) + " is already in the fab");
+      if (!c->model.find_product(e.product))
+        return refuse(RefuseReason::UnknownProduct, "product",
+                      "no product " + quote(e.product) + " in the model");
       if (e.wafers == 0) return refuse(RefuseReason::Malformed, "wafers", "a lot needs at least one wafer");
       return std::nullopt;
     }
@@ -138,10 +186,13 @@ std::optional<Refusal> Simulation::Impl::check(const des::Event& e) const {
     case EventKind::Rework: {
       if (e.step == 0) return refuse(RefuseReason::Malformed, "step", "no step given");
       if (step_number(lot, e.step) == kNone)
-        return refuse(RefuseReason::UnknownStep, "step", "step " + std::to_string(e.step) + " is not on the route of lot " + quote(e.lots[0]));
-      if (lots[lot].held) return refuse(RefuseReason::LotOnHold, "lots[0]", "lot " + quote(e.lots[0]) + " is on hold");
+        return refuse(RefuseReason::UnknownStep, "step",
+                      "step " + std::to_string(e.step) + " is not on the route of lot " + quote(e.lots[0]));
+      if (lots[lot].held)
+        return refuse(RefuseReason::LotOnHold, "lots[0]", "lot " + quote(e.lots[0]) + " is on hold");
       if (e.kind == EventKind::Rework && lots[lot].place == LotPlace::OnTool)
-        return refuse(RefuseReason::LotOnTool, "lots[0]", "lot " + quote(e.lots[0]) + " is processing on " + d.tools[lots[lot].tool].name);
+        return refuse(RefuseReason::LotOnTool, "lots[0]",
+                      "lot " + quote(e.lots[0]) + " is processing on " + d.tools[lots[lot].tool].name);
       return std::nullopt;
     }
     case EventKind::TrackIn: {
@@ -150,61 +201,88 @@ std::optional<Refusal> Simulation::Impl::check(const des::Event& e) const {
       for (std::size_t i = 0; i < e.lots.size(); ++i) {
         const std::uint32_t id = find_lot(i);
         const std::string field = "lots[" + std::to_string(i) + "]";
-        if (lots[id].held) return refuse(RefuseReason::LotOnHold, field, "lot " + quote(e.lots[i]) + " is on hold");
-        if (lots[id].tool == tool) return refuse(RefuseReason::LotOnTool, field, "lot " + quote(e.lots[i]) + " is already on " + e.tool);
+        if (lots[id].held)
+          return refuse(RefuseReason::LotOnHold, field, "lot " + quote(e.lots[i]) + " is on hold");
+        if (lots[id].tool == tool)
+          return refuse(RefuseReason::LotOnTool, field,
+                        "lot " + quote(e.lots[i]) + " is already on " + e.tool);
         if (!e.step && lots[id].place == LotPlace::InTransport && lots[id].next_step == kNone)
-          return refuse(RefuseReason::Malformed, "step", "lot " + quote(e.lots[i]) + " is between steps: name the step it starts");
+          return refuse(RefuseReason::Malformed, "step",
+                        "lot " + quote(e.lots[i]) + " is between steps: name the step it starts");
         const std::uint32_t s = e.step ? step_number(id, e.step) : lots[id].step;
         if (s == kNone)
-          return refuse(RefuseReason::UnknownStep, "step", "step " + std::to_string(e.step) + " is not on the route of lot " + quote(e.lots[i]));
+          return refuse(RefuseReason::UnknownStep, "step",
+                        "step " + std::to_string(e.step) + " is not on the route of lot " + quote(e.lots[i]));
         if (step != kNone && c->steps[s].group != c->steps[step].group)
-          return refuse(RefuseReason::WrongToolGroup, field, "the lots of a batch must be at steps of one tool group");
+          return refuse(RefuseReason::WrongToolGroup, field,
+                        "the lots of a batch must be at steps of one tool group");
         if (step == kNone) step = s;
       }
       if (c->steps[step].group != tr.group)
-        return refuse(RefuseReason::WrongToolGroup, "tool", "tool " + quote(e.tool) + " does not serve step " + std::to_string(d.steps[step].number) +
-                                                               " (tool group " + d.tool_groups[c->steps[step].group].name + ")");
+        return refuse(RefuseReason::WrongToolGroup, "tool",
+                      "tool " + quote(e.tool) + " does not serve step " +
+                          std::to_string(d.steps[step].number) + " (tool group " +
+                          d.tool_groups[c->steps[step].group].name + ")");
       if (tr.avail != Avail::Up)
-        return refuse(RefuseReason::ToolDown, "tool", "tool " + quote(e.tool) + " is " + std::string(to_string(derived_state(tool))));
+        return refuse(RefuseReason::ToolDown, "tool",
+                      "tool " + quote(e.tool) + " is " + std::string(to_string(derived_state(tool))));
       if (tr.jobs.size() >= c->groups[tr.group].capacity)
-        return refuse(RefuseReason::ToolFull, "tool", "tool " + quote(e.tool) + " has all its " + std::to_string(c->groups[tr.group].capacity) + " slots taken");
+        return refuse(RefuseReason::ToolFull, "tool",
+                      "tool " + quote(e.tool) + " has all its " +
+                          std::to_string(c->groups[tr.group].capacity) + " slots taken");
       return std::nullopt;
     }
     case EventKind::TrackOut: {
-      if (lots[lot].tool != tool) return refuse(RefuseReason::NotOnTool, "lots[0]", "lot " + quote(e.lots[0]) + " is not on tool " + quote(e.tool));
+      if (lots[lot].tool != tool)
+        return refuse(RefuseReason::NotOnTool, "lots[0]",
+                      "lot " + quote(e.lots[0]) + " is not on tool " + quote(e.tool));
       if (e.step && step_number(lot, e.step) != lots[lot].step)
-        return refuse(RefuseReason::UnknownStep, "step", "lot " + quote(e.lots[0]) + " is processing step " + std::to_string(d.steps[lots[lot].step].number) +
-                                                             ", not " + std::to_string(e.step));
+        return refuse(RefuseReason::UnknownStep, "step",
+                      "lot " + quote(e.lots[0]) + " is processing step " +
+                          std::to_string(d.steps[lots[lot].step].number) + ", not " + std::to_string(e.step));
       if (e.next_step && step_number(lot, e.next_step) == kNone)
-        return refuse(RefuseReason::UnknownStep, "next_step", "step " + std::to_string(e.next_step) + " is not on the route of lot " + quote(e.lots[0]));
-      if (e.next_step && e.route_done) return refuse(RefuseReason::Malformed, "next_step", "a next step and route_done together");
+        return refuse(
+            RefuseReason::UnknownStep, "next_step",
+            "step " + std::to_string(e.next_step) + " is not on the route of lot " + quote(e.lots[0]));
+      if (e.next_step && e.route_done)
+        return refuse(RefuseReason::Malformed, "next_step", "a next step and route_done together");
       return std::nullopt;
     }
     case EventKind::Hold:
-      if (lots[lot].held) return refuse(RefuseReason::LotOnHold, "lots[0]", "lot " + quote(e.lots[0]) + " is already on hold");
+      if (lots[lot].held)
+        return refuse(RefuseReason::LotOnHold, "lots[0]", "lot " + quote(e.lots[0]) + " is already on hold");
       return std::nullopt;
     case EventKind::HoldRelease:
-      if (!lots[lot].held) return refuse(RefuseReason::LotNotHeld, "lots[0]", "lot " + quote(e.lots[0]) + " is not on hold");
+      if (!lots[lot].held)
+        return refuse(RefuseReason::LotNotHeld, "lots[0]", "lot " + quote(e.lots[0]) + " is not on hold");
       return std::nullopt;
     case EventKind::Scrap:
       if (e.wafers == 0 || e.wafers > lots[lot].wafers)
-        return refuse(RefuseReason::Malformed, "wafers", "scrap of " + std::to_string(e.wafers) + " wafers from lot " + quote(e.lots[0]) + " of " +
-                                                             std::to_string(lots[lot].wafers));
+        return refuse(RefuseReason::Malformed, "wafers",
+                      "scrap of " + std::to_string(e.wafers) + " wafers from lot " + quote(e.lots[0]) +
+                          " of " + std::to_string(lots[lot].wafers));
       return std::nullopt;
     case EventKind::ToolState:
-      if (e.state == ToolState::Setup) return refuse(RefuseReason::Malformed, "state", "setup is reported by track-in or setup_change");
-      if (e.until && *e.until < e.time) return refuse(RefuseReason::Malformed, "until", "before the event's time");
+      if (e.state == ToolState::Setup)
+        return refuse(RefuseReason::Malformed, "state", "setup is reported by track-in or setup_change");
+      if (e.until && *e.until < e.time)
+        return refuse(RefuseReason::Malformed, "until", "before the event's time");
       return std::nullopt;
     case EventKind::PmStart:
     case EventKind::PmEnd:
       if (!e.calendar.empty() && pm_spec(tool) == kNone)
-        return refuse(RefuseReason::UnknownCalendar, "calendar", "no PM calendar " + quote(e.calendar) + " on tool " + quote(e.tool));
+        return refuse(RefuseReason::UnknownCalendar, "calendar",
+                      "no PM calendar " + quote(e.calendar) + " on tool " + quote(e.tool));
       if (e.kind == EventKind::PmEnd && tools[tool].avail != Avail::Pm)
-        return refuse(RefuseReason::NotDown, "tool", "tool " + quote(e.tool) + " is not in a PM (it is " + std::string(to_string(derived_state(tool))) + ")");
-      if (e.until && *e.until < e.time) return refuse(RefuseReason::Malformed, "until", "before the event's time");
+        return refuse(RefuseReason::NotDown, "tool",
+                      "tool " + quote(e.tool) + " is not in a PM (it is " +
+                          std::string(to_string(derived_state(tool))) + ")");
+      if (e.until && *e.until < e.time)
+        return refuse(RefuseReason::Malformed, "until", "before the event's time");
       return std::nullopt;
     case EventKind::SetupChange:
-      if (!c->model.find_setup(e.setup)) return refuse(RefuseReason::UnknownSetup, "setup", "no setup " + quote(e.setup) + " in the model");
+      if (!c->model.find_setup(e.setup))
+        return refuse(RefuseReason::UnknownSetup, "setup", "no setup " + quote(e.setup) + " in the model");
       return std::nullopt;
   }
   return refuse(RefuseReason::Malformed, "kind", "unknown event kind");
@@ -251,7 +329,8 @@ void Simulation::Impl::mutate(const des::Event& e) {
       lot.priority = e.priority;
       lot.wafers = e.wafers;
       lot.released = now;
-      lot.due = e.due ? e.due->time_since_epoch().count() : now + std::llround(1.5 * c->rpt_ms[product.index()]);
+      lot.due =
+          e.due ? e.due->time_since_epoch().count() : now + std::llround(1.5 * c->rpt_ms[product.index()]);
       lot.step = route.first_step.value;
       ++lots_released;
       start_lot(id, route.first_step.value);
@@ -262,7 +341,8 @@ void Simulation::Impl::mutate(const des::Event& e) {
       const std::uint32_t id = lot_of(0);
       Lot& lot = lots[id];
       const std::uint32_t step = step_number(id, e.step);
-      if (e.kind == EventKind::LotQueued && lot.queue_pos != kNone && lot.step == step) break;  // already there
+      if (e.kind == EventKind::LotQueued && lot.queue_pos != kNone && lot.step == step)
+        break;  // already there
       const std::uint32_t from_tool = lot.tool;
       leave_place(id);
       if (e.kind == EventKind::Rework) ++lot.pass, ++lot.reworks;
@@ -422,7 +502,8 @@ void Simulation::Impl::mutate(const des::Event& e) {
       } else if (!follow()) {
         for (Job& job : tr.jobs) job.gen = ++tr.gen;
       }
-      if (until >= 0 && !follow()) push(until, target == ToolState::ScheduledDown ? Ev::PmDone : Ev::RepairDone, tool, tr.avail_gen);
+      if (until >= 0 && !follow())
+        push(until, target == ToolState::ScheduledDown ? Ev::PmDone : Ev::RepairDone, tool, tr.avail_gen);
       break;
     }
     case EventKind::PmEnd: {
@@ -433,8 +514,11 @@ void Simulation::Impl::mutate(const des::Event& e) {
           if (d.pm_calendars[c->pms[q].calendar].name == e.calendar) p = q;
       if (p != kNone) {
         pm_reset(p);
-        tr.pm_pending &= ~(1u << (p - c->tool_pm_first[tool]));  // a PM of this calendar due meanwhile was this one
-        if (!c->pms[p].by_pieces) schedule_pm_due(tool, p, std::max<std::int64_t>(now, tr.avail_since + std::llround(c->pms[p].interval)));
+        tr.pm_pending &=
+            ~(1u << (p - c->tool_pm_first[tool]));  // a PM of this calendar due meanwhile was this one
+        if (!c->pms[p].by_pieces)
+          schedule_pm_due(tool, p,
+                          std::max<std::int64_t>(now, tr.avail_since + std::llround(c->pms[p].interval)));
       }
       const std::uint32_t dcal = tr.down_cal;
       go_up(tool);
@@ -493,8 +577,9 @@ void Simulation::Impl::to_autonomous() {
         // A down without a known end: a repair (PM) drawn from the tool's calendars.
         std::int64_t dur = -1;
         if (tool.avail == Avail::Pm) {
-          const std::uint32_t p = tool.pm_cal != kNone ? tool.pm_cal
-                                  : c->tool_pm_first[t] < c->tool_pm_first[t + 1] ? c->tool_pm_first[t] : kNone;
+          const std::uint32_t p = tool.pm_cal != kNone                            ? tool.pm_cal
+                                  : c->tool_pm_first[t] < c->tool_pm_first[t + 1] ? c->tool_pm_first[t]
+                                                                                  : kNone;
           if (p != kNone) {
             const auto u = draw(kRngPmDuration, c->pms[p].key, pms[p].count);
             dur = c->pms[p].duration.sample_ms(u.u1, u.u2).count();
@@ -507,7 +592,8 @@ void Simulation::Impl::to_autonomous() {
         if (dur >= 0) tool.avail_until = now + std::max<std::int64_t>(1, dur);
       }
       if (tool.avail_until >= 0) {
-        push(std::max(now, tool.avail_until), tool.avail == Avail::Pm ? Ev::PmDone : Ev::RepairDone, t, tool.avail_gen);
+        push(std::max(now, tool.avail_until), tool.avail == Avail::Pm ? Ev::PmDone : Ev::RepairDone, t,
+             tool.avail_gen);
         // Jobs are suspended for the whole down: their ends move now (and are scheduled).
         const std::int64_t total = tool.avail_until - tool.avail_since;
         shift_jobs(t, total - tool.shifted_ms, tool.avail_since);

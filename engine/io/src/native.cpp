@@ -9,8 +9,8 @@
 #include <unordered_map>
 
 #include "fabtwin/io/civil_time.hpp"
-#include "fabtwin/io/json.hpp"
 #include "fabtwin/io/file.hpp"
+#include "fabtwin/io/json.hpp"
 #include "fabtwin/io/load.hpp"
 #include "tsv.hpp"
 

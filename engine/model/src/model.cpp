@@ -17,12 +17,18 @@ std::string Error::what() const {
 
 std::string_view to_string(RankKey k) {
   switch (k) {
-    case RankKey::HighestPriority: return "rank_HP";
-    case RankKey::LeastSetup: return "rank_RSETUP";
-    case RankKey::Fifo: return "rank_FIFO";
-    case RankKey::CriticalRatio: return "rank_CR";
-    case RankKey::EarliestDue: return "rank_EDD";
-    case RankKey::ShortestProcessing: return "rank_SPT";
+    case RankKey::HighestPriority:
+      return "rank_HP";
+    case RankKey::LeastSetup:
+      return "rank_RSETUP";
+    case RankKey::Fifo:
+      return "rank_FIFO";
+    case RankKey::CriticalRatio:
+      return "rank_CR";
+    case RankKey::EarliestDue:
+      return "rank_EDD";
+    case RankKey::ShortestProcessing:
+      return "rank_SPT";
   }
   return "?";
 }
@@ -47,9 +53,12 @@ std::string_view to_string(WakeRule w) { return w == WakeRule::LeastSetupTime ? 
 
 std::string_view to_string(ProcessUnit u) {
   switch (u) {
-    case ProcessUnit::PerPiece: return "per_piece";
-    case ProcessUnit::PerLot: return "per_lot";
-    case ProcessUnit::PerBatch: return "per_batch";
+    case ProcessUnit::PerPiece:
+      return "per_piece";
+    case ProcessUnit::PerLot:
+      return "per_lot";
+    case ProcessUnit::PerBatch:
+      return "per_batch";
   }
   return "?";
 }
@@ -130,24 +139,49 @@ std::optional<Error> check_unique(const std::vector<T>& v, F name_of, const char
     if (n.empty()) return err(table, i, field, "empty name");
     auto [it, fresh] = seen.emplace(n, i);
     if (!fresh)
-      return err(table, i, field, "duplicate name '" + std::string(n) + "' (also row " + std::to_string(it->second) + ")");
+      return err(table, i, field,
+                 "duplicate name '" + std::string(n) + "' (also row " + std::to_string(it->second) + ")");
   }
   return std::nullopt;
 }
 
 std::optional<Error> validate(const ModelData& d) {
-  if (auto e = check_unique(d.areas, [](auto& x) -> std::string_view { return x.name; }, "areas", "name")) return e;
-  if (auto e = check_unique(d.locations, [](auto& x) -> std::string_view { return x.name; }, "locations", "name")) return e;
-  if (auto e = check_unique(d.tool_groups, [](auto& x) -> std::string_view { return x.name; }, "tool_groups", "name")) return e;
-  if (auto e = check_unique(d.tools, [](auto& x) -> std::string_view { return x.name; }, "tools", "name")) return e;
-  if (auto e = check_unique(d.setups, [](auto& x) -> std::string_view { return x.name; }, "setups", "name")) return e;
-  if (auto e = check_unique(d.setup_groups, [](auto& x) -> std::string_view { return x.name; }, "setup_groups", "name")) return e;
-  if (auto e = check_unique(d.routes, [](auto& x) -> std::string_view { return x.name; }, "routes", "name")) return e;
-  if (auto e = check_unique(d.products, [](auto& x) -> std::string_view { return x.name; }, "products", "name")) return e;
-  if (auto e = check_unique(d.down_calendars, [](auto& x) -> std::string_view { return x.name; }, "down_calendars", "name")) return e;
-  if (auto e = check_unique(d.pm_calendars, [](auto& x) -> std::string_view { return x.name; }, "pm_calendars", "name")) return e;
-  if (auto e = check_unique(d.orders, [](auto& x) -> std::string_view { return x.lot_prefix; }, "orders", "lot")) return e;
-  if (auto e = check_unique(d.wip, [](auto& x) -> std::string_view { return x.name; }, "wip", "lot")) return e;
+  if (auto e = check_unique(
+          d.areas, [](auto& x) -> std::string_view { return x.name; }, "areas", "name"))
+    return e;
+  if (auto e = check_unique(
+          d.locations, [](auto& x) -> std::string_view { return x.name; }, "locations", "name"))
+    return e;
+  if (auto e = check_unique(
+          d.tool_groups, [](auto& x) -> std::string_view { return x.name; }, "tool_groups", "name"))
+    return e;
+  if (auto e = check_unique(
+          d.tools, [](auto& x) -> std::string_view { return x.name; }, "tools", "name"))
+    return e;
+  if (auto e = check_unique(
+          d.setups, [](auto& x) -> std::string_view { return x.name; }, "setups", "name"))
+    return e;
+  if (auto e = check_unique(
+          d.setup_groups, [](auto& x) -> std::string_view { return x.name; }, "setup_groups", "name"))
+    return e;
+  if (auto e = check_unique(
+          d.routes, [](auto& x) -> std::string_view { return x.name; }, "routes", "name"))
+    return e;
+  if (auto e = check_unique(
+          d.products, [](auto& x) -> std::string_view { return x.name; }, "products", "name"))
+    return e;
+  if (auto e = check_unique(
+          d.down_calendars, [](auto& x) -> std::string_view { return x.name; }, "down_calendars", "name"))
+    return e;
+  if (auto e = check_unique(
+          d.pm_calendars, [](auto& x) -> std::string_view { return x.name; }, "pm_calendars", "name"))
+    return e;
+  if (auto e = check_unique(
+          d.orders, [](auto& x) -> std::string_view { return x.lot_prefix; }, "orders", "lot"))
+    return e;
+  if (auto e = check_unique(
+          d.wip, [](auto& x) -> std::string_view { return x.name; }, "wip", "lot"))
+    return e;
 
   // Tool groups own contiguous tool ranges, in order.
   std::uint32_t next_tool = 0;
@@ -163,34 +197,41 @@ std::optional<Error> validate(const ModelData& d) {
     if (auto e = check_qty(g.unload_time, t, i, "unload_time")) return e;
     if (!is_time(g.load_time.unit)) return err(t, i, "load_time", "needs a time unit");
     if (!is_time(g.unload_time.unit)) return err(t, i, "unload_time", "needs a time unit");
-    if (g.setup_group && !in_range(*g.setup_group, d.setup_groups)) return err(t, i, "setup_group", "unknown setup group");
-    if (g.first_tool.value != next_tool) return err(t, i, "first_tool", "tools of a group must follow the previous group's");
+    if (g.setup_group && !in_range(*g.setup_group, d.setup_groups))
+      return err(t, i, "setup_group", "unknown setup group");
+    if (g.first_tool.value != next_tool)
+      return err(t, i, "first_tool", "tools of a group must follow the previous group's");
     next_tool += g.tool_count;
   }
   if (next_tool != d.tools.size())
-    return err("tools", d.tools.size(), "", "tool table has " + std::to_string(d.tools.size()) +
-                                                " rows, tool groups count " + std::to_string(next_tool));
+    return err("tools", d.tools.size(), "",
+               "tool table has " + std::to_string(d.tools.size()) + " rows, tool groups count " +
+                   std::to_string(next_tool));
   for (std::size_t i = 0; i < d.tools.size(); ++i) {
     const auto& tool = d.tools[i];
     if (!in_range(tool.group, d.tool_groups)) return err("tools", i, "group", "unknown tool group");
     const auto& g = d.tool_groups[tool.group.index()];
-    if (g.first_tool.value + tool.index_in_group != i) return err("tools", i, "index_in_group", "does not match the group's tool range");
+    if (g.first_tool.value + tool.index_in_group != i)
+      return err("tools", i, "index_in_group", "does not match the group's tool range");
   }
 
   std::uint32_t next_step = 0;
   for (std::size_t r = 0; r < d.routes.size(); ++r) {
     const auto& route = d.routes[r];
     if (route.step_count == 0) return err("routes", r, "steps", "a route needs at least one step");
-    if (route.first_step.value != next_step) return err("routes", r, "first_step", "steps of a route must follow the previous route's");
+    if (route.first_step.value != next_step)
+      return err("routes", r, "first_step", "steps of a route must follow the previous route's");
     next_step += route.step_count;
   }
-  if (next_step != d.steps.size()) return err("steps", d.steps.size(), "", "step table does not match the routes");
+  if (next_step != d.steps.size())
+    return err("steps", d.steps.size(), "", "step table does not match the routes");
   for (std::size_t i = 0; i < d.steps.size(); ++i) {
     const auto& s = d.steps[i];
     const std::string t = "steps";
     if (!in_range(s.route, d.routes)) return err(t, i, "route", "unknown route");
     const auto& route = d.routes[s.route.index()];
-    if (route.first_step.value + s.index != i) return err(t, i, "index", "does not match the route's step range");
+    if (route.first_step.value + s.index != i)
+      return err(t, i, "index", "does not match the route's step range");
     if (!in_range(s.tool_group, d.tool_groups)) return err(t, i, "tool_group", "unknown tool group");
     if (auto e = check_dist(s.process_time, t, i, "process_time")) return e;
     if (!is_time(s.process_time.unit)) return err(t, i, "process_time", "needs a time unit");
@@ -210,17 +251,23 @@ std::optional<Error> validate(const ModelData& d) {
     if (s.dedicate_for && d.steps[s.dedicate_for->index()].tool_group != s.tool_group)
       return err(t, i, "dedicate_for", "the dedicated step runs on another tool group");
     if (!later_in_route(s.rework_step)) return err(t, i, "rework_step", "step not in the same route");
-    if (s.rework_step && s.rework_step->value > i) return err(t, i, "rework_step", "rework must go back to this or an earlier step");
-    if (!(s.rework_percent >= 0 && s.rework_percent <= 100)) return err(t, i, "rework_percent", "must be within 0..100");
-    if (!(s.sample_percent >= 0 && s.sample_percent <= 100)) return err(t, i, "sample_percent", "must be within 0..100");
+    if (s.rework_step && s.rework_step->value > i)
+      return err(t, i, "rework_step", "rework must go back to this or an earlier step");
+    if (!(s.rework_percent >= 0 && s.rework_percent <= 100))
+      return err(t, i, "rework_percent", "must be within 0..100");
+    if (!(s.sample_percent >= 0 && s.sample_percent <= 100))
+      return err(t, i, "sample_percent", "must be within 0..100");
     if (!later_in_route(s.cqt_to)) return err(t, i, "cqt_to", "step not in the same route");
-    if (s.cqt_to && s.cqt_to->value <= i) return err(t, i, "cqt_to", "the queue-time limit must end at a later step");
-    if (s.cqt_to.has_value() != s.cqt.has_value()) return err(t, i, "cqt", "a queue-time limit needs both its step and its time");
+    if (s.cqt_to && s.cqt_to->value <= i)
+      return err(t, i, "cqt_to", "the queue-time limit must end at a later step");
+    if (s.cqt_to.has_value() != s.cqt.has_value())
+      return err(t, i, "cqt", "a queue-time limit needs both its step and its time");
     if (s.cqt) {
       if (auto e = check_qty(*s.cqt, t, i, "cqt")) return e;
       if (!is_time(s.cqt->unit)) return err(t, i, "cqt", "needs a time unit");
     }
-    for (auto [q, f] : {std::pair{&s.batch_interval, "batch_interval"}, std::pair{&s.part_interval, "part_interval"}}) {
+    for (auto [q, f] :
+         {std::pair{&s.batch_interval, "batch_interval"}, std::pair{&s.part_interval, "part_interval"}}) {
       if (*q) {
         if (auto e = check_qty(**q, t, i, f)) return e;
         if (!is_time((*q)->unit)) return err(t, i, f, "needs a time unit");
@@ -240,9 +287,12 @@ std::optional<Error> validate(const ModelData& d) {
     for (const auto& m : d.setup_groups[i].members)
       if (!in_range(m.setup, d.setups)) return err("setup_groups", i, "members", "unknown setup");
   for (std::size_t i = 0; i < d.down_calendars.size(); ++i) {
-    if (auto e = check_dist(d.down_calendars[i].time_to_failure, "down_calendars", i, "time_to_failure")) return e;
-    if (auto e = check_dist(d.down_calendars[i].time_to_repair, "down_calendars", i, "time_to_repair")) return e;
-    if (d.down_calendars[i].time_to_failure.mean() <= 0) return err("down_calendars", i, "time_to_failure", "mean must be positive");
+    if (auto e = check_dist(d.down_calendars[i].time_to_failure, "down_calendars", i, "time_to_failure"))
+      return e;
+    if (auto e = check_dist(d.down_calendars[i].time_to_repair, "down_calendars", i, "time_to_repair"))
+      return e;
+    if (d.down_calendars[i].time_to_failure.mean() <= 0)
+      return err("down_calendars", i, "time_to_failure", "mean must be positive");
   }
   for (std::size_t i = 0; i < d.pm_calendars.size(); ++i) {
     const auto& pm = d.pm_calendars[i];
@@ -262,7 +312,8 @@ std::optional<Error> validate(const ModelData& d) {
   }
   for (std::size_t i = 0; i < d.transports.size(); ++i) {
     const auto& tr = d.transports[i];
-    if (!in_range(tr.from, d.locations) || !in_range(tr.to, d.locations)) return err("transports", i, "from", "unknown location");
+    if (!in_range(tr.from, d.locations) || !in_range(tr.to, d.locations))
+      return err("transports", i, "from", "unknown location");
     if (auto e = check_dist(tr.time, "transports", i, "time")) return e;
   }
   for (std::size_t i = 0; i < d.orders.size(); ++i) {
@@ -292,7 +343,8 @@ Result<Model> Model::build(ModelData data) {
   m.data_ = std::make_shared<const ModelData>(std::move(data));
   auto idx = std::make_shared<Index>();
   const auto& d = *m.data_;
-  for (std::size_t i = 0; i < d.tool_groups.size(); ++i) idx->tool_groups.emplace(d.tool_groups[i].name, ToolGroupId{i});
+  for (std::size_t i = 0; i < d.tool_groups.size(); ++i)
+    idx->tool_groups.emplace(d.tool_groups[i].name, ToolGroupId{i});
   for (std::size_t i = 0; i < d.products.size(); ++i) idx->products.emplace(d.products[i].name, ProductId{i});
   for (std::size_t i = 0; i < d.setups.size(); ++i) idx->setups.emplace(d.setups[i].name, SetupId{i});
   for (std::size_t i = 0; i < d.areas.size(); ++i) idx->areas.emplace(d.areas[i].name, AreaId{i});
@@ -304,7 +356,8 @@ Result<Model> Model::build(ModelData data) {
   idx->min_runs.resize(d.tool_groups.size());
   for (std::size_t g = 0; g < d.tool_groups.size(); ++g)
     if (auto sg = d.tool_groups[g].setup_group)
-      for (const auto& mbr : d.setup_groups[sg->index()].members) idx->min_runs[g].emplace_back(mbr.setup, mbr.min_run);
+      for (const auto& mbr : d.setup_groups[sg->index()].members)
+        idx->min_runs[g].emplace_back(mbr.setup, mbr.min_run);
   m.index_ = std::move(idx);
   return m;
 }

@@ -7,12 +7,18 @@ namespace fabtwin::model {
 
 std::string_view to_string(Unit u) {
   switch (u) {
-    case Unit::Millisecond: return "ms";
-    case Unit::Second: return "sec";
-    case Unit::Minute: return "min";
-    case Unit::Hour: return "hr";
-    case Unit::Day: return "day";
-    case Unit::Piece: return "pieces";
+    case Unit::Millisecond:
+      return "ms";
+    case Unit::Second:
+      return "sec";
+    case Unit::Minute:
+      return "min";
+    case Unit::Hour:
+      return "hr";
+    case Unit::Day:
+      return "day";
+    case Unit::Piece:
+      return "pieces";
   }
   return "?";
 }
@@ -31,12 +37,18 @@ bool is_time(Unit u) { return u != Unit::Piece; }
 
 double ms_per(Unit u) {
   switch (u) {
-    case Unit::Millisecond: return 1.0;
-    case Unit::Second: return 1e3;
-    case Unit::Minute: return 6e4;
-    case Unit::Hour: return 3.6e6;
-    case Unit::Day: return 8.64e7;
-    case Unit::Piece: return 0.0;
+    case Unit::Millisecond:
+      return 1.0;
+    case Unit::Second:
+      return 1e3;
+    case Unit::Minute:
+      return 6e4;
+    case Unit::Hour:
+      return 3.6e6;
+    case Unit::Day:
+      return 8.64e7;
+    case Unit::Piece:
+      return 0.0;
   }
   return 0.0;
 }
@@ -45,12 +57,18 @@ Duration Quantity::duration() const { return round_ms(value * ms_per(unit)); }
 
 std::string_view to_string(DistKind k) {
   switch (k) {
-    case DistKind::Constant: return "constant";
-    case DistKind::Uniform: return "uniform";
-    case DistKind::Exponential: return "exponential";
-    case DistKind::Triangular: return "triangular";
-    case DistKind::Normal: return "normal";
-    case DistKind::Lognormal: return "lognormal";
+    case DistKind::Constant:
+      return "constant";
+    case DistKind::Uniform:
+      return "uniform";
+    case DistKind::Exponential:
+      return "exponential";
+    case DistKind::Triangular:
+      return "triangular";
+    case DistKind::Normal:
+      return "normal";
+    case DistKind::Lognormal:
+      return "lognormal";
   }
   return "?";
 }
@@ -64,34 +82,53 @@ std::optional<DistKind> parse_dist_kind(std::string_view s) {
 
 double Distribution::mean() const {
   switch (kind) {
-    case DistKind::Constant: return a;
-    case DistKind::Uniform: return a;
-    case DistKind::Exponential: return a;
-    case DistKind::Triangular: return (a + b + c) / 3.0;
-    case DistKind::Normal: return a;
-    case DistKind::Lognormal: return a;
+    case DistKind::Constant:
+      return a;
+    case DistKind::Uniform:
+      return a;
+    case DistKind::Exponential:
+      return a;
+    case DistKind::Triangular:
+      return (a + b + c) / 3.0;
+    case DistKind::Normal:
+      return a;
+    case DistKind::Lognormal:
+      return a;
   }
   return a;
 }
 
 double Distribution::min() const {
   switch (kind) {
-    case DistKind::Constant: return a;
-    case DistKind::Uniform: return std::max(0.0, a - b);
-    case DistKind::Triangular: return a;
-    default: return 0.0;
+    case DistKind::Constant:
+      return a;
+    case DistKind::Uniform:
+      return std::max(0.0, a - b);
+    case DistKind::Triangular:
+      return a;
+    default:
+      return 0.0;
   }
 }
 
 double Distribution::sample(double u1, double u2) const {
   double x = 0;
   switch (kind) {
-    case DistKind::Constant: x = a; break;
-    case DistKind::Uniform: x = a - b + 2.0 * b * u1; break;
-    case DistKind::Exponential: x = -a * std::log(u1); break;
+    case DistKind::Constant:
+      x = a;
+      break;
+    case DistKind::Uniform:
+      x = a - b + 2.0 * b * u1;
+      break;
+    case DistKind::Exponential:
+      x = -a * std::log(u1);
+      break;
     case DistKind::Triangular: {
       const double lo = a, mode = b, hi = c;
-      if (hi <= lo) { x = lo; break; }
+      if (hi <= lo) {
+        x = lo;
+        break;
+      }
       const double f = (mode - lo) / (hi - lo);
       x = u1 < f ? lo + std::sqrt(u1 * (hi - lo) * (mode - lo))
                  : hi - std::sqrt((1 - u1) * (hi - lo) * (hi - mode));

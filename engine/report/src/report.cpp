@@ -76,7 +76,7 @@ std::string kpis_json(const Simulation& sim, const Kpis& k, double wall_seconds)
   return json::write(o);
 }
 
-void write_outputs(const Simulation& sim, const Kpis& k, double wall_seconds,
+void write_outputs(const Simulation& sim, const Kpis& k, double /*wall_seconds: not written*/,
                    const std::filesystem::path& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
@@ -109,13 +109,13 @@ void write_outputs(const Simulation& sim, const Kpis& k, double wall_seconds,
     io::CsvWriter f(dir / "toolgroups.csv");
     // SEMI E10 shares: productive + standby + engineering + scheduled_down + unscheduled_down +
     // non_scheduled = 1; scheduled_down = setup + pm.
-    f.row("tool_group", "area", "tools", "productive", "standby", "engineering", "scheduled_down", "setup", "pm",
-          "unscheduled_down", "non_scheduled", "utilisation_of_uptime", "mean_queue_lots", "mean_queue_hours",
-          "lots_started", "wafers_started");
+    f.row("tool_group", "area", "tools", "productive", "standby", "engineering", "scheduled_down", "setup",
+          "pm", "unscheduled_down", "non_scheduled", "utilisation_of_uptime", "mean_queue_lots",
+          "mean_queue_hours", "lots_started", "wafers_started");
     for (const auto& t : k.tool_groups)
       f.row(t.name, t.area, t.tools, t.productive, t.standby, t.engineering, t.scheduled_down, t.setup, t.pm,
-            t.unscheduled_down, t.non_scheduled, t.utilisation_of_uptime, t.mean_queue_lots, t.mean_queue_hours,
-            t.lots_started, t.wafers_started);
+            t.unscheduled_down, t.non_scheduled, t.utilisation_of_uptime, t.mean_queue_lots,
+            t.mean_queue_hours, t.lots_started, t.wafers_started);
     f.close();
   }
   {

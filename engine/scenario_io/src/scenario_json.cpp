@@ -15,14 +15,14 @@
 namespace fabtwin::scenario_io {
 namespace {
 
-using model::Error;
-using model::Result;
 using io::json::Type;
 using io::json::Value;
+using model::Error;
+using model::Result;
 
 constexpr std::string_view kSchema = "fabtwin.v1.Scenario";
-constexpr std::string_view kKinds[] = {"tool_count", "rule", "process_time_factor", "release",
-                                        "product_mix", "availability", "transport_factor"};
+constexpr std::string_view kKinds[] = {"tool_count",  "rule",         "process_time_factor", "release",
+                                       "product_mix", "availability", "transport_factor"};
 
 // Thrown inside the reader only; never crosses the public API.
 struct ReadError {
@@ -30,13 +30,15 @@ struct ReadError {
 };
 
 std::string type_name(Type t) {
-  return std::string(t == Type::Array || t == Type::Object ? "an " : "a ") + std::string(io::json::to_string(t));
+  return std::string(t == Type::Array || t == Type::Object ? "an " : "a ") +
+         std::string(io::json::to_string(t));
 }
 
 // A JSON object being read: its keys checked against the allowed set, typed members read.
 class Obj {
  public:
-  Obj(const std::string& file, const Value& v, std::string path, std::initializer_list<std::string_view> allowed)
+  Obj(const std::string& file, const Value& v, std::string path,
+      std::initializer_list<std::string_view> allowed)
       : file_(file), v_(v), path_(std::move(path)) {
     if (!v.is_object()) fail(path_, v.line(), "expected an object, got " + type_name(v.type()));
     for (const auto& m : v.as_object())
@@ -59,7 +61,8 @@ class Obj {
   const Value& typed(std::string_view key, Type t) const {
     const Value* x = v_.find(key);
     if (!x) fail(sub(key), v_.line(), "missing key \"" + std::string(key) + "\"");
-    if (x->type() != t) fail(sub(key), x->line(), "expected " + type_name(t) + ", got " + type_name(x->type()));
+    if (x->type() != t)
+      fail(sub(key), x->line(), "expected " + type_name(t) + ", got " + type_name(x->type()));
     return *x;
   }
   std::string string(std::string_view key) const { return typed(key, Type::String).as_string(); }
@@ -71,7 +74,8 @@ class Obj {
   std::uint32_t whole(std::string_view key) const {
     const double v = number(key);
     if (std::trunc(v) != v || v < 0 || v > 4294967295.0)
-      fail(sub(key), v_.find(key)->line(), io::json::format_number(v) + " is not a whole number in 0..4294967295");
+      fail(sub(key), v_.find(key)->line(),
+           io::json::format_number(v) + " is not a whole number in 0..4294967295");
     return static_cast<std::uint32_t>(v);
   }
   std::optional<std::uint32_t> opt_whole(std::string_view key) const {
@@ -85,7 +89,8 @@ class Obj {
 };
 
 des::Delta read_delta(const std::string& file, const Value& v, const std::string& path) {
-  if (!v.is_object()) throw ReadError{Error{file, v.line(), path, "expected an object, got " + type_name(v.type())}};
+  if (!v.is_object())
+    throw ReadError{Error{file, v.line(), path, "expected an object, got " + type_name(v.type())}};
   const auto& members = v.as_object();
   std::string kinds;
   for (auto k : kKinds) kinds += (kinds.empty() ? "" : ", ") + std::string(k);
@@ -105,23 +110,28 @@ des::Delta read_delta(const std::string& file, const Value& v, const std::string
     d.change = des::RuleDelta{o.string("group"), o.string("rule")};
   } else if (m.key == "process_time_factor") {
     const Obj o(file, m.value, p, {"group", "route", "step", "factor"});
-    d.change = des::ProcessTimeDelta{o.string_or("group"), o.string_or("route"), o.opt_whole("step"), o.number("factor")};
+    d.change = des::ProcessTimeDelta{o.string_or("group"), o.string_or("route"), o.opt_whole("step"),
+                                     o.number("factor")};
   } else if (m.key == "release") {
     const Obj o(file, m.value, p, {"order", "interval_factor", "lots_per_release"});
-    d.change = des::ReleaseDelta{o.string("order"), o.opt_number("interval_factor"), o.opt_whole("lots_per_release")};
+    d.change = des::ReleaseDelta{o.string("order"), o.opt_number("interval_factor"),
+                                 o.opt_whole("lots_per_release")};
   } else if (m.key == "product_mix") {
     const Obj o(file, m.value, p, {"product", "factor"});
     d.change = des::ProductMixDelta{o.string("product"), o.number("factor")};
   } else if (m.key == "availability") {
-    const Obj o(file, m.value, p, {"group", "mttf_factor", "mttr_factor", "pm_interval_factor", "pm_duration_factor"});
-    d.change = des::AvailabilityDelta{o.string("group"), o.opt_number("mttf_factor"), o.opt_number("mttr_factor"),
-                                      o.opt_number("pm_interval_factor"), o.opt_number("pm_duration_factor")};
+    const Obj o(file, m.value, p,
+                {"group", "mttf_factor", "mttr_factor", "pm_interval_factor", "pm_duration_factor"});
+    d.change =
+        des::AvailabilityDelta{o.string("group"), o.opt_number("mttf_factor"), o.opt_number("mttr_factor"),
+                               o.opt_number("pm_interval_factor"), o.opt_number("pm_duration_factor")};
   } else if (m.key == "transport_factor") {
     if (!m.value.is_number())
       throw ReadError{Error{file, m.value.line(), p, "expected a number, got " + type_name(m.value.type())}};
     d.change = des::TransportDelta{m.value.as_number()};
   } else {
-    throw ReadError{Error{file, m.line, p, "unknown delta \"" + m.key + "\" (expected one of: " + kinds + ")"}};
+    throw ReadError{
+        Error{file, m.line, p, "unknown delta \"" + m.key + "\" (expected one of: " + kinds + ")"}};
   }
   return d;
 }
@@ -142,7 +152,8 @@ des::Scenario read(const std::string& file, const Value& root) {
   }
   const Value* deltas = root.find("deltas");
   if (!deltas) o.fail("deltas", root.line(), "missing key \"deltas\"");
-  if (!deltas->is_array()) o.fail("deltas", deltas->line(), "expected an array, got " + type_name(deltas->type()));
+  if (!deltas->is_array())
+    o.fail("deltas", deltas->line(), "expected an array, got " + type_name(deltas->type()));
   const auto& arr = deltas->as_array();
   s.deltas.reserve(arr.size());
   for (std::size_t i = 0; i < arr.size(); ++i)

@@ -47,7 +47,8 @@ YieldTracker::YieldTracker(const Model& model, YieldParams params, DefectModel d
 void YieldTracker::on_tool_state(ToolId tool, des::ToolState state, SimTime at) {
   ToolHealth& h = health_[tool.index()];
   if (h.state == des::ToolState::ScheduledDown && state != des::ToolState::ScheduledDown) h.last_pm_end = at;
-  if (h.state == des::ToolState::UnscheduledDown && state != des::ToolState::UnscheduledDown) h.lots_since_repair = 0;
+  if (h.state == des::ToolState::UnscheduledDown && state != des::ToolState::UnscheduledDown)
+    h.lots_since_repair = 0;
   h.state = state;
 }
 

@@ -13,7 +13,8 @@ struct Philox4x32 {
   std::uint32_t v[4];
 };
 
-FABTWIN_HD_INLINE void philox_mulhilo(std::uint32_t a, std::uint32_t b, std::uint32_t& hi, std::uint32_t& lo) {
+FABTWIN_HD_INLINE void philox_mulhilo(std::uint32_t a, std::uint32_t b, std::uint32_t& hi,
+                                      std::uint32_t& lo) {
   const std::uint64_t p = static_cast<std::uint64_t>(a) * b;
   hi = static_cast<std::uint32_t>(p >> 32);
   lo = static_cast<std::uint32_t>(p);
@@ -26,7 +27,10 @@ FABTWIN_HD_INLINE Philox4x32 philox4x32_10(Philox4x32 c, std::uint32_t k0, std::
 #pragma unroll
 #endif
   for (int r = 0; r < 10; ++r) {
-    if (r > 0) { k0 += W0; k1 += W1; }
+    if (r > 0) {
+      k0 += W0;
+      k1 += W1;
+    }
     std::uint32_t hi0, lo0, hi1, lo1;
     philox_mulhilo(M0, c.v[0], hi0, lo0);
     philox_mulhilo(M1, c.v[2], hi1, lo1);

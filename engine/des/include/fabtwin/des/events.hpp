@@ -15,7 +15,8 @@
 namespace fabtwin::des {
 
 enum class EventKind : std::uint8_t {
-  LotReleased,  // a new lot (lots[0], product, priority, due, wafers) joins the queue of its route's first step
+  LotReleased,  // a new lot (lots[0], product, priority, due, wafers) joins the queue of its route's first
+                // step
   LotQueued,    // lots[0] leaves wherever it was and joins the queue of `step`
   TrackIn,      // lots (one, or a batch) start on `tool` at `step` (a setup change if the step needs one)
   TrackOut,     // lots[0] is done at `step` on `tool`; `next_step` / `route_done` say where it goes
@@ -29,7 +30,7 @@ enum class EventKind : std::uint8_t {
   SetupChange,  // `tool` now has setup `setup`
 };
 inline constexpr int kEventKindCount = 12;
-std::string_view to_string(EventKind k);                     // "lot_released", "lot_queued", "track_in", ...
+std::string_view to_string(EventKind k);                      // "lot_released", "lot_queued", "track_in", ...
 std::optional<EventKind> parse_event_kind(std::string_view);  // the inverse
 
 struct Event {
@@ -44,19 +45,21 @@ struct Event {
   std::string product;          // LotReleased
   std::uint32_t priority = 10;  // LotReleased: 10 normal, 20 hot, 30 super hot
   std::uint32_t wafers = 0;     // LotReleased: wafers in the lot; Scrap: wafers scrapped
-  std::optional<model::SimTime> due;    // LotReleased: due date (default: release + the product's raw process time x 1.5)
+  std::optional<model::SimTime>
+      due;  // LotReleased: due date (default: release + the product's raw process time x 1.5)
   ToolState state = ToolState::Standby;  // ToolState: Productive or Standby mean "up"
-  std::optional<model::SimTime> until;   // ToolState, PmStart: expected end (follow mode: the down lasts until reported)
-  std::string setup;            // SetupChange
-  std::string calendar;         // PmStart, PmEnd: the PM calendar (optional)
+  std::optional<model::SimTime>
+      until;             // ToolState, PmStart: expected end (follow mode: the down lasts until reported)
+  std::string setup;     // SetupChange
+  std::string calendar;  // PmStart, PmEnd: the PM calendar (optional)
 };
 
 // Why an event was refused (it changed nothing).
 enum class RefuseReason : std::uint8_t {
-  Malformed,       // a field missing or out of range for the kind
+  Malformed,  // a field missing or out of range for the kind
   UnknownLot,
   UnknownTool,
-  UnknownStep,     // not a step of the lot's route
+  UnknownStep,  // not a step of the lot's route
   UnknownProduct,
   UnknownSetup,
   UnknownCalendar,
@@ -89,7 +92,7 @@ struct ApplyResult {
 
 // Counts of events seen by a twin (part of its state: saved in checkpoints, shown in views).
 struct EventCounts {
-  std::uint64_t applied = 0;    // late ones included
+  std::uint64_t applied = 0;  // late ones included
   std::uint64_t late = 0;
   std::uint64_t duplicate = 0;  // counted by the ledger that checks ids (Simulation::count_duplicate)
   std::uint64_t refused = 0;

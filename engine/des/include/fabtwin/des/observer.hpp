@@ -45,13 +45,13 @@ struct StepRecord {
   model::ProductId product;
   model::StepId step;
   model::ToolId tool;
-  std::uint32_t pass = 0;      // 0 first visit; +1 per rework loop
+  std::uint32_t pass = 0;  // 0 first visit; +1 per rework loop
   std::uint32_t wafers = 25;
-  model::SimTime queued{};     // joined the queue
-  model::SimTime started{};    // tool began (setup/load)
-  model::SimTime finished{};   // unloaded
-  model::StepId next;          // the step the lot goes to next (invalid: its route is done or unknown)
-  bool route_done = false;     // the lot leaves the fab after this step
+  model::SimTime queued{};    // joined the queue
+  model::SimTime started{};   // tool began (setup/load)
+  model::SimTime finished{};  // unloaded
+  model::StepId next;         // the step the lot goes to next (invalid: its route is done or unknown)
+  bool route_done = false;    // the lot leaves the fab after this step
 };
 
 struct LotRecord {
@@ -68,16 +68,17 @@ struct LotRecord {
 class Observer {
  public:
   virtual ~Observer() = default;
-  virtual void on_release(const LotRecord&) {}                                   // a new lot at its first step
-  virtual void on_queue(LotRef, model::StepId, model::SimTime) {}                // joined the queue of the step's group
+  virtual void on_release(const LotRecord&) {}                     // a new lot at its first step
+  virtual void on_queue(LotRef, model::StepId, model::SimTime) {}  // joined the queue of the step's group
   virtual void on_track_in(model::ToolId, std::span<const LotRef>, model::StepId, model::SimTime) {}
-  virtual void on_setup(model::ToolId, model::SetupId, model::SimTime) {}        // the tool's setup changed
-  virtual void on_step(const StepRecord&) {}                                     // track-out
-  virtual void on_transport(LotRef, model::StepId /*to*/, model::SimTime /*arrival*/) {}  // left for the next step's group
+  virtual void on_setup(model::ToolId, model::SetupId, model::SimTime) {}  // the tool's setup changed
+  virtual void on_step(const StepRecord&) {}                               // track-out
+  virtual void on_transport(LotRef, model::StepId /*to*/, model::SimTime /*arrival*/) {
+  }  // left for the next step's group
   virtual void on_hold(LotRef, bool /*held*/, model::SimTime) {}
   virtual void on_scrap(LotRef, std::uint32_t /*wafers*/, model::SimTime) {}
-  virtual void on_lot_completed(const LotRecord&) {}                             // left the fab, route done
-  virtual void on_tool_state(model::ToolId, ToolState, model::SimTime) {}        // every E10 state change
+  virtual void on_lot_completed(const LotRecord&) {}                       // left the fab, route done
+  virtual void on_tool_state(model::ToolId, ToolState, model::SimTime) {}  // every E10 state change
 };
 
 }  // namespace fabtwin::des

@@ -18,18 +18,18 @@ namespace fabtwin::des {
 
 // What a rule may look at for one waiting lot.
 struct Candidate {
-  std::uint32_t lot = 0;          // simulation lot slot
-  std::uint32_t serial = 0;       // release order (initial WIP first): the final tie-break
-  std::uint32_t priority = 10;    // PRIOR: 10 normal, 20 hot, 30 super hot
+  std::uint32_t lot = 0;        // simulation lot slot
+  std::uint32_t serial = 0;     // release order (initial WIP first): the final tie-break
+  std::uint32_t priority = 10;  // PRIOR: 10 normal, 20 hot, 30 super hot
   std::uint32_t wafers = 25;
-  std::int64_t arrival_ms = 0;    // when it joined this queue
-  std::int64_t due_ms = 0;        // its due date
-  std::int64_t setup_ms = 0;      // setup this tool needs before running it (0: none)
-  double remaining_work_ms = 0;   // expected work from this step to the route's end (CR)
-  double process_ms = 0;          // expected processing time of this step (SPT)
+  std::int64_t arrival_ms = 0;   // when it joined this queue
+  std::int64_t due_ms = 0;       // its due date
+  std::int64_t setup_ms = 0;     // setup this tool needs before running it (0: none)
+  double remaining_work_ms = 0;  // expected work from this step to the route's end (CR)
+  double process_ms = 0;         // expected processing time of this step (SPT)
   model::StepId step;
-  model::SetupId setup;           // the setup the step needs (invalid: none)
-  model::ToolId dedicated;        // the only tool allowed to run it (invalid: any)
+  model::SetupId setup;     // the setup the step needs (invalid: none)
+  model::ToolId dedicated;  // the only tool allowed to run it (invalid: any)
 };
 
 struct RankContext {
@@ -42,7 +42,8 @@ class RankRule {
   virtual ~RankRule() = default;
   virtual std::string_view name() const = 0;
   // Writes one score per candidate into `out` (same size); lower ranks first.
-  virtual void score(const RankContext& ctx, std::span<const Candidate> candidates, std::span<double> out) const = 0;
+  virtual void score(const RankContext& ctx, std::span<const Candidate> candidates,
+                     std::span<double> out) const = 0;
 };
 
 // Names -> rules. Starts with the built-in ones: rank_HP, rank_RSETUP, rank_FIFO, rank_CR,
@@ -50,7 +51,7 @@ class RankRule {
 class RuleRegistry {
  public:
   RuleRegistry();
-  void add(std::shared_ptr<const RankRule> rule);  // replaces a rule of the same name
+  void add(std::shared_ptr<const RankRule> rule);                     // replaces a rule of the same name
   std::shared_ptr<const RankRule> find(std::string_view name) const;  // nullptr if unknown
   std::vector<std::string> names() const;
 

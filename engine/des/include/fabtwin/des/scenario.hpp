@@ -100,7 +100,7 @@ std::string_view delta_key(const Delta& d);
 
 struct Scenario {
   std::string name;
-  std::string file;  // where it was read from ("" when built in code); errors name it
+  std::string file;           // where it was read from ("" when built in code); errors name it
   std::vector<Delta> deltas;  // applied in order; a later delta sees the earlier ones' result
 };
 
@@ -116,8 +116,8 @@ struct ScenarioModel {
 // "deltas[i].<kind>.<key>": an unknown tool group, order, product, route or step; a factor that is
 // not finite or <= 0; a tool count of 0 or above 100000; a tool name that would clash; an unknown
 // rule; a delta with no change or with both targets.
-model::Result<ScenarioModel> apply_scenario(const model::Model& base, const Options& base_options, const Scenario& s,
-                                            const RuleRegistry& rules);
+model::Result<ScenarioModel> apply_scenario(const model::Model& base, const Options& base_options,
+                                            const Scenario& s, const RuleRegistry& rules);
 
 // Every parameter (a, b, c) of `d` multiplied by `factor`: for each kind the mean, the deviation
 // and each draw from the same uniforms scale by `factor` (exactly, before rounding to ms).

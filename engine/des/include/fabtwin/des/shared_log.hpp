@@ -39,8 +39,15 @@ class SharedLog {
     const_iterator(const SharedLog* log, std::size_t i) : log_(log), i_(i) {}
     reference operator*() const { return (*log_)[i_]; }
     pointer operator->() const { return &(*log_)[i_]; }
-    const_iterator& operator++() { ++i_; return *this; }
-    const_iterator operator++(int) { auto c = *this; ++i_; return c; }
+    const_iterator& operator++() {
+      ++i_;
+      return *this;
+    }
+    const_iterator operator++(int) {
+      auto c = *this;
+      ++i_;
+      return c;
+    }
     friend bool operator==(const const_iterator& a, const const_iterator& b) { return a.i_ == b.i_; }
 
    private:

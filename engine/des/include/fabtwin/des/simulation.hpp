@@ -29,11 +29,12 @@ namespace fabtwin::des {
 struct Options {
   std::uint64_t seed = 1;
   std::string rule;  // "" = the model's rank lists; else fifo|cr|edd|spt or any registered rank_ name
-  std::vector<std::pair<std::string, std::string>> group_rules;  // (tool group, rule name): replaces that group's base (last) rank key
+  std::vector<std::pair<std::string, std::string>>
+      group_rules;            // (tool group, rule name): replaces that group's base (last) rank key
   model::Duration warmup{0};  // KPIs drop lots released before, tool statistics restart then
   model::Duration wip_sample_interval{86'400'000};  // WIP over time: one sample per day
-  bool count_initial_wip = false;  // KPIs also count initial-WIP lots (they have no real release)
-  Mode mode = Mode::Autonomous;    // Follow: a live twin, moved by events only
+  bool count_initial_wip = false;             // KPIs also count initial-WIP lots (they have no real release)
+  Mode mode = Mode::Autonomous;               // Follow: a live twin, moved by events only
   std::shared_ptr<const RuleRegistry> rules;  // null: the built-in rules
 };
 
@@ -42,7 +43,7 @@ class Simulation {
   // Fails (an Error naming the rule) if a rank rule of the model or options is unknown.
   static model::Result<Simulation> create(const model::Model& model, Options options = {});
 
-  Simulation(const Simulation& other);             // a fork: same state, no observers, empty journal log
+  Simulation(const Simulation& other);  // a fork: same state, no observers, empty journal log
   Simulation& operator=(const Simulation& other);
   Simulation(Simulation&&) noexcept;
   Simulation& operator=(Simulation&&) noexcept;
@@ -89,7 +90,8 @@ class Simulation {
   // and options fingerprints). restore() needs the same model and options; else an Error names
   // what differs. A restored simulation run on to t writes the same outputs as one run straight.
   std::string save() const;
-  static model::Result<Simulation> restore(const model::Model& model, Options options, std::string_view bytes);
+  static model::Result<Simulation> restore(const model::Model& model, Options options,
+                                           std::string_view bytes);
   // The options a checkpoint was saved with (rules: the built-in registry), without restoring it.
   static model::Result<Options> checkpoint_options(std::string_view bytes);
   std::uint64_t model_fingerprint() const;
@@ -103,7 +105,7 @@ class Simulation {
   // KPIs of everything up to now (see stats.hpp for what each figure counts).
   Kpis kpis() const;
   const SharedLog<CompletedLot>& completed_lots() const;  // in completion order; shared by forks
-  const SharedLog<WipSample>& wip_samples() const;       // one per sample interval; shared by forks
+  const SharedLog<WipSample>& wip_samples() const;        // one per sample interval; shared by forks
 
   // Live counts.
   std::size_t lots_in_fab() const;

@@ -39,9 +39,9 @@ struct LotOnTool {
 struct ToolView {
   model::ToolId tool;
   ToolState state = ToolState::Standby;
-  model::SimTime since{};         // in this state since
-  model::SetupId setup;           // current setup (invalid: none)
-  std::vector<LotOnTool> lots;    // in track-in order
+  model::SimTime since{};                    // in this state since
+  model::SetupId setup;                      // current setup (invalid: none)
+  std::vector<LotOnTool> lots;               // in track-in order
   std::optional<model::SimTime> down_until;  // expected end of a down or PM, where known
   friend bool operator==(const ToolView&, const ToolView&) = default;
 };
@@ -71,7 +71,7 @@ struct LotView {
   model::ToolGroupId group;  // Queued: the group whose queue holds it
   model::ToolId tool;        // OnTool
   bool held = false;
-  model::SimTime since{};    // in this place since
+  model::SimTime since{};  // in this place since
   friend bool operator==(const LotView&, const LotView&) = default;
 };
 
@@ -104,9 +104,9 @@ struct StateDelta {
   std::uint64_t from = 0, to = 0;  // versions
   model::SimTime now{};
   Mode mode = Mode::Autonomous;
-  std::vector<ToolView> tools;     // whole records of tools that changed, by id
-  std::vector<QueueView> queues;   // whole queues that changed, by group id
-  std::vector<LotView> lots;       // whole records of lots that changed (or arrived), by name
+  std::vector<ToolView> tools;         // whole records of tools that changed, by id
+  std::vector<QueueView> queues;       // whole queues that changed, by group id
+  std::vector<LotView> lots;           // whole records of lots that changed (or arrived), by name
   std::vector<std::string> lots_left;  // names of lots that left the fab (completed or scrapped), sorted
   LiveKpis kpis;
   EventCounts counts;

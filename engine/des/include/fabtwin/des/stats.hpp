@@ -24,7 +24,7 @@ struct CompletedLot {
 
 struct WipSample {
   model::SimTime at{};
-  std::uint32_t lots = 0;                 // in the fab (queued, in transport, in process)
+  std::uint32_t lots = 0;                  // in the fab (queued, in transport, in process)
   std::vector<std::uint32_t> per_product;  // same, by product
 };
 
@@ -35,7 +35,7 @@ struct Percentiles {
 
 // One (product, priority) class, or one order stream.
 struct ClassKpis {
-  std::string name;       // "part_3" / "part_3@20" / order "HotLot_3"
+  std::string name;  // "part_3" / "part_3@20" / order "HotLot_3"
   model::ProductId product;
   std::uint32_t priority = 0;  // 0: all priorities
   std::size_t completed_lots = 0;
@@ -55,14 +55,14 @@ struct ToolGroupKpis {
   std::string name;
   std::string area;
   std::uint32_t tools = 0;
-  double productive = 0;        // processing incl. load/unload
-  double standby = 0;           // idle while up
-  double engineering = 0;       // reported by events
-  double scheduled_down = 0;    // PM + setup
-  double setup = 0;             // setups (part of scheduled_down)
-  double pm = 0;                // PMs (part of scheduled_down)
-  double unscheduled_down = 0;  // failures
-  double non_scheduled = 0;     // reported by events
+  double productive = 0;             // processing incl. load/unload
+  double standby = 0;                // idle while up
+  double engineering = 0;            // reported by events
+  double scheduled_down = 0;         // PM + setup
+  double setup = 0;                  // setups (part of scheduled_down)
+  double pm = 0;                     // PMs (part of scheduled_down)
+  double unscheduled_down = 0;       // failures
+  double non_scheduled = 0;          // reported by events
   double utilisation_of_uptime = 0;  // (productive + setup) / (productive + setup + standby + engineering)
   double mean_queue_lots = 0;        // time-average queue length
   double mean_queue_hours = 0;       // mean wait from joining the queue to start
@@ -73,18 +73,18 @@ struct ToolGroupKpis {
 struct Kpis {
   double simulated_days = 0;
   double warmup_days = 0;
-  std::vector<ClassKpis> products;   // per product, all priorities
-  std::vector<ClassKpis> classes;    // per (product, priority)
-  std::vector<ClassKpis> orders;     // per order stream (Lot_3, HotLot_3, ...)
+  std::vector<ClassKpis> products;  // per product, all priorities
+  std::vector<ClassKpis> classes;   // per (product, priority)
+  std::vector<ClassKpis> orders;    // per order stream (Lot_3, HotLot_3, ...)
   std::vector<ToolGroupKpis> tool_groups;
-  double throughput_lots_per_day = 0;   // counted lots completed per day after warm-up
+  double throughput_lots_per_day = 0;  // counted lots completed per day after warm-up
   double throughput_wafers_per_day = 0;
-  double mean_wip_lots = 0;             // over WIP samples after warm-up
-  std::uint64_t cqt_violations = 0;     // critical queue times exceeded (measured, not enforced)
+  double mean_wip_lots = 0;          // over WIP samples after warm-up
+  std::uint64_t cqt_violations = 0;  // critical queue times exceeded (measured, not enforced)
   std::uint64_t cqt_checks = 0;
   std::uint64_t events = 0;
   std::uint64_t lots_released = 0;
-  std::uint64_t lots_completed = 0;     // all, incl. initial WIP
+  std::uint64_t lots_completed = 0;  // all, incl. initial WIP
 };
 
 }  // namespace fabtwin::des

@@ -10,6 +10,7 @@ namespace fabtwin::io {
 
 // The bytes of `file`; fails (naming the file) when it does not exist, is not a regular file,
 // is larger than `max_bytes`, or cannot be read.
-model::Result<std::string> read_file(const std::filesystem::path& file, std::uintmax_t max_bytes = std::uintmax_t{1} << 30);
+model::Result<std::string> read_file(const std::filesystem::path& file,
+                                     std::uintmax_t max_bytes = std::uintmax_t{1} << 30);
 
 }  // namespace fabtwin::io

@@ -31,18 +31,18 @@ struct Location {  // STNFAMLOC
 
 // Dispatching keys a tool group's rank list is made of, applied in order (FWLRANK).
 enum class RankKey : std::uint8_t {
-  HighestPriority,  // rank_HP: higher PRIOR first
-  LeastSetup,       // rank_RSETUP: shorter required setup first
-  Fifo,             // rank_FIFO: earlier arrival at the queue first
-  CriticalRatio,    // rank_CR: smaller (due - now) / remaining work first
-  EarliestDue,      // rank_EDD: earlier due date first
+  HighestPriority,     // rank_HP: higher PRIOR first
+  LeastSetup,          // rank_RSETUP: shorter required setup first
+  Fifo,                // rank_FIFO: earlier arrival at the queue first
+  CriticalRatio,       // rank_CR: smaller (due - now) / remaining work first
+  EarliestDue,         // rank_EDD: earlier due date first
   ShortestProcessing,  // rank_SPT: shorter expected processing time first
 };
 std::string_view to_string(RankKey k);  // "rank_HP", ...
 std::optional<RankKey> parse_rank_key(std::string_view s);
 
 enum class DispatchRule : std::uint8_t {
-  HotLotFirst,     // rule_HotLotFIRST (super-hot reservation is off in SMT2020: HOTLOT = no)
+  HotLotFirst,       // rule_HotLotFIRST (super-hot reservation is off in SMT2020: HOTLOT = no)
   LeastSetupMinRun,  // rule_LSSU: setups held for the setup group's minimum run
 };
 std::string_view to_string(DispatchRule r);
@@ -62,22 +62,22 @@ enum class BatchCountUnit : std::uint8_t { None, Piece, Lot };  // BATCHPER: wha
 
 struct ToolGroup {  // STNFAM
   std::string name;
-  std::string station_name;   // STN (a label; "Delay1" for Delay_32)
-  AreaId area;                // STNGRP
-  LocationId location;        // STNFAMLOC
+  std::string station_name;      // STN (a label; "Delay1" for Delay_32)
+  AreaId area;                   // STNGRP
+  LocationId location;           // STNFAMLOC
   std::uint32_t tool_count = 1;  // STNQTY
   DispatchRule rule = DispatchRule::HotLotFirst;
-  std::vector<RankKey> ranks;   // FWLRANK, in order
-  WakeRule wake = WakeRule::LongestIdle;  // WAKERESRANK
+  std::vector<RankKey> ranks;                             // FWLRANK, in order
+  WakeRule wake = WakeRule::LongestIdle;                  // WAKERESRANK
   BatchCriterion batch_criterion = BatchCriterion::None;  // BATCHCRITF
   BatchCountUnit batch_unit = BatchCountUnit::None;       // BATCHPER
-  Quantity load_time{0, Unit::Minute};    // LTIME, LTUNITS
-  Quantity unload_time{0, Unit::Minute};  // ULTIME, ULTUNITS
-  std::uint32_t cascade_capacity = 1;     // STNCAP: lots held at once in serial slots (1 = none)
-  std::string action_list;                // STNFAMSTEP_ACTLIST (AutoSched option; recorded only)
-  bool pre_rule_rwl = false;              // PRERULERWL (recorded only)
+  Quantity load_time{0, Unit::Minute};                    // LTIME, LTUNITS
+  Quantity unload_time{0, Unit::Minute};                  // ULTIME, ULTUNITS
+  std::uint32_t cascade_capacity = 1;       // STNCAP: lots held at once in serial slots (1 = none)
+  std::string action_list;                  // STNFAMSTEP_ACTLIST (AutoSched option; recorded only)
+  bool pre_rule_rwl = false;                // PRERULERWL (recorded only)
   std::optional<SetupGroupId> setup_group;  // SETUPGRP
-  ToolId first_tool;                      // tools [first_tool, first_tool + tool_count)
+  ToolId first_tool;                        // tools [first_tool, first_tool + tool_count)
   friend bool operator==(const ToolGroup&, const ToolGroup&) = default;
 };
 
@@ -91,7 +91,7 @@ struct Tool {
 // ---- products, routes, steps ----------------------------------------------------------------
 
 enum class ProcessUnit : std::uint8_t { PerPiece, PerLot, PerBatch };  // PTPER
-std::string_view to_string(ProcessUnit u);  // "per_piece", "per_lot", "per_batch"
+std::string_view to_string(ProcessUnit u);                             // "per_piece", "per_lot", "per_batch"
 std::optional<ProcessUnit> parse_process_unit(std::string_view s);
 
 enum class SetupWhen : std::uint8_t { Need, Always };  // WHEN: "need" = only on a change
@@ -100,19 +100,19 @@ std::optional<SetupWhen> parse_setup_when(std::string_view s);
 
 struct Step {
   RouteId route;
-  std::uint32_t index = 0;    // 0-based position in the route
-  std::uint32_t number = 0;   // STEP as written (1-based in SMT2020)
-  std::string description;    // DESC
-  ToolGroupId tool_group;     // STNFAM
-  Distribution process_time;  // PDIST, PTIME, PTIME2, PTUNITS
+  std::uint32_t index = 0;                         // 0-based position in the route
+  std::uint32_t number = 0;                        // STEP as written (1-based in SMT2020)
+  std::string description;                         // DESC
+  ToolGroupId tool_group;                          // STNFAM
+  Distribution process_time;                       // PDIST, PTIME, PTIME2, PTUNITS
   ProcessUnit process_unit = ProcessUnit::PerLot;  // PTPER
-  std::uint32_t batch_min = 0;  // BATCHMN in the group's batch unit (wafers in SMT2020); 0: no batching
-  std::uint32_t batch_max = 0;  // BATCHMX
+  std::uint32_t batch_min = 0;   // BATCHMN in the group's batch unit (wafers in SMT2020); 0: no batching
+  std::uint32_t batch_max = 0;   // BATCHMX
   std::optional<SetupId> setup;  // SETUP: the setup the tool needs for this step
   SetupWhen setup_when = SetupWhen::Need;
-  std::optional<Quantity> setup_time;  // STIME, STUNITS: overrides setup.txt where given
-  bool dedicate = false;               // SVESTN = yes: lot-to-lens dedication
-  std::optional<StepId> dedicate_for;  // FORSTEP: that later step must run on this step's tool
+  std::optional<Quantity> setup_time;      // STIME, STUNITS: overrides setup.txt where given
+  bool dedicate = false;                   // SVESTN = yes: lot-to-lens dedication
+  std::optional<StepId> dedicate_for;      // FORSTEP: that later step must run on this step's tool
   std::optional<Quantity> batch_interval;  // BatchInterval: cascading, per lot in slot 1
   std::optional<Quantity> part_interval;   // PartInterval: cascading, per wafer in slot 1
   std::optional<StepId> rework_step;       // RWKSTEP
@@ -120,8 +120,8 @@ struct Step {
   std::string rework_type;                 // RWKTYPE ("lot")
   double sample_percent = 100;             // StepPercent, %; empty = 100
   std::optional<StepId> cqt_to;            // STEP_CQT: the later step the queue time runs to
-  std::optional<Quantity> cqt;             // CQT, CQTUNITS: allowed time from end of this step to start of cqt_to
-  std::string comment;                     // IGNORE (the step's area in SMT2020)
+  std::optional<Quantity> cqt;  // CQT, CQTUNITS: allowed time from end of this step to start of cqt_to
+  std::string comment;          // IGNORE (the step's area in SMT2020)
   friend bool operator==(const Step&, const Step&) = default;
 };
 
@@ -134,7 +134,7 @@ struct Route {
   friend bool operator==(const Route&, const Route&) = default;
 };
 
-struct Product {  // part.txt
+struct Product {       // part.txt
   std::string name;    // PART
   std::string group;   // PARTGRP
   std::string family;  // PARTFAM
@@ -149,7 +149,7 @@ struct Setup {
   friend bool operator==(const Setup&, const Setup&) = default;
 };
 
-struct SetupTransition {       // setup.txt
+struct SetupTransition {        // setup.txt
   std::optional<SetupId> from;  // CURSETUP; empty: from any setup (including none)
   SetupId to;                   // NEWSETUP
   Quantity time;                // STIME, STUNITS
@@ -174,7 +174,7 @@ struct SetupGroup {  // setupgrp.txt
 
 struct DownCalendar {  // downcal.txt: unscheduled breakdowns
   std::string name;
-  std::string type;           // DOWNCALTYPE ("mttf_by_cal": time to failure counts calendar time)
+  std::string type;              // DOWNCALTYPE ("mttf_by_cal": time to failure counts calendar time)
   Distribution time_to_failure;  // MTTFDIST, MTTF, MTTFUNITS
   Distribution time_to_repair;   // MTTRDIST, MTTR, MTTRUNITS
   std::string comment;
@@ -194,12 +194,12 @@ struct PmCalendar {  // pmcal.txt
 
 enum class AttachTarget : std::uint8_t { Area, ToolGroup };  // RESTYPE stngrp, stnfam
 
-struct Attachment {  // attach.txt
-  bool is_pm = false;               // CALTYPE pm | down
-  std::uint32_t calendar = 0;       // index into down_calendars or pm_calendars
+struct Attachment {            // attach.txt
+  bool is_pm = false;          // CALTYPE pm | down
+  std::uint32_t calendar = 0;  // index into down_calendars or pm_calendars
   AttachTarget target_kind = AttachTarget::Area;
-  std::uint32_t target = 0;         // AreaId or ToolGroupId value
-  Distribution first_occurrence;    // FOADIST, FOA, FOAUNITS (unit Piece for counter PMs)
+  std::uint32_t target = 0;       // AreaId or ToolGroupId value
+  Distribution first_occurrence;  // FOADIST, FOA, FOAUNITS (unit Piece for counter PMs)
   friend bool operator==(const Attachment&, const Attachment&) = default;
 };
 
@@ -211,23 +211,23 @@ struct Transport {  // fromto.txt
 
 // ---- demand ---------------------------------------------------------------------------------
 
-struct Order {  // order.txt: periodic releases
-  std::string lot_prefix;   // LOT: released lots are named "<prefix>_<n>"
+struct Order {             // order.txt: periodic releases
+  std::string lot_prefix;  // LOT: released lots are named "<prefix>_<n>"
   ProductId product;
-  std::uint32_t priority = 10;  // PRIOR: 10 normal, 20 hot, 30 super hot
-  std::uint32_t pieces = 25;    // PIECES: wafers per lot
-  SimTime start{};              // START
-  Distribution interval;        // RDIST, REPEAT, RUNITS
-  std::uint32_t repeat_count = 0;   // RPT#
+  std::uint32_t priority = 10;         // PRIOR: 10 normal, 20 hot, 30 super hot
+  std::uint32_t pieces = 25;           // PIECES: wafers per lot
+  SimTime start{};                     // START
+  Distribution interval;               // RDIST, REPEAT, RUNITS
+  std::uint32_t repeat_count = 0;      // RPT#
   std::uint32_t lots_per_release = 1;  // LOTSPERRPT
-  SimTime due{};                // DUE of the first release; lot due = release + (due - start)
-  std::string order_name;       // ORDER
-  bool hot_lot_flag = false;    // HOTLOT (yes/no; SMT2020 uses PRIOR for hotness)
+  SimTime due{};                       // DUE of the first release; lot due = release + (due - start)
+  std::string order_name;              // ORDER
+  bool hot_lot_flag = false;           // HOTLOT (yes/no; SMT2020 uses PRIOR for hotness)
   friend bool operator==(const Order&, const Order&) = default;
 };
 
-struct WipLot {  // WIP.txt
-  std::string name;     // LOT
+struct WipLot {      // WIP.txt
+  std::string name;  // LOT
   ProductId product;
   std::uint32_t priority = 10;
   std::uint32_t pieces = 25;
@@ -244,8 +244,8 @@ struct WipLot {  // WIP.txt
 
 // Plain tables; ids are indices. Filled by readers, validated by Model::build.
 struct ModelData {
-  std::string name;                 // e.g. "SMT2020_HVLM"
-  std::string source;               // where it came from (free text)
+  std::string name;                        // e.g. "SMT2020_HVLM"
+  std::string source;                      // where it came from (free text)
   std::int64_t epoch_unix_s = 1514764800;  // wall-clock time of SimTime zero (2018-01-01 UTC)
   std::vector<Area> areas;
   std::vector<Location> locations;

@@ -40,8 +40,8 @@ struct Distribution {
   Unit unit = Unit::Minute;
 
   static Distribution constant(double v, Unit u) { return {DistKind::Constant, v, 0, 0, u}; }
-  double mean() const;     // in `unit`
-  double min() const;      // smallest value a draw can take, in `unit`
+  double mean() const;  // in `unit`
+  double min() const;   // smallest value a draw can take, in `unit`
   // Inverse-CDF style draw from uniforms u1, u2 in (0, 1]; result in `unit`, never negative.
   double sample(double u1, double u2) const;
   // Convenience: mean and draw converted to milliseconds (time units only).

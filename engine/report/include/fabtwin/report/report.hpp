@@ -14,8 +14,9 @@ namespace fabtwin::report {
 // wall_seconds < 0: no wall-clock fields (kpis.json: the same run gives the same bytes).
 std::string kpis_json(const des::Simulation& sim, const des::Kpis& k, double wall_seconds);
 
-// Writes the four files into `dir` (`wall_seconds` is not written: the files depend on the run only) (created if missing); throws io::OutputError (a
-// std::runtime_error) naming the file on an I/O failure, a full disk included.
+// Writes the four files into `dir` (`wall_seconds` is not written: the files depend on the run only) (created
+// if missing); throws io::OutputError (a std::runtime_error) naming the file on an I/O failure, a full disk
+// included.
 void write_outputs(const des::Simulation& sim, const des::Kpis& k, double wall_seconds,
                    const std::filesystem::path& dir);
 

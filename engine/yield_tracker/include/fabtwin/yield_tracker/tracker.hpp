@@ -103,7 +103,7 @@ class YieldTracker final : public des::Observer {
   DefectModel defects_;
   std::vector<MonteCarlo> mc_;  // per product
   TrackerOptions options_;
-  std::vector<ToolHealth> health_;               // per tool
+  std::vector<ToolHealth> health_;  // per tool
   static std::uint64_t lot_id(des::LotKey k) { return std::uint64_t{k.source} << 32 | k.sequence; }
   std::unordered_map<std::uint64_t, std::vector<StepRecord>> active_;  // per lot in the fab: history so far
   std::vector<LotYield> lots_;
