@@ -203,6 +203,18 @@ void completed_lot(IO& io, CompletedLot& c) {
       field(io, c.due);
 }
 
+// The options block of the header (after the format version and the model fingerprint).
+Options read_options(Reader& r) {
+  Options saved;
+  r.get(saved.seed);
+  r.get(saved.rule);
+  r.list(saved.group_rules, [&](auto& p) { r.get(p.first), r.get(p.second); });
+  saved.warmup = Duration{r.get<std::int64_t>()};
+  saved.wip_sample_interval = Duration{r.get<std::int64_t>()};
+  saved.count_initial_wip = r.get<std::uint8_t>() != 0;
+  return saved;
+}
+
 }  // namespace
 
 std::string Simulation::save() const {
@@ -267,13 +279,7 @@ Result<Options> Simulation::checkpoint_options(std::string_view bytes) {
           "checkpoint", 0, "",
           "format version " + std::to_string(format) + "; this build reads " + std::to_string(kFormat)};
     r.get<std::uint64_t>();
-    Options saved;
-    r.get(saved.seed);
-    r.get(saved.rule);
-    r.list(saved.group_rules, [&](auto& p) { r.get(p.first), r.get(p.second); });
-    saved.warmup = Duration{r.get<std::int64_t>()};
-    saved.wip_sample_interval = Duration{r.get<std::int64_t>()};
-    saved.count_initial_wip = r.get<std::uint8_t>() != 0;
+    Options saved = read_options(r);
     return saved;
   } catch (const Truncated&) {
     return Error{"checkpoint", 0, "", "truncated"};
@@ -298,13 +304,7 @@ Result<Simulation> Simulation::restore(const Model& model, Options options, std:
       return bad("format version " + std::to_string(format) + "; this build reads " +
                  std::to_string(kFormat));
     const auto fingerprint = r.get<std::uint64_t>();
-    Options saved;
-    r.get(saved.seed);
-    r.get(saved.rule);
-    r.list(saved.group_rules, [&](auto& p) { r.get(p.first), r.get(p.second); });
-    saved.warmup = Duration{r.get<std::int64_t>()};
-    saved.wip_sample_interval = Duration{r.get<std::int64_t>()};
-    saved.count_initial_wip = r.get<std::uint8_t>() != 0;
+    Options saved = read_options(r);
     // Name what differs: the model, then each option.
     auto created = Simulation::create(model, options);
     if (!created.ok()) return created.error();

@@ -293,6 +293,7 @@ struct Simulation::Impl {
   void release(std::uint32_t order, std::uint32_t k);
   void schedule_order(std::uint32_t order);                     // its first release at or after time zero
   void start_lot(std::uint32_t lot, std::uint32_t first_step);  // released: sampling, then its first queue
+  std::uint32_t model_next(std::uint32_t lot);  // rework draw, then sampling, from its current step
   std::uint32_t route_next(std::uint32_t lot,
                            std::uint32_t from);         // sampling: the step performed next, or its route end
   void move_to(std::uint32_t lot, std::uint32_t next);  // on to step `next` (transport, then queue)

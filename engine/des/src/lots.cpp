@@ -108,6 +108,23 @@ void Simulation::Impl::set_way_all(std::uint32_t id) {
   for (std::uint32_t w = 0; w < c->watch_groups.size(); ++w) set_way(id, w, false);
 }
 
+// The step after the lot's current one as the model routes it: a rework draw (back to the rework
+// step, pass + 1), then sampling. Returns the route's end when the lot is done.
+std::uint32_t Simulation::Impl::model_next(std::uint32_t id) {
+  Lot& lot = lots[id];
+  const StepInfo& s = c->steps[lot.step];
+  std::uint32_t next = lot.step + 1;
+  if (s.rework_p > 0) {
+    const auto u = draw(kRngRework, lot.key.source, lot.key.sequence, lot.step, lot.pass);
+    if (u.u1 < s.rework_p) {
+      next = s.rework_step;
+      ++lot.pass;
+      ++lot.reworks;
+    }
+  }
+  return route_next(id, next);
+}
+
 // Sampling: a step is performed with probability StepPercent, else skipped in zero time.
 std::uint32_t Simulation::Impl::route_next(std::uint32_t id, std::uint32_t next) {
   const Lot& lot = lots[id];
@@ -248,15 +265,7 @@ void Simulation::Impl::finish_step(std::uint32_t id, std::uint32_t t, const Job&
   } else if (follow()) {
     known = false;  // the lot waits between steps for its next event
   } else {
-    if (s.rework_p > 0) {
-      const auto u = draw(kRngRework, lot.key.source, lot.key.sequence, lot.step, lot.pass);
-      if (u.u1 < s.rework_p) {
-        next = s.rework_step;
-        ++lot.pass;
-        ++lot.reworks;
-      }
-    }
-    next = route_next(id, next);
+    next = model_next(id);
   }
   if (!observers.empty()) {
     const StepRecord r{lot.key,

@@ -612,19 +612,7 @@ void Simulation::Impl::to_autonomous() {
     Lot& lot = lots[id];
     if (lot.queue_pos != kNone || lot.tool != kNone || lot.place != LotPlace::InTransport) continue;
     std::uint32_t next = lot.next_step;
-    if (next == kNone) {
-      const StepInfo& s = c->steps[lot.step];
-      next = lot.step + 1;
-      if (s.rework_p > 0) {
-        const auto u = draw(kRngRework, lot.key.source, lot.key.sequence, lot.step, lot.pass);
-        if (u.u1 < s.rework_p) {
-          next = s.rework_step;
-          ++lot.pass;
-          ++lot.reworks;
-        }
-      }
-      next = route_next(id, next);
-    }
+    if (next == kNone) next = model_next(id);
     if (lot.held) {
       lot.waiting = true;
       lot.next_step = next;
