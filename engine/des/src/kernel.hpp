@@ -360,6 +360,7 @@ struct Simulation::Impl {
   void mutate(const des::Event& e);
   void leave_place(std::uint32_t lot);  // off its queue, tool or way (reality moved it)
   std::uint32_t step_number(std::uint32_t lot, std::uint32_t number) const;  // kNone: not on its route
+  std::uint32_t pm_spec_named(std::uint32_t tool, std::string_view calendar) const;
   void to_autonomous();
 };
 

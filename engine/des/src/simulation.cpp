@@ -223,10 +223,11 @@ std::optional<ToolId> Simulation::find_tool(std::string_view name) const {
   return ToolId{it->second};
 }
 std::optional<StepId> Simulation::find_step(std::string_view route, std::uint32_t number) const {
-  for (const Route& r : impl_->c->model.routes()) {
-    if (r.name != route) continue;
-    for (std::uint32_t i = 0; i < r.step_count; ++i)
-      if (impl_->c->model.steps()[r.first_step.value + i].number == number) return r.step(i);
+  const auto routes = impl_->c->model.routes();
+  for (std::size_t r = 0; r < routes.size(); ++r) {
+    if (routes[r].name != route) continue;
+    const auto& by_number = impl_->c->step_of_number[r];  // the first step of that number, as before
+    if (number < by_number.size() && by_number[number] != kNone) return StepId{by_number[number]};
   }
   return std::nullopt;
 }

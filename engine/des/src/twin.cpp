@@ -114,6 +114,14 @@ std::uint32_t Simulation::Impl::step_number(std::uint32_t id, std::uint32_t numb
   return number < v.size() ? v[number] : kNone;
 }
 
+// The PM spec of tool t whose calendar is named `name` (the last, if attached twice); kNone: none.
+std::uint32_t Simulation::Impl::pm_spec_named(std::uint32_t t, std::string_view name) const {
+  std::uint32_t found = kNone;
+  for (std::uint32_t p = c->tool_pm_first[t]; p < c->tool_pm_first[t + 1]; ++p)
+    if (c->model.data().pm_calendars[c->pms[p].calendar].name == name) found = p;
+  return found;
+}
+
 // Checks an event against the state; nothing changes.
 std::optional<Refusal> Simulation::Impl::check(const des::Event& e) const {
   auto refuse = [](RefuseReason r, std::string field, std::string msg) {
@@ -164,11 +172,6 @@ std::optional<Refusal> Simulation::Impl::check(const des::Event& e) const {
       return refuse(RefuseReason::UnknownTool, "tool", "no tool " + quote(e.tool) + " in the model");
   }
   // A PM calendar named by the event must be attached to the tool.
-  auto pm_spec = [&](std::uint32_t t) -> std::uint32_t {
-    for (std::uint32_t p = c->tool_pm_first[t]; p < c->tool_pm_first[t + 1]; ++p)
-      if (d.pm_calendars[c->pms[p].calendar].name == e.calendar) return p;
-    return kNone;
-  };
 
   switch (e.kind) {
     case EventKind::LotReleased: {
@@ -270,7 +273,7 @@ std::optional<Refusal> Simulation::Impl::check(const des::Event& e) const {
       return std::nullopt;
     case EventKind::PmStart:
     case EventKind::PmEnd:
-      if (!e.calendar.empty() && pm_spec(tool) == kNone)
+      if (!e.calendar.empty() && pm_spec_named(tool, e.calendar) == kNone)
         return refuse(RefuseReason::UnknownCalendar, "calendar",
                       "no PM calendar " + quote(e.calendar) + " on tool " + quote(e.tool));
       if (e.kind == EventKind::PmEnd && tools[tool].avail != Avail::Pm)
@@ -312,7 +315,6 @@ void Simulation::Impl::leave_place(std::uint32_t id) {
 }
 
 void Simulation::Impl::mutate(const des::Event& e) {
-  const auto& d = c->model.data();
   auto lot_of = [&](std::size_t i) { return lot_by_name.at(e.lots[i]); };
   const std::uint32_t tool = e.tool.empty() ? kNone : [&] {
     const auto it = c->tool_by_name.find(e.tool);
@@ -474,8 +476,7 @@ void Simulation::Impl::mutate(const des::Event& e) {
       std::uint32_t p = kNone;
       if (e.kind == EventKind::PmStart) {
         if (!e.calendar.empty()) {
-          for (std::uint32_t q = c->tool_pm_first[tool]; q < c->tool_pm_first[tool + 1]; ++q)
-            if (d.pm_calendars[c->pms[q].calendar].name == e.calendar) p = q;
+          p = pm_spec_named(tool, e.calendar);
         } else if (c->tool_pm_first[tool] < c->tool_pm_first[tool + 1]) {
           p = c->tool_pm_first[tool];
         }
@@ -509,9 +510,7 @@ void Simulation::Impl::mutate(const des::Event& e) {
     case EventKind::PmEnd: {
       ToolRt& tr = tools[tool];
       std::uint32_t p = tr.pm_cal;
-      if (!e.calendar.empty())
-        for (std::uint32_t q = c->tool_pm_first[tool]; q < c->tool_pm_first[tool + 1]; ++q)
-          if (d.pm_calendars[c->pms[q].calendar].name == e.calendar) p = q;
+      if (!e.calendar.empty()) p = pm_spec_named(tool, e.calendar);
       if (p != kNone) {
         pm_reset(p);
         tr.pm_pending &=
