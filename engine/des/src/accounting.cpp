@@ -31,44 +31,15 @@ std::string_view to_string(ToolState s) {
   return "?";
 }
 
-// The E10 state follows from availability and the jobs the tool holds.
-ToolState Simulation::Impl::derived_state(std::uint32_t t) const {
-  const ToolRt& tool = tools[t];
-  switch (tool.avail) {
-    case Avail::Down:
-      return ToolState::UnscheduledDown;
-    case Avail::Pm:
-      return ToolState::ScheduledDown;
-    case Avail::Engineering:
-      return ToolState::Engineering;
-    case Avail::NonScheduled:
-      return ToolState::NonScheduled;
-    case Avail::Up:
-      break;
-  }
-  if (tool.jobs.empty()) return ToolState::Standby;
-  for (const Job& job : tool.jobs)
-    if (now < job.setup_end) return ToolState::Setup;
-  return ToolState::Productive;
-}
-
-void Simulation::Impl::sync_state(std::uint32_t t) {
+// The E10 state (derived_state, from availability and the jobs the tool holds) changed.
+void Simulation::Impl::change_state(std::uint32_t t, ToolState s) {
   ToolRt& tool = tools[t];
-  const ToolState s = derived_state(t);
-  if (tool.acc_state == s) return;
   tool.acc[static_cast<int>(tool.acc_state)] += now - tool.acc_since;
   tool.acc_state = s;
   tool.acc_since = now;
   tool.state_since = now;
   touch_tool(t);
   for (Observer* o : observers) o->on_tool_state(ToolId{t}, s, at(now));
-}
-
-// Integrates the queue length up to now (call before the length changes).
-void Simulation::Impl::queue_changed(std::uint32_t g) {
-  GroupRt& gr = groups[g];
-  gr.queue_area += static_cast<std::int64_t>(gr.queue.size()) * (now - gr.queue_since);
-  gr.queue_since = now;
 }
 
 void Simulation::Impl::reset_stats() {
@@ -108,19 +79,6 @@ void Simulation::Impl::log_change(Journal::Kind kind, std::uint32_t index) {
     j.log_floor = j.log[drop - 1].version;
     j.log.erase(j.log.begin(), j.log.begin() + static_cast<std::ptrdiff_t>(drop));
   }
-}
-
-void Simulation::Impl::touch_tool(std::uint32_t t) {
-  journal.tool[t] = ++journal.version;
-  if (journal.logging) log_change(Journal::kTool, t);
-}
-void Simulation::Impl::touch_group(std::uint32_t g) {
-  journal.group[g] = ++journal.version;
-  if (journal.logging) log_change(Journal::kGroup, g);
-}
-void Simulation::Impl::touch_lot(std::uint32_t id) {
-  journal.lot[id] = ++journal.version;
-  if (journal.logging) log_change(Journal::kLot, id);
 }
 
 }  // namespace fabtwin::des

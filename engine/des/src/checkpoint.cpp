@@ -155,8 +155,8 @@ void pairs(IO& io, V& v) {
 }
 
 template <class IO>
-void lot(IO& io, Lot& l) {
-  field(io, l.key.source), field(io, l.key.sequence), field(io, l.name), field(io, l.serial),
+void lot(IO& io, Lot& l, LotCold& cold) {
+  field(io, l.key.source), field(io, l.key.sequence), field(io, cold.name), field(io, l.serial),
       field(io, l.product);
   field(io, l.step), field(io, l.pass), field(io, l.priority), field(io, l.wafers),
       field(io, l.prev_location);
@@ -164,8 +164,10 @@ void lot(IO& io, Lot& l) {
       field(io, l.due);
   field(io, l.queued), field(io, l.place), field(io, l.tool), field(io, l.next_step), field(io, l.since);
   field(io, l.gen), field(io, l.held), field(io, l.waiting);
-  pairs(io, l.ded);
-  pairs(io, l.cqt);
+  pairs(io, cold.ded);
+  pairs(io, cold.cqt);
+  l.has_ded = !cold.ded.empty();
+  l.has_cqt = !cold.cqt.empty();
 }
 
 template <class IO>
@@ -236,7 +238,8 @@ std::string Simulation::save() const {
   std::sort(pending.begin(), pending.end(),
             [](const Pending& a, const Pending& b) { return a.before(b); });  // canonical bytes
   w.list(pending, [&](const Pending& e) { w.put(e.t), w.put(e.key), w.put(e.a), w.put(e.b); });
-  vec(w, m.lots, [&](Lot& l) { lot(w, l); });
+  w.put(static_cast<std::uint32_t>(m.lots.size()));
+  for (std::size_t i = 0; i < m.lots.size(); ++i) lot(w, m.lots[i], m.cold[i]);
   w.list(m.free_lots);
   w.put(m.next_serial), w.put(m.lots_alive), w.put(m.lots_released), w.put(m.lots_scrapped), w.put(m.moves);
   w.put(m.wafers_completed), w.put(m.lots_held), w.put(m.external_lots);
@@ -341,7 +344,9 @@ Result<Simulation> Simulation::restore(const Model& model, Options options, std:
       if (e.t < s.now) return bad("a pending event lies before the checkpoint's time");
       s.heap.push(e);
     }
-    r.list(s.lots, [&](Lot& l) { lot(r, l); });
+    s.lots.resize(r.count());
+    s.cold.assign(s.lots.size(), LotCold{});
+    for (std::size_t i = 0; i < s.lots.size(); ++i) lot(r, s.lots[i], s.cold[i]);
     r.list(s.free_lots);
     r.get(s.next_serial), r.get(s.lots_alive), r.get(s.lots_released), r.get(s.lots_scrapped), r.get(s.moves);
     r.get(s.wafers_completed), r.get(s.lots_held), r.get(s.external_lots);
@@ -387,7 +392,7 @@ Result<Simulation> Simulation::restore(const Model& model, Options options, std:
       return bad("the state's tables do not fit the model");
     s.lot_by_name.clear();
     for (std::uint32_t id = 0; id < s.lots.size(); ++id)
-      if (s.lots[id].queue_pos != kDone) s.lot_by_name[s.lots[id].name] = id;
+      if (s.lots[id].queue_pos != kDone) s.lot_by_name[s.cold[id].name] = id;
     return std::move(created.value());
   } catch (const Truncated&) {
     return bad("truncated");

@@ -83,7 +83,7 @@ bool Simulation::Impl::try_start(std::uint32_t t) {
   } else {
     cand.clear();
     for (const Candidate& e : gr.queue) {
-      if (lots[e.lot].held) continue;  // frozen where it is
+      if (gr.held != 0 && lots[e.lot].held) continue;  // frozen where it is
       if (e.dedicated.valid() && e.dedicated.value != t) continue;
       if (hold_run && e.setup.valid() && e.setup.value != tool.setup) continue;  // minimum run unfinished
       cand.push_back(e);
@@ -164,7 +164,7 @@ void Simulation::Impl::wake_for(std::uint32_t id) {
   GroupRt& gr = groups[g];
   if (gr.avail_head == kNone) return;
   const GroupInfo& gi = c->groups[g];
-  const std::uint32_t ded = lot0.ded.empty() ? kNone : dedicated_tool(lot0);
+  const std::uint32_t ded = dedicated_tool(id);
   if (ded != kNone) {
     if (tools[ded].in_avail) try_start(ded);
     return;
@@ -233,15 +233,19 @@ void Simulation::Impl::start_job(std::uint32_t t, const std::uint32_t* ids, std:
     }
     if (g.watch_index != kNone) set_way(ids[i], g.watch_index, true);
     // critical queue time check at the start of the target step
-    for (std::size_t k = 0; k < lot.cqt.size();) {
-      if (lot.cqt[k].first == lot.step) {
-        ++cqt_checks;
-        if (now > lot.cqt[k].second) ++cqt_violations;
-        lot.cqt[k] = lot.cqt.back();
-        lot.cqt.pop_back();
-      } else {
-        ++k;
+    if (lot.has_cqt) {
+      auto& cqt = cold[ids[i]].cqt;
+      for (std::size_t k = 0; k < cqt.size();) {
+        if (cqt[k].first == lot.step) {
+          ++cqt_checks;
+          if (now > cqt[k].second) ++cqt_violations;
+          cqt[k] = cqt.back();
+          cqt.pop_back();
+        } else {
+          ++k;
+        }
       }
+      lot.has_cqt = !cqt.empty();
     }
     lot.tool = t;
     set_place(ids[i], LotPlace::OnTool);

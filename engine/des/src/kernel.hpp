@@ -3,6 +3,7 @@
 // immutable) and the mutable state (plain vectors: copying it is a fork).
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -133,6 +134,12 @@ struct Lot {
   std::int64_t released = 0, due = 0, queued = 0;
   std::int64_t since = 0;  // in its place since
   std::uint32_t steps_done = 0, reworks = 0;
+  bool has_ded = false, has_cqt = false;  // its LotCold::ded / ::cqt are not empty (read on the hot path)
+};
+
+// What a lot carries that the event loop rarely reads, beside `lots` (same slot): keeping it out
+// of Lot keeps Lot small and trivially copyable (a fork copies lots with one memcpy).
+struct LotCold {
   std::string name;
   SmallVec<std::pair<std::uint32_t, std::uint32_t>, 12> ded;  // (later step, tool): lot-to-lens dedication
   SmallVec<std::pair<std::uint32_t, std::int64_t>, 4> cqt;    // (step, deadline): critical queue times
@@ -239,6 +246,7 @@ struct Simulation::Impl {
   std::uint64_t events = 0;
   EventQueue heap;
   std::vector<Lot> lots;
+  std::vector<LotCold> cold;  // per lot slot
   std::vector<std::uint32_t> free_lots;
   std::unordered_map<std::string, std::uint32_t> lot_by_name;  // lots in the fab
   std::uint32_t next_serial = 0;
@@ -281,10 +289,15 @@ struct Simulation::Impl {
     return draw(kind, k.group, k.index, k.calendar, n);
   }
   bool follow() const { return mode == Mode::Follow; }
-  LotRef ref(std::uint32_t id) const { return LotRef{lots[id].key, lots[id].name}; }
+  LotRef ref(std::uint32_t id) const { return LotRef{lots[id].key, cold[id].name}; }
+  const std::string& name_of(std::uint32_t id) const { return cold[id].name; }
   model::SimTime at(std::int64_t ms) const { return model::SimTime{model::Duration{ms}}; }
 
-  void push(std::int64_t t, Ev type, std::uint32_t a, std::uint32_t b = 0);
+  void push(std::int64_t t, Ev type, std::uint32_t a, std::uint32_t b = 0) {
+    assert(t >= now && "an event scheduled in the past");
+    t = std::max(t, now);  // the queue needs it; every caller schedules at now or later
+    heap.push(Pending{t, (seq++ << 8) | static_cast<std::uint64_t>(type), a, b});
+  }
   void run_until(std::int64_t t);
   void handle(const Pending& e);
 
@@ -302,7 +315,7 @@ struct Simulation::Impl {
   void finish_step(std::uint32_t lot, std::uint32_t tool, const Job& job);
   void complete(std::uint32_t lot);
   void remove_lot(std::uint32_t lot);  // leaves the fab (completed or scrapped): frees the slot
-  std::uint32_t dedicated_tool(const Lot& lot) const;
+  std::uint32_t dedicated_tool(std::uint32_t lot) const;  // kNone: any tool
   void set_way(std::uint32_t lot, std::uint32_t w, bool processing);
   void set_way_all(std::uint32_t lot);
   void set_place(std::uint32_t lot, LotPlace place);
@@ -339,14 +352,52 @@ struct Simulation::Impl {
   void schedule_pm_due(std::uint32_t t, std::uint32_t p, std::int64_t at);
 
   // accounting and the journal (accounting.cpp)
-  ToolState derived_state(std::uint32_t t) const;
-  void sync_state(std::uint32_t t);  // accounts and reports a change of derived_state
-  void queue_changed(std::uint32_t g);
+  // (the small ones are here, inline: the event loop calls them several times per lot move)
+  ToolState derived_state(std::uint32_t t) const {
+    const ToolRt& tool = tools[t];
+    switch (tool.avail) {
+      case Avail::Down:
+        return ToolState::UnscheduledDown;
+      case Avail::Pm:
+        return ToolState::ScheduledDown;
+      case Avail::Engineering:
+        return ToolState::Engineering;
+      case Avail::NonScheduled:
+        return ToolState::NonScheduled;
+      case Avail::Up:
+        break;
+    }
+    if (tool.jobs.empty()) return ToolState::Standby;
+    for (const Job& job : tool.jobs)
+      if (now < job.setup_end) return ToolState::Setup;
+    return ToolState::Productive;
+  }
+  // Accounts and reports a change of derived_state.
+  void sync_state(std::uint32_t t) {
+    const ToolState s = derived_state(t);
+    if (tools[t].acc_state != s) change_state(t, s);
+  }
+  void change_state(std::uint32_t t, ToolState s);
+  // Integrates the queue length up to now (call before the length changes).
+  void queue_changed(std::uint32_t g) {
+    GroupRt& gr = groups[g];
+    gr.queue_area += static_cast<std::int64_t>(gr.queue.size()) * (now - gr.queue_since);
+    gr.queue_since = now;
+  }
   void reset_stats();
   void sample_wip();
-  void touch_tool(std::uint32_t t);
-  void touch_group(std::uint32_t g);
-  void touch_lot(std::uint32_t lot);
+  void touch_tool(std::uint32_t t) {
+    journal.tool[t] = ++journal.version;
+    if (journal.logging) log_change(Journal::kTool, t);
+  }
+  void touch_group(std::uint32_t g) {
+    journal.group[g] = ++journal.version;
+    if (journal.logging) log_change(Journal::kGroup, g);
+  }
+  void touch_lot(std::uint32_t id) {
+    journal.lot[id] = ++journal.version;
+    if (journal.logging) log_change(Journal::kLot, id);
+  }
   void log_change(Journal::Kind kind, std::uint32_t index);
 
   // views (state_view.cpp)

@@ -18,17 +18,20 @@ std::uint32_t Simulation::Impl::new_lot(LotKey key, std::string name) {
     const std::uint32_t gen = lots[id].gen;
     lots[id] = Lot{};
     lots[id].gen = gen + 1;  // arrivals of the slot's former lot stay cancelled
+    cold[id].ded.clear();
+    cold[id].cqt.clear();
   } else {
     id = static_cast<std::uint32_t>(lots.size());
     lots.emplace_back();
+    cold.emplace_back();
     journal.lot.push_back(0);
   }
   Lot& lot = lots[id];
   lot.key = key;
-  lot.name = std::move(name);
+  cold[id].name = std::move(name);
   lot.serial = next_serial++;
   lot.since = now;
-  lot_by_name[lot.name] = id;
+  lot_by_name[cold[id].name] = id;
   ++lots_alive;
   const std::size_t nwatch = c->watch_groups.size();
   if (way.size() < lots.size() * nwatch) way.resize(lots.size() * nwatch, kNone);
@@ -71,8 +74,9 @@ void Simulation::Impl::release(std::uint32_t o, std::uint32_t k) {
 void Simulation::Impl::start_lot(std::uint32_t id, std::uint32_t first) {
   const Lot& lot = lots[id];
   if (!observers.empty()) {
-    const LotRecord r{lot.key, lot.name,   ProductId{lot.product}, lot.priority, lot.wafers, at(lot.released),
-                      {},      at(lot.due)};
+    const LotRecord r{lot.key,      name_of(id), ProductId{lot.product},
+                      lot.priority, lot.wafers,  at(lot.released),
+                      {},           at(lot.due)};
     for (Observer* o : observers) o->on_release(r);
   }
   const std::uint32_t next = follow() ? first : route_next(id, first);
@@ -203,8 +207,8 @@ void Simulation::Impl::enqueue(std::uint32_t id) {
   e.process_ms = s.expected_ms;
   e.step = StepId{lot.step};
   if (s.setup != kNone) e.setup = SetupId{s.setup};
-  if (!lot.ded.empty()) {
-    const std::uint32_t ded = dedicated_tool(lot);
+  if (lot.has_ded) {
+    const std::uint32_t ded = dedicated_tool(id);
     if (ded != kNone) e.dedicated = ToolId{ded};
   }
   gr.queue.push_back(e);
@@ -229,9 +233,10 @@ void Simulation::Impl::unqueue(std::uint32_t id) {
   touch_group(g);
 }
 
-std::uint32_t Simulation::Impl::dedicated_tool(const Lot& lot) const {
-  for (const auto& [step, tool] : lot.ded)
-    if (step == lot.step) return tool;
+std::uint32_t Simulation::Impl::dedicated_tool(std::uint32_t id) const {
+  if (!lots[id].has_ded) return kNone;
+  for (const auto& [step, tool] : cold[id].ded)
+    if (step == lots[id].step) return tool;
   return kNone;
 }
 
@@ -246,15 +251,19 @@ void Simulation::Impl::finish_step(std::uint32_t id, std::uint32_t t, const Job&
   lot.prev_location = c->groups[s.group].delay_location ? kNone : c->groups[s.group].location;
   // Dedication: this step's tool must also run the later step (lot-to-lens).
   if (s.dedicate_for != kNone) {
-    auto it = std::find_if(lot.ded.begin(), lot.ded.end(),
-                           [&](const auto& p) { return p.first == s.dedicate_for; });
-    if (it == lot.ded.end())
-      lot.ded.emplace_back(s.dedicate_for, t);
+    auto& ded = cold[id].ded;
+    auto it = std::find_if(ded.begin(), ded.end(), [&](const auto& p) { return p.first == s.dedicate_for; });
+    if (it == ded.end())
+      ded.emplace_back(s.dedicate_for, t);
     else
       it->second = t;
+    lot.has_ded = true;
   }
   // Critical queue time: measured from the end of this step to the start of cqt_to.
-  if (s.cqt_to != kNone) lot.cqt.emplace_back(s.cqt_to, now + s.cqt_ms);
+  if (s.cqt_to != kNone) {
+    cold[id].cqt.emplace_back(s.cqt_to, now + s.cqt_ms);
+    lot.has_cqt = true;
+  }
   const std::uint32_t end = s.route_end;
   const std::uint32_t done = lot.step, done_pass = lot.pass;
   std::uint32_t next = lot.step + 1;
@@ -269,7 +278,7 @@ void Simulation::Impl::finish_step(std::uint32_t id, std::uint32_t t, const Job&
   }
   if (!observers.empty()) {
     const StepRecord r{lot.key,
-                       lot.name,
+                       name_of(id),
                        ProductId{lot.product},
                        StepId{done},
                        ToolId{t},
@@ -312,7 +321,7 @@ void Simulation::Impl::complete(std::uint32_t id) {
   completed.push_back(cl);
   wafers_completed += lot.wafers;
   if (!observers.empty()) {
-    const LotRecord r{lot.key,    lot.name,    ProductId{lot.product}, lot.priority,
+    const LotRecord r{lot.key,    name_of(id), ProductId{lot.product}, lot.priority,
                       lot.wafers, cl.released, cl.completed,           cl.due};
     for (Observer* o : observers) o->on_lot_completed(r);
   }
@@ -326,9 +335,9 @@ void Simulation::Impl::remove_lot(std::uint32_t id) {
   lot.queue_pos = kDone;
   ++lot.gen;
   if (!c->watch_groups.empty()) set_way_all(id);
-  lot_by_name.erase(lot.name);
+  lot_by_name.erase(name_of(id));
   ++journal.version;
-  journal.left.emplace_back(journal.version, lot.name);
+  journal.left.emplace_back(journal.version, name_of(id));
   journal.lot[id] = journal.version;
   if (journal.left.size() > 65536) {
     const std::size_t drop = journal.left.size() / 2;

@@ -13,26 +13,10 @@ using namespace fabtwin::model;
 
 // ---- events ---------------------------------------------------------------------------------
 
-void Simulation::Impl::push(std::int64_t t, Ev type, std::uint32_t a, std::uint32_t b) {
-  assert(t >= now && "an event scheduled in the past");
-  t = std::max(t, now);  // the queue needs it; every caller schedules at now or later
-  heap.push(Pending{t, (seq++ << 8) | static_cast<std::uint64_t>(type), a, b});
-}
-
-void Simulation::Impl::run_until(std::int64_t t) {
-  while (!heap.empty() && heap.top().t <= t) {
-    const Pending e = heap.pop();
-    now = e.t;
-    ++events;
-    handle(e);
-  }
-  now = t;
-}
-
 // In follow mode only the clock's own events change state (setup ends, WIP samples, warm-up);
 // releases, failures and calendar PMs keep their schedules running (shadow), so a forecast that
 // switches to autonomous has them, but create no lots and take no tool down.
-void Simulation::Impl::handle(const Pending& e) {
+[[gnu::always_inline]] inline void Simulation::Impl::handle(const Pending& e) {
   switch (e.type()) {
     case Ev::Release:
       release(e.a, e.b);
@@ -72,6 +56,16 @@ void Simulation::Impl::handle(const Pending& e) {
       break;
     }
   }
+}
+
+void Simulation::Impl::run_until(std::int64_t t) {
+  while (!heap.empty() && heap.top().t <= t) {
+    const Pending e = heap.pop();
+    now = e.t;
+    ++events;
+    handle(e);
+  }
+  now = t;
 }
 
 // An order's first release at or after time zero: releases stamped before the model's epoch are

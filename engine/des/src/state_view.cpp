@@ -39,7 +39,7 @@ ToolView Simulation::Impl::tool_view(std::uint32_t t) const {
   if (tool.setup != kNone) v.setup = SetupId{tool.setup};
   for (const Job& job : tool.jobs)
     for (const std::uint32_t id : job.lots)
-      v.lots.push_back({s.lots[id].name, at(job.start), at(job.setup_end), at(job.end)});
+      v.lots.push_back({s.cold[id].name, at(job.start), at(job.setup_end), at(job.end)});
   if (tool.avail != Avail::Up && tool.avail_until >= 0) v.down_until = at(tool.avail_until);
   return v;
 }
@@ -55,7 +55,7 @@ QueueView Simulation::Impl::queue_view(std::uint32_t g) const {
   std::sort(order.begin(), order.end(), [](const Candidate* a, const Candidate* b) {
     return a->arrival_ms != b->arrival_ms ? a->arrival_ms < b->arrival_ms : a->serial < b->serial;
   });
-  for (const Candidate* e : order) v.lots.push_back({s.lots[e->lot].name, at(e->arrival_ms)});
+  for (const Candidate* e : order) v.lots.push_back({s.cold[e->lot].name, at(e->arrival_ms)});
   return v;
 }
 
@@ -63,7 +63,7 @@ LotView Simulation::Impl::lot_view(std::uint32_t id) const {
   const Impl& s = *this;
   const Lot& lot = s.lots[id];
   LotView v;
-  v.name = lot.name;
+  v.name = s.cold[id].name;
   v.key = lot.key;
   v.product = ProductId{lot.product};
   v.priority = lot.priority;

@@ -41,7 +41,7 @@ class RankRule {
  public:
   virtual ~RankRule() = default;
   virtual std::string_view name() const = 0;
-  // Writes one score per candidate into `out` (same size); lower ranks first.
+  // Writes one score per candidate into `out` (same size); lower ranks first. Never NaN.
   virtual void score(const RankContext& ctx, std::span<const Candidate> candidates,
                      std::span<double> out) const = 0;
 };
