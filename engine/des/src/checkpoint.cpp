@@ -166,8 +166,9 @@ void lot(IO& io, Lot& l, LotCold& cold) {
   field(io, l.gen), field(io, l.held), field(io, l.waiting);
   pairs(io, cold.ded);
   pairs(io, cold.cqt);
-  l.has_ded = !cold.ded.empty();
-  l.has_cqt = !cold.cqt.empty();
+  l.ded_mask = l.cqt_mask = 0;
+  for (const auto& p : cold.ded) l.ded_mask |= step_bit(p.first);
+  for (const auto& p : cold.cqt) l.cqt_mask |= step_bit(p.first);
 }
 
 template <class IO>

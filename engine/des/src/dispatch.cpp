@@ -233,7 +233,7 @@ void Simulation::Impl::start_job(std::uint32_t t, const std::uint32_t* ids, std:
     }
     if (g.watch_index != kNone) set_way(ids[i], g.watch_index, true);
     // critical queue time check at the start of the target step
-    if (lot.has_cqt) {
+    if (lot.cqt_mask & step_bit(lot.step)) {
       auto& cqt = cold[ids[i]].cqt;
       for (std::size_t k = 0; k < cqt.size();) {
         if (cqt[k].first == lot.step) {
@@ -245,7 +245,8 @@ void Simulation::Impl::start_job(std::uint32_t t, const std::uint32_t* ids, std:
           ++k;
         }
       }
-      lot.has_cqt = !cqt.empty();
+      lot.cqt_mask = 0;
+      for (const auto& [step, deadline] : cqt) lot.cqt_mask |= step_bit(step);
     }
     lot.tool = t;
     set_place(ids[i], LotPlace::OnTool);
@@ -313,14 +314,15 @@ void Simulation::Impl::job_done(std::uint32_t t, std::uint32_t gen) {
   ToolRt& tool = tools[t];
   auto it = std::find_if(tool.jobs.begin(), tool.jobs.end(), [&](const Job& j) { return j.gen == gen; });
   if (it == tool.jobs.end()) return;  // stale: the job was delayed by a failure, or ended by an event
-  const Job job = std::move(*it);
+  done.assign(it->lots.begin(), it->lots.end());  // finish_step may start jobs on t
+  const std::int64_t start = it->start;
   tool.jobs.erase(it);
   sync_state(t);
   touch_tool(t);
   // A slot freed while the other lot still occupies the first slot: take the next lot then.
   const std::int64_t take_at = tool.entry_free_at - c->groups[tool.group].load_ms;
   if (!tool.jobs.empty() && take_at > now) push(take_at, Ev::EntryFree, t, ++tool.entry_gen);
-  for (const std::uint32_t id : job.lots) finish_step(id, t, job);
+  for (const std::uint32_t id : done) finish_step(id, t, start);
   after_unavailable(t);
 }
 

@@ -134,11 +134,14 @@ struct Lot {
   std::int64_t released = 0, due = 0, queued = 0;
   std::int64_t since = 0;  // in its place since
   std::uint32_t steps_done = 0, reworks = 0;
-  bool has_ded = false, has_cqt = false;  // its LotCold::ded / ::cqt are not empty (read on the hot path)
+  // Bit (step % 64) set for each step in its LotCold::ded / ::cqt: most moves need not look there.
+  std::uint64_t ded_mask = 0, cqt_mask = 0;
 };
 
 // What a lot carries that the event loop rarely reads, beside `lots` (same slot): keeping it out
 // of Lot keeps Lot small and trivially copyable (a fork copies lots with one memcpy).
+inline std::uint64_t step_bit(std::uint32_t step) { return std::uint64_t{1} << (step & 63); }
+
 struct LotCold {
   std::string name;
   SmallVec<std::pair<std::uint32_t, std::uint32_t>, 12> ded;  // (later step, tool): lot-to-lens dedication
@@ -280,6 +283,7 @@ struct Simulation::Impl {
   std::vector<std::pair<std::int64_t, std::uint32_t>> wake_order;  // (setup needed, tool)
   std::vector<LotRef> refs;
   std::vector<std::uint32_t> batch;
+  std::vector<std::uint32_t> done;  // job_done: the lots of the job that ended
 
   compute::Uniform2 draw(std::uint32_t kind, std::uint32_t a, std::uint32_t b, std::uint32_t c2 = 0,
                          std::uint32_t d = 0) const {
@@ -312,7 +316,7 @@ struct Simulation::Impl {
   void move_to(std::uint32_t lot, std::uint32_t next);  // on to step `next` (transport, then queue)
   void enqueue(std::uint32_t lot);
   void unqueue(std::uint32_t lot);  // leaves its queue (swap-remove)
-  void finish_step(std::uint32_t lot, std::uint32_t tool, const Job& job);
+  void finish_step(std::uint32_t lot, std::uint32_t tool, std::int64_t start);  // start: the job's track-in
   void complete(std::uint32_t lot);
   void remove_lot(std::uint32_t lot);  // leaves the fab (completed or scrapped): frees the slot
   std::uint32_t dedicated_tool(std::uint32_t lot) const;  // kNone: any tool

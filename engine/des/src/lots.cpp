@@ -207,7 +207,7 @@ void Simulation::Impl::enqueue(std::uint32_t id) {
   e.process_ms = s.expected_ms;
   e.step = StepId{lot.step};
   if (s.setup != kNone) e.setup = SetupId{s.setup};
-  if (lot.has_ded) {
+  if (lot.ded_mask & step_bit(lot.step)) {
     const std::uint32_t ded = dedicated_tool(id);
     if (ded != kNone) e.dedicated = ToolId{ded};
   }
@@ -234,7 +234,7 @@ void Simulation::Impl::unqueue(std::uint32_t id) {
 }
 
 std::uint32_t Simulation::Impl::dedicated_tool(std::uint32_t id) const {
-  if (!lots[id].has_ded) return kNone;
+  if (!(lots[id].ded_mask & step_bit(lots[id].step))) return kNone;
   for (const auto& [step, tool] : cold[id].ded)
     if (step == lots[id].step) return tool;
   return kNone;
@@ -242,7 +242,7 @@ std::uint32_t Simulation::Impl::dedicated_tool(std::uint32_t id) const {
 
 // The lot's step is done on tool t (the job is over for it): dedication and queue-time marks,
 // rework and sampling decide the next step, observers see the track-out, the lot moves on.
-void Simulation::Impl::finish_step(std::uint32_t id, std::uint32_t t, const Job& job) {
+void Simulation::Impl::finish_step(std::uint32_t id, std::uint32_t t, std::int64_t start) {
   Lot& lot = lots[id];
   const StepInfo& s = c->steps[lot.step];
   ++lot.steps_done;
@@ -257,12 +257,12 @@ void Simulation::Impl::finish_step(std::uint32_t id, std::uint32_t t, const Job&
       ded.emplace_back(s.dedicate_for, t);
     else
       it->second = t;
-    lot.has_ded = true;
+    lot.ded_mask |= step_bit(s.dedicate_for);
   }
   // Critical queue time: measured from the end of this step to the start of cqt_to.
   if (s.cqt_to != kNone) {
     cold[id].cqt.emplace_back(s.cqt_to, now + s.cqt_ms);
-    lot.has_cqt = true;
+    lot.cqt_mask |= step_bit(s.cqt_to);
   }
   const std::uint32_t end = s.route_end;
   const std::uint32_t done = lot.step, done_pass = lot.pass;
@@ -285,7 +285,7 @@ void Simulation::Impl::finish_step(std::uint32_t id, std::uint32_t t, const Job&
                        done_pass,
                        lot.wafers,
                        at(lot.queued),
-                       at(job.start),
+                       at(start),
                        at(now),
                        known && next < end ? StepId{next} : StepId{},
                        known && next >= end};

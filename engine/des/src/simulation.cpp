@@ -166,6 +166,12 @@ Simulation::Simulation(const Simulation& other) : impl_(std::make_unique<Impl>(*
   j.log_floor = j.version;
   j.left_floor = j.version;
 }
+Simulation Simulation::fork(std::uint64_t seed) const {
+  Simulation f(*this);
+  f.impl_->seed = seed;
+  f.impl_->options.seed = seed;
+  return f;
+}
 Simulation& Simulation::operator=(const Simulation& other) {
   if (this != &other) *this = Simulation(other);
   return *this;

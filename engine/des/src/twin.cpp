@@ -398,7 +398,7 @@ void Simulation::Impl::mutate(const des::Event& e) {
         lot.next_step = end;
       else if (e.next_step)
         lot.next_step = step_number(id, e.next_step);
-      finish_step(id, tool, job);
+      finish_step(id, tool, job.start);
       after_unavailable(tool);
       break;
     }

@@ -49,6 +49,9 @@ class Simulation {
   Simulation& operator=(Simulation&&) noexcept;
   ~Simulation();
   Simulation fork() const { return Simulation(*this); }
+  // A fork whose draws from now on use `seed` (what is already scheduled stays): the
+  // replications of a forecast. fork(options().seed) equals fork().
+  Simulation fork(std::uint64_t seed) const;
 
   // Runs every event up to and including time `t`; throws std::invalid_argument if t < now().
   void run_until(model::SimTime t);
