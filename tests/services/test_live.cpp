@@ -203,7 +203,7 @@ TEST_CASE("a store of another schema version, model or options, or not SQLite, i
   SECTION("another model") {
     model::ModelData data = minifab().data();
     data.name = "other_fab";
-    data.steps[0].process_time.mean *= 2;
+    data.steps[0].process_time.a *= 2;
     const model::Model other = model::Model::build(std::move(data)).value();
     const std::string before = read_bytes(db);
     auto t = LiveTwin::open(other, follow_options(db));
