@@ -452,3 +452,19 @@ TEST_CASE("an autonomous twin reopens at its last checkpoint and runs on as it w
   t->advance_to(day3);
   CHECK(t->read([](const des::Simulation& s) { return twin::state_text(s); }) == at_day3);
 }
+
+TEST_CASE("a store whose events cannot be read back fails to open, naming the event, and is not written",
+          "[live]") {
+  TempDir dir;
+  const auto& events = emulated();
+  auto o = follow_options(dir.file("twin.db"));
+  o.checkpoint_at_close = false;
+  { ingest(*open_twin(o), std::span<const Event>(events.data(), 100)); }
+  sql(o.db_path, "UPDATE events SET payload = '{\"id\": \"e7\"' WHERE seq = 7");
+  const std::string before = read_bytes(o.db_path);
+  auto t = LiveTwin::open(minifab(), o);
+  REQUIRE_FALSE(t.ok());
+  CHECK_THAT(t.error().message, Catch::Contains("stored event seq 7"));
+  CHECK(read_bytes(o.db_path) == before);  // no checkpoint of a half-recovered twin
+  CHECK(live::Store::open_existing(o.db_path).value().counts()->checkpoints == 0);
+}
