@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +14,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "fabtwin/io/load.hpp"
@@ -467,4 +469,27 @@ TEST_CASE("a store whose events cannot be read back fails to open, naming the ev
   CHECK_THAT(t.error().message, Catch::Contains("stored event seq 7"));
   CHECK(read_bytes(o.db_path) == before);  // no checkpoint of a half-recovered twin
   CHECK(live::Store::open_existing(o.db_path).value().counts()->checkpoints == 0);
+}
+
+TEST_CASE("readers see whole batches only while a writer ingests", "[live]") {
+  TempDir dir;
+  const auto& events = emulated();
+  auto t = open_twin(follow_options(dir.file("twin.db")));
+  const std::size_t batch = 50;
+  // The version after each acknowledged batch: a reader must only ever see one of these.
+  std::vector<std::uint64_t> acknowledged{t->version()};
+  std::atomic<bool> done{false};
+  std::vector<std::uint64_t> seen;
+  std::thread reader([&] {
+    while (!done.load()) seen.push_back(t->read([](const des::Simulation& s) { return s.view().version; }));
+  });
+  for (std::size_t i = 0; i < events.size(); i += batch) {
+    REQUIRE(t->ingest(std::span<const Event>(events).subspan(i, std::min(batch, events.size() - i))).ok());
+    acknowledged.push_back(t->version());
+  }
+  done = true;
+  reader.join();
+  REQUIRE_FALSE(seen.empty());
+  for (std::size_t i = 1; i < seen.size(); ++i) CHECK(seen[i - 1] <= seen[i]);
+  for (const auto v : seen) CHECK(std::binary_search(acknowledged.begin(), acknowledged.end(), v));
 }
