@@ -5,6 +5,7 @@
 // crash (no checkpoint at close: the newest periodic checkpoint + the events after it) and with no
 // checkpoint at all (every event replayed), and prints the recovery times.
 #include <sqlite3.h>
+#include <sys/resource.h>
 
 #include <chrono>
 #include <cstdio>
@@ -27,6 +28,16 @@ namespace {
 
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// CPU seconds of this process so far (user, system).
+std::pair<double, double> cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  const auto s = [](timeval t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return {s(u.ru_utime), s(u.ru_stime)};
 }
 
 [[noreturn]] void die(const std::string& m) {
@@ -92,6 +103,7 @@ int main(int argc, char** argv) {
     auto t = live::LiveTwin::open(model, o);
     if (!t.ok()) die(t.error().what());
     t0 = Clock::now();
+    const auto cpu0 = cpu_seconds();
     std::size_t applied = 0;
     for (std::size_t i = 0; i < events.size(); i += batch) {
       auto r = t.value()->ingest(
@@ -100,11 +112,12 @@ int main(int argc, char** argv) {
       for (const auto& x : r.value()) applied += x.applied();
     }
     const double s = seconds_since(t0);
+    const auto cpu1 = cpu_seconds();
     std::printf(
         "ingest: %zu events in batches of %zu, %.2f s: %.0f acknowledged events/s (%zu applied), "
-        "checkpoint every %llu events\n",
+        "checkpoint every %llu events; CPU %.1f s user + %.1f s system\n",
         events.size(), batch, s, static_cast<double>(events.size()) / s, applied,
-        static_cast<unsigned long long>(every));
+        static_cast<unsigned long long>(every), cpu1.first - cpu0.first, cpu1.second - cpu0.second);
     state = t.value()->read([](const des::Simulation& x) { return twin::state_text(x); });
     version = t.value()->version();
     auto c = t.value()->store().counts().value();
