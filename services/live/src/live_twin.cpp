@@ -155,6 +155,7 @@ model::Result<std::vector<twin::EventOutcome>> LiveTwin::ingest(std::span<const 
     return model::Error{store_->path(), 0, "",
                         "the live twin could not be rebuilt after a failed commit; restart it"};
   std::vector<twin::EventOutcome> outcomes;
+  if (events.empty()) return outcomes;
   outcomes.reserve(events.size());
   Batch batch;
   batch.events.reserve(events.size());
