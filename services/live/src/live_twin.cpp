@@ -162,50 +162,53 @@ model::Result<std::vector<twin::EventOutcome>> LiveTwin::ingest(std::span<const 
   const std::int64_t epoch = model_.data().epoch_unix_s;
   const std::int64_t received = unix_ms_now();
   std::uint64_t seq = store_->last_seq();
-  for (const des::Event& e : events) {
-    if (!e.id.empty() && seen_.count(e.id)) {  // stored before the twin was (re)opened
-      sim_->count_duplicate();
-      ++batch.duplicates;
-      outcomes.push_back({twin::Outcome::Duplicate, std::nullopt});
-      continue;
-    }
-    steps_->seq = seq + 1;
-    twin::EventOutcome o = ledger_->apply(e);
-    if (o.outcome == twin::Outcome::Duplicate) {
-      ++batch.duplicates;
+  // A fault while applying (an exception) or committing: nothing acknowledged, the twin rebuilt.
+  const auto rebuild = [&](model::Error e) {
+    e.message += " (batch of " + std::to_string(events.size()) +
+                 " events not acknowledged; the twin was rebuilt from the store)";
+    if (auto r = recover(); !r.ok()) e.message += "; the rebuild failed too: " + r.error().what();
+    return e;
+  };
+  try {
+    for (const des::Event& e : events) {
+      if (!e.id.empty() && seen_.count(e.id)) {  // stored before the twin was (re)opened
+        sim_->count_duplicate();
+        ++batch.duplicates;
+        outcomes.push_back({twin::Outcome::Duplicate, std::nullopt});
+        continue;
+      }
+      steps_->seq = seq + 1;
+      twin::EventOutcome o = ledger_->apply(e);
+      if (o.outcome == twin::Outcome::Duplicate) {
+        ++batch.duplicates;
+        outcomes.push_back(std::move(o));
+        continue;
+      }
+      ++seq;
+      EventRow& row = batch.events.emplace_back();
+      row.id = e.id;
+      row.stamp_ms = ms(e.time);
+      row.applied_at_ms = ms(sim_->now());
+      row.received_unix_ms = received;
+      row.kind = des::to_string(e.kind);
+      twin::append_event_json(row.payload, e, epoch);
+      row.outcome = o.outcome;
+      if (o.refusal) {
+        row.reason = des::to_string(o.refusal->reason);
+        row.field = o.refusal->field;
+        row.message = o.refusal->message;
+      }
       outcomes.push_back(std::move(o));
-      continue;
     }
-    ++seq;
-    EventRow& row = batch.events.emplace_back();
-    row.id = e.id;
-    row.stamp_ms = ms(e.time);
-    row.applied_at_ms = ms(sim_->now());
-    row.received_unix_ms = received;
-    row.kind = des::to_string(e.kind);
-    twin::append_event_json(row.payload, e, epoch);
-    row.outcome = o.outcome;
-    if (o.refusal) {
-      row.reason = des::to_string(o.refusal->reason);
-      row.field = o.refusal->field;
-      row.message = o.refusal->message;
-    }
-    outcomes.push_back(std::move(o));
+  } catch (const std::exception& x) {
+    return rebuild(
+        model::Error{store_->path(), 0, "", std::string("applying the batch failed: ") + x.what()});
   }
   steps_->seq = seq;
   batch.steps = std::move(steps_->rows);
   steps_->rows.clear();
   auto committed = store_->append(batch);
-  if (!committed.ok()) {
-    // Nothing of the batch is stored: the twin goes back to what the store holds.
-    model::Error e =
-        with_context(committed.error(), "batch of " + std::to_string(events.size()) +
-                                            " events not acknowledged (the twin was rebuilt from the store)");
-    if (auto r = recover(); !r.ok()) {
-      e.message += "; the rebuild failed too: " + r.error().what();
-    }
-    return e;
-  }
+  if (!committed.ok()) return rebuild(committed.error());  // nothing of the batch is stored
   events_since_checkpoint_ += batch.events.size();
   maybe_checkpoint_locked();
   return outcomes;
