@@ -54,6 +54,9 @@ int main(int argc, char** argv) {
   add_simulate_command(app, commands);
   add_yield_commands(app, commands);
   add_twin_commands(app, commands);
+#if FABTWIN_HAVE_SERVER
+  add_serve_command(app, commands);
+#endif
   CLI::App* help = add_command(app, "help", "Print this help, or with COMMAND... that command's");
 
   try {
