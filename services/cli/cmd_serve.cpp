@@ -93,7 +93,8 @@ void add_serve_command(CLI::App& root, Commands& out) {
       ->check(CLI::IsMember({"follow", "autonomous"}))
       ->capture_default_str();
   add_real(*c, "--speed", a->speed,
-           "model seconds per wall second for the clock (default: follow 0 = events only, autonomous 1)", 0);
+           "model seconds per wall second for the clock (default: follow 0 = events only, autonomous 1)", 0)
+      ->default_str("");
   add_whole(*c, "--seed", a->seed, "random seed", 0);
   c->add_option("--rule", a->rule, "base dispatch rule (as for simulate)")
       ->check(dispatch_rule())

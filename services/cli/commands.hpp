@@ -9,6 +9,9 @@ void add_simulate_command(CLI::App& root, Commands& out);    // simulate
 void add_yield_commands(CLI::App& root, Commands& out);      // yield mc | yield map | yield run
 void add_yield_run_command(CLI::App& yield, Commands& out);  // yield run
 void add_twin_commands(CLI::App& root, Commands& out);       // emulate | replay
+#if FABTWIN_HAVE_LIVE
+void add_store_commands(CLI::App& root, Commands& out);  // store info | store export (services only)
+#endif
 #if FABTWIN_HAVE_SERVER
 void add_serve_command(CLI::App& root, Commands& out);  // serve (only where the services are built)
 #endif

@@ -54,6 +54,9 @@ int main(int argc, char** argv) {
   add_simulate_command(app, commands);
   add_yield_commands(app, commands);
   add_twin_commands(app, commands);
+#if FABTWIN_HAVE_LIVE
+  add_store_commands(app, commands);
+#endif
 #if FABTWIN_HAVE_SERVER
   add_serve_command(app, commands);
 #endif

@@ -240,9 +240,11 @@ TEST_CASE("bad requests are refused naming the field, and the server keeps servi
   Running r(tcp);
   v1::IngestRequest req;
   for (std::size_t k = 0; k < 5; ++k) *req.add_events() = emulated()[k];
-  req.mutable_events(3)->set_tool("X");
-  req.mutable_events(3)->set_kind(v1::EVENT_KIND_PM_END);
-  req.mutable_events(3)->clear_lots();
+  v1::MesEvent& bad = *req.mutable_events(3);
+  bad.Clear();
+  bad.set_id("bad");
+  bad.set_kind(v1::EVENT_KIND_PM_END);
+  bad.set_tool("X");
   v1::IngestReply reply;
   grpc::Status s = r.send(req, reply);
   CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);

@@ -146,8 +146,8 @@ void Publisher::stop() {
 }
 
 PublisherStats Publisher::stats() const {
+  PublisherStats s{keyframes_.load(), deltas_.load(), merged_deltas_.load(), frames_sent_.load(), 0};
   std::lock_guard lock(mu_);
-  PublisherStats s = stats_;
   s.subscribers = subs_.size();
   return s;
 }
@@ -160,10 +160,7 @@ Publisher::DueWrite Publisher::take_due_write_locked(Subscriber& s, Clock::time_
   s.writing = true;
   s.sent = w.frame->to;
   s.next_write = now + s.interval;  // at most one frame per interval (the client's rate)
-  {
-    std::lock_guard lock(mu_);
-    ++stats_.frames_sent;
-  }
+  ++frames_sent_;
   return w;
 }
 
@@ -244,10 +241,7 @@ std::shared_ptr<const Frame> Publisher::frame_from(std::optional<std::uint64_t> 
       v1::StateFrame message;
       twin_pb::to_proto(*delta, *message.mutable_delta());
       auto f = make_frame(message, false, delta->from, delta->to);
-      {
-        std::lock_guard lock(mu_);
-        ++(*from == previous_ ? stats_.deltas : stats_.merged_deltas);
-      }
+      ++(*from == previous_ ? deltas_ : merged_deltas_);
       // Only frames that reach the version this round builds for are shared; a newer one (the
       // twin moved meanwhile) serves this subscriber alone.
       if (delta->to == latest) cache_.emplace(*from, f);
@@ -259,10 +253,7 @@ std::shared_ptr<const Frame> Publisher::frame_from(std::optional<std::uint64_t> 
   v1::StateFrame message;
   twin_pb::to_proto(view, *message.mutable_keyframe());
   auto f = make_frame(message, true, view.version, view.version);
-  {
-    std::lock_guard lock(mu_);
-    ++stats_.keyframes;
-  }
+  ++keyframes_;
   if (view.version == latest) keyframe_ = f;
   return f;
 }

@@ -12,6 +12,7 @@
 // may touch the reactor: whoever set writing = true starts that write; Finish is called once.
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -87,12 +88,13 @@ class Publisher {
   live::LiveTwin* twin_;
   Clock::duration period_;
 
-  mutable std::mutex mu_;  // subs_, stopped_, wake_, stats_
+  // Lock order: mu_, then a subscriber's mu (never the other way round).
+  mutable std::mutex mu_;  // subs_, stopped_, wake_
   std::condition_variable cv_;
   std::vector<std::shared_ptr<Subscriber>> subs_;
   bool stopped_ = false;
   bool wake_ = false;
-  PublisherStats stats_;
+  std::atomic<std::uint64_t> keyframes_{0}, deltas_{0}, merged_deltas_{0}, frames_sent_{0};
 
   // Publisher thread only.
   std::optional<std::uint64_t> published_;  // the version frames are being built for

@@ -1,0 +1,134 @@
+#pragma once
+// live::Store: the live twin's history in one SQLite file (docs/operations.md "Store schema"):
+// every ingested event with its outcome (duplicates are acknowledged, counted, never stored again),
+// periodic engine checkpoints and the lot histories (lot_steps). WAL journal, synchronous=FULL (a
+// commit that returned survives a crash or power cut), busy timeout 5 s. One writer: the LiveTwin
+// that owns it. Every call is serialised by an internal mutex. Errors are values naming the file.
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "fabtwin/model/error.hpp"
+#include "fabtwin/twin/ledger.hpp"
+
+namespace fabtwin::live {
+
+inline constexpr int kSchemaVersion = 1;  // meta.schema_version this build reads and writes
+
+// What a store belongs to, written to `meta` at creation and checked at every open: another
+// model (fingerprint) or other options make open() fail, naming the key and both values.
+struct StoreIdentity {
+  std::string model_name;
+  std::uint64_t model_fingerprint = 0;                       // des::Simulation::model_fingerprint()
+  std::vector<std::pair<std::string, std::string>> options;  // (key, value): seed, rule, mode, ...
+};
+
+// One stored event. Every event that is not a duplicate gets a row, refused ones included.
+struct EventRow {
+  std::string id;                                  // "" is stored as NULL (no duplicate check for it)
+  std::int64_t stamp_ms = 0;                       // the event's own time (model ms)
+  std::int64_t applied_at_ms = 0;                  // the twin's time once applied or refused (model ms)
+  std::int64_t received_unix_ms = 0;               // wall clock at ingest (unix ms)
+  std::string kind;                                // des::to_string(EventKind): "track_in", ...
+  std::string payload;                             // the event as one JSON line (twin::event_to_json)
+  twin::Outcome outcome = twin::Outcome::Applied;  // Applied, Late or Refused (never Duplicate)
+  std::string reason, field, message;              // Refused only: the refusal
+};
+
+struct StoredEvent {
+  std::uint64_t seq = 0;  // 1, 2, ... in arrival order
+  EventRow row;
+};
+
+// One performed step of a lot (a track-out), for lot histories and yield commonality.
+struct LotStepRow {
+  std::string lot, product, route;
+  std::uint32_t step = 0;  // step number on the route
+  std::string tool;
+  std::int64_t track_in_ms = 0;   // tool began (setup/load), model ms
+  std::int64_t track_out_ms = 0;  // unloaded, model ms
+  std::uint32_t wafers = 0;
+  std::uint64_t seq = 0;  // the event that produced it (autonomous mode: the last event stored before it)
+};
+
+// What one group commit writes: all of it or nothing.
+struct Batch {
+  std::vector<EventRow> events;  // get seq last_seq()+1, +2, ... in order
+  std::vector<LotStepRow> steps;
+  std::uint64_t duplicates = 0;  // duplicates acknowledged in this batch (added to meta.duplicates)
+};
+
+struct Checkpoint {
+  std::uint64_t seq = 0;             // the last event seq it includes (0: none)
+  std::uint64_t version = 0;         // the twin's journal version
+  std::int64_t sim_time_ms = 0;      // the twin's time
+  std::int64_t created_unix_ms = 0;  // wall clock when written
+  std::string state;                 // des::Simulation::save()
+};
+
+struct StoreCounts {
+  std::uint64_t events = 0;                          // rows in `events`
+  std::uint64_t applied = 0, late = 0, refused = 0;  // rows by outcome (applied: on time only)
+  std::uint64_t duplicates = 0;                      // acknowledged as duplicates (meta.duplicates)
+  std::uint64_t checkpoints = 0, lot_steps = 0;
+  std::uint64_t last_seq = 0;
+  std::optional<std::uint64_t> newest_checkpoint_seq;
+};
+
+class Store {
+ public:
+  // Opens the store at `path`, creating it (and its schema) if the file is missing or empty.
+  // Fails (the file untouched) if it is not SQLite, not a fabtwin store, of another schema
+  // version, or belongs to another model or options than `identity`.
+  static model::Result<Store> open(const std::string& path, const StoreIdentity& identity);
+  // Opens an existing store whatever its model (for `fabtwin store info/export`); checks the
+  // schema version only. read_only: no write is possible (the file is never changed).
+  static model::Result<Store> open_existing(const std::string& path, bool read_only = true);
+
+  Store(Store&&) noexcept;
+  Store& operator=(Store&&) noexcept;
+  ~Store();
+
+  const std::string& path() const;
+  // The meta table as (key, value) pairs, by key.
+  std::vector<std::pair<std::string, std::string>> meta() const;
+  std::optional<std::string> meta_value(std::string_view key) const;
+
+  // Writes the batch in ONE transaction (group commit). Returns the last seq after it. On an
+  // Error nothing of the batch is stored.
+  model::Result<std::uint64_t> append(const Batch& batch);
+  std::uint64_t last_seq() const;  // 0: no events
+
+  // Calls f(id) for the id of every stored event (NULL ids skipped); returns how many.
+  model::Result<std::uint64_t> all_ids(const std::function<void(std::string_view)>& f) const;
+  // Calls f for every event with seq > `seq`, in seq order; returns how many.
+  model::Result<std::uint64_t> events_after(std::uint64_t seq,
+                                            const std::function<void(const StoredEvent&)>& f) const;
+  model::Result<std::optional<Checkpoint>> newest_checkpoint() const;
+  // Writes the checkpoint and `steps` (lot steps not yet stored) in one transaction; keeps the
+  // newest `kept` checkpoints (at least 1).
+  model::Result<std::uint64_t> write_checkpoint(const Checkpoint& c, std::span<const LotStepRow> steps = {},
+                                                std::size_t kept = 3);
+  // The stored payloads as JSON lines, in seq order (refused included, duplicates never stored):
+  // a twin::replay of them reproduces the twin. Read through a second connection (a snapshot),
+  // so it does not hold up the writer. Returns the number of lines.
+  model::Result<std::uint64_t> export_events(std::ostream& out) const;
+  model::Result<StoreCounts> counts() const;
+
+  // Tests only: the next `n` commits fail (rolled back) with an "injected fault" Error.
+  void inject_commit_failures(int n);
+
+ private:
+  struct Impl;
+  explicit Store(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace fabtwin::live

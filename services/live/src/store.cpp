@@ -1,0 +1,580 @@
+// The live twin's SQLite store (store.hpp; schema in docs/operations.md "Store schema").
+#include "fabtwin/live/store.hpp"
+
+#include <sqlite3.h>
+
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <mutex>
+#include <ostream>
+
+namespace fabtwin::live {
+
+namespace {
+
+struct DbClose {
+  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+struct StmtFinalize {
+  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+};
+using Db = std::unique_ptr<sqlite3, DbClose>;
+using Stmt = std::unique_ptr<sqlite3_stmt, StmtFinalize>;
+
+constexpr int kBusyTimeoutMs = 5000;
+
+const char* const kSchema = R"sql(
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE events(
+  seq INTEGER PRIMARY KEY,
+  id TEXT UNIQUE,
+  stamp INTEGER NOT NULL,
+  applied_at INTEGER NOT NULL,
+  received_unix_ms INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  outcome TEXT NOT NULL CHECK (outcome IN ('applied', 'late', 'refused')),
+  reason TEXT,
+  field TEXT,
+  message TEXT);
+CREATE TABLE checkpoints(
+  seq INTEGER PRIMARY KEY,
+  version INTEGER NOT NULL,
+  sim_time INTEGER NOT NULL,
+  created_unix_ms INTEGER NOT NULL,
+  state BLOB NOT NULL);
+CREATE TABLE lot_steps(
+  lot TEXT NOT NULL,
+  product TEXT NOT NULL,
+  route TEXT NOT NULL,
+  step INTEGER NOT NULL,
+  tool TEXT NOT NULL,
+  track_in INTEGER NOT NULL,
+  track_out INTEGER NOT NULL,
+  wafers INTEGER NOT NULL,
+  seq INTEGER NOT NULL);
+CREATE INDEX lot_steps_lot ON lot_steps(lot);
+CREATE INDEX lot_steps_tool_out ON lot_steps(tool, track_out);
+CREATE INDEX lot_steps_step ON lot_steps(step);
+)sql";
+
+std::int64_t unix_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string iso_utc_now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+model::Error error(const std::string& path, std::string field, std::string message) {
+  return model::Error{path, 0, std::move(field), std::move(message)};
+}
+
+std::string text_column(sqlite3_stmt* s, int i) {
+  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
+  return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s, i))) : std::string();
+}
+
+std::optional<twin::Outcome> parse_outcome(std::string_view s) {
+  if (s == "applied") return twin::Outcome::Applied;
+  if (s == "late") return twin::Outcome::Late;
+  if (s == "refused") return twin::Outcome::Refused;
+  return std::nullopt;
+}
+
+// Binds text (NULL for an empty string when `null_if_empty`).
+void bind_text(sqlite3_stmt* s, int i, std::string_view v, bool null_if_empty = false) {
+  if (null_if_empty && v.empty())
+    sqlite3_bind_null(s, i);
+  else
+    sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+}
+
+}  // namespace
+
+struct Store::Impl {
+  std::string path;
+  Db db;
+  bool read_only = false;
+  Stmt insert_event, insert_step, add_duplicates, insert_checkpoint;
+  std::uint64_t last_seq = 0;
+  int fail_commits = 0;
+  mutable std::mutex mutex;
+
+  model::Error fail(std::string what) const {
+    return error(path, "", std::move(what) + ": " + sqlite3_errmsg(db.get()));
+  }
+  // Runs SQL without results; "" on success, else SQLite's message.
+  std::string exec(const char* sql) const {
+    char* msg = nullptr;
+    if (sqlite3_exec(db.get(), sql, nullptr, nullptr, &msg) == SQLITE_OK) return {};
+    std::string m = msg ? msg : sqlite3_errmsg(db.get());
+    sqlite3_free(msg);
+    return m.empty() ? "error" : m;
+  }
+  model::Result<Stmt> prepare(const char* sql) const {
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v3(db.get(), sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr) != SQLITE_OK)
+      return fail("cannot prepare a statement");
+    return Stmt(s);
+  }
+  model::Result<bool> prepare_writers() {
+    auto a = prepare(
+        "INSERT INTO events(seq, id, stamp, applied_at, received_unix_ms, kind, payload, outcome, reason, "
+        "field, "
+        "message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+    if (!a.ok()) return a.error();
+    auto b = prepare(
+        "INSERT INTO lot_steps(lot, product, route, step, tool, track_in, track_out, wafers, seq) VALUES "
+        "(?1, ?2, "
+        "?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+    if (!b.ok()) return b.error();
+    auto c =
+        prepare("UPDATE meta SET value = CAST(CAST(value AS INTEGER) + ?1 AS TEXT) WHERE key = 'duplicates'");
+    if (!c.ok()) return c.error();
+    auto d = prepare(
+        "INSERT OR REPLACE INTO checkpoints(seq, version, sim_time, created_unix_ms, state) VALUES (?1, ?2, "
+        "?3, ?4, "
+        "?5)");
+    if (!d.ok()) return d.error();
+    insert_event = std::move(a.value());
+    insert_step = std::move(b.value());
+    add_duplicates = std::move(c.value());
+    insert_checkpoint = std::move(d.value());
+    return true;
+  }
+  // One row of `sql` as text columns; nullopt when no row; an Error on failure.
+  model::Result<std::optional<std::string>> scalar(const char* sql) const {
+    auto s = prepare(sql);
+    if (!s.ok()) return s.error();
+    const int rc = sqlite3_step(s->get());
+    if (rc == SQLITE_ROW) {
+      if (sqlite3_column_type(s->get(), 0) == SQLITE_NULL) return std::optional<std::string>();
+      return std::optional<std::string>(text_column(s->get(), 0));
+    }
+    if (rc == SQLITE_DONE) return std::optional<std::string>();
+    return fail("cannot read");
+  }
+  model::Result<bool> insert_steps(std::span<const LotStepRow> steps) {
+    sqlite3_stmt* s = insert_step.get();
+    for (const LotStepRow& r : steps) {
+      bind_text(s, 1, r.lot);
+      bind_text(s, 2, r.product);
+      bind_text(s, 3, r.route);
+      sqlite3_bind_int64(s, 4, r.step);
+      bind_text(s, 5, r.tool);
+      sqlite3_bind_int64(s, 6, r.track_in_ms);
+      sqlite3_bind_int64(s, 7, r.track_out_ms);
+      sqlite3_bind_int64(s, 8, r.wafers);
+      sqlite3_bind_int64(s, 9, static_cast<sqlite3_int64>(r.seq));
+      const int rc = sqlite3_step(s);
+      sqlite3_reset(s);
+      if (rc != SQLITE_DONE) return fail("cannot store a lot step");
+    }
+    return true;
+  }
+  // COMMIT (or the injected fault); on any failure the transaction is rolled back.
+  model::Result<bool> commit() {
+    if (fail_commits > 0) {
+      --fail_commits;
+      exec("ROLLBACK");
+      return error(path, "", "commit failed: injected fault");
+    }
+    if (std::string m = exec("COMMIT"); !m.empty()) {
+      exec("ROLLBACK");
+      return error(path, "", "commit failed: " + m);
+    }
+    return true;
+  }
+  model::Result<bool> begin() {
+    if (read_only) return error(path, "", "the store is open read-only");
+    if (std::string m = exec("BEGIN IMMEDIATE"); !m.empty())
+      return error(path, "", "cannot begin a transaction: " + m);
+    return true;
+  }
+
+  // Opens the connection and checks, reading only, that the file is SQLite and a fabtwin store
+  // of this schema version. `fresh` is set when the file is missing or empty (and `create`
+  // allows making it): the schema is then still to be written.
+  static model::Result<std::unique_ptr<Impl>> connect(const std::string& path, bool create, bool read_only,
+                                                      bool& fresh) {
+    std::error_code ec;
+    const bool exists = std::filesystem::exists(path, ec);
+    const bool empty = exists && std::filesystem::file_size(path, ec) == 0 && !ec;
+    fresh = !exists || empty;
+    if (fresh && !create) return error(path, "", exists ? "the file is empty, not a store" : "no such file");
+    if (exists && std::filesystem::is_directory(path, ec))
+      return error(path, "", "is a directory, not a store");
+    auto impl = std::make_unique<Impl>();
+    impl->path = path;
+    impl->read_only = read_only;
+    sqlite3* raw = nullptr;
+    const int flags =
+        (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | (fresh ? SQLITE_OPEN_CREATE : 0)) |
+        SQLITE_OPEN_NOMUTEX;
+    const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+    impl->db.reset(raw);
+    if (rc != SQLITE_OK)
+      return error(path, "", std::string("cannot open: ") + (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+    sqlite3_busy_timeout(raw, kBusyTimeoutMs);
+    sqlite3_extended_result_codes(raw, 1);
+    if (fresh) return impl;
+    // Reading the schema is the first access to the file: a file that is not SQLite fails here.
+    auto tables = impl->scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'");
+    if (!tables.ok()) {
+      if ((sqlite3_errcode(raw) & 0xff) == SQLITE_NOTADB)
+        return error(path, "", "not a SQLite database (not a fabtwin store)");
+      return tables.error();
+    }
+    if (!tables.value() || *tables.value() != "1") {
+      auto any = impl->scalar("SELECT count(*) FROM sqlite_master");
+      if (any.ok() && any.value() && *any.value() == "0") {  // an empty database: make it a store
+        if (!create) return error(path, "", "an empty SQLite database, not a store");
+        fresh = true;
+        return impl;
+      }
+      return error(path, "meta", "a SQLite database but not a fabtwin store (no meta table)");
+    }
+    auto v = impl->scalar("SELECT value FROM meta WHERE key = 'schema_version'");
+    if (!v.ok()) return v.error();
+    if (!v.value()) return error(path, "schema_version", "missing from the meta table (not a fabtwin store)");
+    if (*v.value() != std::to_string(kSchemaVersion))
+      return error(path, "schema_version",
+                   "the store has schema version " + *v.value() + "; this build reads version " +
+                       std::to_string(kSchemaVersion));
+    return impl;
+  }
+
+  // WAL, synchronous=FULL; then the cached statements and the last seq.
+  model::Result<bool> setup_writer() {
+    if (std::string m = exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"); !m.empty())
+      return error(path, "", "cannot set WAL mode: " + m);
+    if (auto p = prepare_writers(); !p.ok()) return p.error();
+    return load_last_seq();
+  }
+  model::Result<bool> load_last_seq() {
+    auto s = scalar("SELECT max(seq) FROM events");
+    if (!s.ok()) return s.error();
+    last_seq = s.value() ? std::stoull(*s.value()) : 0;
+    return true;
+  }
+};
+
+Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Store::Store(Store&&) noexcept = default;
+Store& Store::operator=(Store&&) noexcept = default;
+Store::~Store() = default;
+
+model::Result<Store> Store::open(const std::string& path, const StoreIdentity& identity) {
+  bool fresh = false;
+  auto c = Impl::connect(path, true, false, fresh);
+  if (!c.ok()) return c.error();
+  std::unique_ptr<Impl> impl = std::move(c.value());
+  if (fresh) {
+    // The schema and the meta rows in one transaction (WAL first: it cannot change inside one).
+    if (std::string m = impl->exec("PRAGMA journal_mode = WAL"); !m.empty())
+      return error(path, "", "cannot create the store: " + m);
+    if (auto b = impl->begin(); !b.ok()) return b.error();
+    if (std::string m = impl->exec(kSchema); !m.empty()) {
+      impl->exec("ROLLBACK");
+      return error(path, "", "cannot create the store: " + m);
+    }
+    std::vector<std::pair<std::string, std::string>> rows = {
+        {"schema_version", std::to_string(kSchemaVersion)},
+        {"model_name", identity.model_name},
+        {"model_fingerprint", std::to_string(identity.model_fingerprint)},
+        {"created_at", iso_utc_now()},
+        {"duplicates", "0"}};
+    rows.insert(rows.end(), identity.options.begin(), identity.options.end());
+    auto ins = impl->prepare("INSERT INTO meta(key, value) VALUES (?1, ?2)");
+    if (!ins.ok()) {
+      impl->exec("ROLLBACK");
+      return ins.error();
+    }
+    for (const auto& [k, v] : rows) {
+      bind_text(ins->get(), 1, k);
+      bind_text(ins->get(), 2, v);
+      const int rc = sqlite3_step(ins->get());
+      sqlite3_reset(ins->get());
+      if (rc != SQLITE_DONE) {
+        auto e = impl->fail("cannot create the store");
+        impl->exec("ROLLBACK");
+        return e;
+      }
+    }
+    ins->reset();
+    if (std::string m = impl->exec("COMMIT"); !m.empty()) {
+      impl->exec("ROLLBACK");
+      return error(path, "", "cannot create the store: " + m);
+    }
+  } else {
+    // Another model or other options: an Error naming the key, the file untouched.
+    Store probe(std::move(impl));
+    const auto value = [&](const std::string& k) { return probe.meta_value(k).value_or("<none>"); };
+    const std::string fp = std::to_string(identity.model_fingerprint);
+    if (value("model_fingerprint") != fp)
+      return error(path, "model_fingerprint",
+                   "the store belongs to model '" + value("model_name") + "' (fingerprint " +
+                       value("model_fingerprint") + "), not to model '" + identity.model_name +
+                       "' (fingerprint " + fp + ")");
+    for (const auto& [k, v] : identity.options)
+      if (value(k) != v)
+        return error(path, k, "the store was created with " + k + " '" + value(k) + "', not '" + v + "'");
+    impl = std::move(probe.impl_);
+  }
+  if (auto s = impl->setup_writer(); !s.ok()) return s.error();
+  return Store(std::move(impl));
+}
+
+model::Result<Store> Store::open_existing(const std::string& path, bool read_only) {
+  bool fresh = false;
+  auto c = Impl::connect(path, false, read_only, fresh);
+  if (!c.ok()) return c.error();
+  std::unique_ptr<Impl> impl = std::move(c.value());
+  if (read_only) {
+    if (auto s = impl->load_last_seq(); !s.ok()) return s.error();
+  } else if (auto s = impl->setup_writer(); !s.ok()) {
+    return s.error();
+  }
+  return Store(std::move(impl));
+}
+
+const std::string& Store::path() const { return impl_->path; }
+
+std::vector<std::pair<std::string, std::string>> Store::meta() const {
+  std::lock_guard lock(impl_->mutex);
+  std::vector<std::pair<std::string, std::string>> out;
+  auto s = impl_->prepare("SELECT key, value FROM meta ORDER BY key");
+  if (!s.ok()) return out;
+  while (sqlite3_step(s->get()) == SQLITE_ROW)
+    out.emplace_back(text_column(s->get(), 0), text_column(s->get(), 1));
+  return out;
+}
+
+std::optional<std::string> Store::meta_value(std::string_view key) const {
+  std::lock_guard lock(impl_->mutex);
+  auto s = impl_->prepare("SELECT value FROM meta WHERE key = ?1");
+  if (!s.ok()) return std::nullopt;
+  bind_text(s->get(), 1, key);
+  if (sqlite3_step(s->get()) != SQLITE_ROW) return std::nullopt;
+  return text_column(s->get(), 0);
+}
+
+model::Result<std::uint64_t> Store::append(const Batch& batch) {
+  std::lock_guard lock(impl_->mutex);
+  Impl& m = *impl_;
+  if (auto b = m.begin(); !b.ok()) return b.error();
+  auto abort = [&](model::Error e) -> model::Result<std::uint64_t> {
+    m.exec("ROLLBACK");
+    return e;
+  };
+  sqlite3_stmt* s = m.insert_event.get();
+  std::uint64_t seq = m.last_seq;
+  for (const EventRow& r : batch.events) {
+    const bool refused = r.outcome == twin::Outcome::Refused;
+    sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(++seq));
+    bind_text(s, 2, r.id, true);
+    sqlite3_bind_int64(s, 3, r.stamp_ms);
+    sqlite3_bind_int64(s, 4, r.applied_at_ms);
+    sqlite3_bind_int64(s, 5, r.received_unix_ms);
+    bind_text(s, 6, r.kind);
+    bind_text(s, 7, r.payload);
+    bind_text(s, 8, twin::to_string(r.outcome));
+    if (refused) {
+      bind_text(s, 9, r.reason);
+      bind_text(s, 10, r.field);
+      bind_text(s, 11, r.message);
+    } else {
+      for (int i = 9; i <= 11; ++i) sqlite3_bind_null(s, i);
+    }
+    const int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) return abort(m.fail("cannot store event '" + r.id + "'"));
+  }
+  if (auto w = m.insert_steps(batch.steps); !w.ok()) return abort(w.error());
+  if (batch.duplicates) {
+    sqlite3_stmt* d = m.add_duplicates.get();
+    sqlite3_bind_int64(d, 1, static_cast<sqlite3_int64>(batch.duplicates));
+    const int rc = sqlite3_step(d);
+    sqlite3_reset(d);
+    if (rc != SQLITE_DONE) return abort(m.fail("cannot count duplicates"));
+  }
+  if (auto c = m.commit(); !c.ok()) return c.error();
+  m.last_seq = seq;
+  return seq;
+}
+
+std::uint64_t Store::last_seq() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->last_seq;
+}
+
+model::Result<std::uint64_t> Store::all_ids(const std::function<void(std::string_view)>& f) const {
+  std::lock_guard lock(impl_->mutex);
+  auto s = impl_->prepare("SELECT id FROM events WHERE id IS NOT NULL");
+  if (!s.ok()) return s.error();
+  std::uint64_t n = 0;
+  int rc;
+  while ((rc = sqlite3_step(s->get())) == SQLITE_ROW) {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s->get(), 0));
+    f(std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(s->get(), 0))));
+    ++n;
+  }
+  if (rc != SQLITE_DONE) return impl_->fail("cannot read the event ids");
+  return n;
+}
+
+model::Result<std::uint64_t> Store::events_after(std::uint64_t seq,
+                                                 const std::function<void(const StoredEvent&)>& f) const {
+  std::lock_guard lock(impl_->mutex);
+  auto s = impl_->prepare(
+      "SELECT seq, id, stamp, applied_at, received_unix_ms, kind, payload, outcome, reason, field, message "
+      "FROM events WHERE seq > ?1 ORDER BY seq");
+  if (!s.ok()) return s.error();
+  sqlite3_bind_int64(s->get(), 1, static_cast<sqlite3_int64>(seq));
+  std::uint64_t n = 0;
+  StoredEvent e;
+  int rc;
+  while ((rc = sqlite3_step(s->get())) == SQLITE_ROW) {
+    sqlite3_stmt* q = s->get();
+    e.seq = static_cast<std::uint64_t>(sqlite3_column_int64(q, 0));
+    e.row.id = text_column(q, 1);
+    e.row.stamp_ms = sqlite3_column_int64(q, 2);
+    e.row.applied_at_ms = sqlite3_column_int64(q, 3);
+    e.row.received_unix_ms = sqlite3_column_int64(q, 4);
+    e.row.kind = text_column(q, 5);
+    e.row.payload = text_column(q, 6);
+    const std::string outcome = text_column(q, 7);
+    const auto o = parse_outcome(outcome);
+    if (!o)
+      return error(impl_->path, "outcome",
+                   "event seq " + std::to_string(e.seq) + ": unknown outcome '" + outcome + "'");
+    e.row.outcome = *o;
+    e.row.reason = text_column(q, 8);
+    e.row.field = text_column(q, 9);
+    e.row.message = text_column(q, 10);
+    f(e);
+    ++n;
+  }
+  if (rc != SQLITE_DONE) return impl_->fail("cannot read the events");
+  return n;
+}
+
+model::Result<std::optional<Checkpoint>> Store::newest_checkpoint() const {
+  std::lock_guard lock(impl_->mutex);
+  auto s = impl_->prepare(
+      "SELECT seq, version, sim_time, created_unix_ms, state FROM checkpoints ORDER BY seq DESC LIMIT 1");
+  if (!s.ok()) return s.error();
+  const int rc = sqlite3_step(s->get());
+  if (rc == SQLITE_DONE) return std::optional<Checkpoint>();
+  if (rc != SQLITE_ROW) return impl_->fail("cannot read the newest checkpoint");
+  sqlite3_stmt* q = s->get();
+  Checkpoint c;
+  c.seq = static_cast<std::uint64_t>(sqlite3_column_int64(q, 0));
+  c.version = static_cast<std::uint64_t>(sqlite3_column_int64(q, 1));
+  c.sim_time_ms = sqlite3_column_int64(q, 2);
+  c.created_unix_ms = sqlite3_column_int64(q, 3);
+  const auto* p = static_cast<const char*>(sqlite3_column_blob(q, 4));
+  c.state.assign(p ? p : "", static_cast<std::size_t>(sqlite3_column_bytes(q, 4)));
+  return std::optional<Checkpoint>(std::move(c));
+}
+
+model::Result<std::uint64_t> Store::write_checkpoint(const Checkpoint& c, std::span<const LotStepRow> steps,
+                                                     std::size_t kept) {
+  std::lock_guard lock(impl_->mutex);
+  Impl& m = *impl_;
+  if (auto b = m.begin(); !b.ok()) return b.error();
+  auto abort = [&](model::Error e) -> model::Result<std::uint64_t> {
+    m.exec("ROLLBACK");
+    return e;
+  };
+  if (auto w = m.insert_steps(steps); !w.ok()) return abort(w.error());
+  sqlite3_stmt* s = m.insert_checkpoint.get();
+  sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(c.seq));
+  sqlite3_bind_int64(s, 2, static_cast<sqlite3_int64>(c.version));
+  sqlite3_bind_int64(s, 3, c.sim_time_ms);
+  sqlite3_bind_int64(s, 4, c.created_unix_ms ? c.created_unix_ms : unix_ms_now());
+  sqlite3_bind_blob64(s, 5, c.state.data(), c.state.size(), SQLITE_STATIC);
+  const int rc = sqlite3_step(s);
+  sqlite3_reset(s);
+  if (rc != SQLITE_DONE) return abort(m.fail("cannot store the checkpoint"));
+  const std::string keep = std::to_string(std::max<std::size_t>(kept, 1));
+  const std::string prune =
+      "DELETE FROM checkpoints WHERE seq NOT IN (SELECT seq FROM checkpoints ORDER BY seq DESC LIMIT " +
+      keep + ")";
+  if (std::string e = m.exec(prune.c_str()); !e.empty())
+    return abort(error(m.path, "", "cannot prune checkpoints: " + e));
+  if (auto k = m.commit(); !k.ok()) return k.error();
+  return c.seq;
+}
+
+model::Result<std::uint64_t> Store::export_events(std::ostream& out) const {
+  // A connection of its own: one SELECT is one read transaction, a snapshot the writer does not wait for.
+  bool fresh = false;
+  auto c = Impl::connect(impl_->path, false, true, fresh);
+  if (!c.ok()) return c.error();
+  Impl& r = *c.value();
+  auto s = r.prepare("SELECT payload FROM events ORDER BY seq");
+  if (!s.ok()) return s.error();
+  std::uint64_t n = 0;
+  int rc;
+  while ((rc = sqlite3_step(s->get())) == SQLITE_ROW) {
+    out.write(reinterpret_cast<const char*>(sqlite3_column_text(s->get(), 0)),
+              sqlite3_column_bytes(s->get(), 0));
+    out.put('\n');
+    ++n;
+  }
+  if (rc != SQLITE_DONE) return r.fail("cannot read the events");
+  if (!out) return error(impl_->path, "", "cannot write the export");
+  return n;
+}
+
+model::Result<StoreCounts> Store::counts() const {
+  std::lock_guard lock(impl_->mutex);
+  StoreCounts c;
+  auto s = impl_->prepare("SELECT outcome, count(*) FROM events GROUP BY outcome");
+  if (!s.ok()) return s.error();
+  int rc;
+  while ((rc = sqlite3_step(s->get())) == SQLITE_ROW) {
+    const std::string o = text_column(s->get(), 0);
+    const auto n = static_cast<std::uint64_t>(sqlite3_column_int64(s->get(), 1));
+    c.events += n;
+    if (o == "applied") c.applied = n;
+    if (o == "late") c.late = n;
+    if (o == "refused") c.refused = n;
+  }
+  if (rc != SQLITE_DONE) return impl_->fail("cannot count the events");
+  const auto number = [&](const char* sql) -> model::Result<std::optional<std::uint64_t>> {
+    auto v = impl_->scalar(sql);
+    if (!v.ok()) return v.error();
+    if (!v.value()) return std::optional<std::uint64_t>();
+    return std::optional<std::uint64_t>(std::stoull(*v.value()));
+  };
+  for (auto [sql, target] : {std::pair{"SELECT count(*) FROM checkpoints", &c.checkpoints},
+                             std::pair{"SELECT count(*) FROM lot_steps", &c.lot_steps},
+                             std::pair{"SELECT value FROM meta WHERE key = 'duplicates'", &c.duplicates},
+                             std::pair{"SELECT max(seq) FROM events", &c.last_seq}}) {
+    auto v = number(sql);
+    if (!v.ok()) return v.error();
+    *target = v.value().value_or(0);
+  }
+  auto newest = number("SELECT max(seq) FROM checkpoints");
+  if (!newest.ok()) return newest.error();
+  c.newest_checkpoint_seq = newest.value();
+  return c;
+}
+
+void Store::inject_commit_failures(int n) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->fail_commits = n;
+}
+
+}  // namespace fabtwin::live

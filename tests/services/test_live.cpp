@@ -1,0 +1,454 @@
+// The live twin over its SQLite store: every acknowledged event stored once with its outcome, a
+// reopened twin equal to the one that was closed (or crashed), a store that is not ours refused
+// untouched, a failed commit acknowledged nothing. Real SQLite files in a temporary folder; the
+// mini-fab's emulator is the event source.
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "fabtwin/io/load.hpp"
+#include "fabtwin/live/live_twin.hpp"
+#include "fabtwin/live/store.hpp"
+#include "fabtwin/twin/emulator.hpp"
+#include "fabtwin/twin/event_json.hpp"
+#include "fabtwin/twin/replay.hpp"
+#include "fabtwin/twin/state_file.hpp"
+#include "test_paths.hpp"
+
+using namespace fabtwin;
+using des::Event;
+using des::EventKind;
+using live::LiveOptions;
+using live::LiveTwin;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A fresh folder per test, removed at the end.
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    static int n = 0;
+    path = fs::temp_directory_path() /
+           ("fabtwin_live_" + std::to_string(::getpid()) + "_" + std::to_string(++n));
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+  std::string file(const std::string& name) const { return (path / name).string(); }
+};
+
+const model::Model& minifab() {
+  static const model::Model m = io::load_model(test::minifab()).value();
+  return m;
+}
+
+// The mini-fab's emulated events over `days` (ids e1, e2, ...).
+const std::vector<Event>& emulated(double days = 4) {
+  static std::map<double, std::vector<Event>> cache;
+  auto& v = cache[days];
+  if (!v.empty()) return v;
+  std::ostringstream out;
+  auto r = twin::emulate(minifab(), {.sim = {.seed = 1}, .days = days}, out);
+  REQUIRE(r.ok());
+  std::istringstream in(out.str());
+  int n = 0;
+  for (std::string line; std::getline(in, line);) {
+    auto e = twin::parse_event_json(line, minifab().data().epoch_unix_s, ++n);
+    REQUIRE(e.ok());
+    v.push_back(std::move(e.value()));
+  }
+  REQUIRE(v.size() > 500);
+  return v;
+}
+
+LiveOptions follow_options(const std::string& db) {
+  LiveOptions o;
+  o.sim.mode = des::Mode::Follow;
+  o.db_path = db;
+  o.checkpoint_every_s = 0;  // only by count, so a test decides where checkpoints are
+  return o;
+}
+
+std::unique_ptr<LiveTwin> open_twin(const LiveOptions& o) {
+  auto t = LiveTwin::open(minifab(), o);
+  if (!t.ok()) FAIL(t.error().what());
+  return std::move(t.value());
+}
+
+// Ingests events [from, to) in batches of `batch`; every outcome is returned.
+std::vector<twin::EventOutcome> ingest(LiveTwin& t, std::span<const Event> events, std::size_t batch = 64) {
+  std::vector<twin::EventOutcome> all;
+  for (std::size_t i = 0; i < events.size(); i += batch) {
+    auto r = t.ingest(events.subspan(i, std::min(batch, events.size() - i)));
+    if (!r.ok()) FAIL(r.error().what());
+    all.insert(all.end(), r->begin(), r->end());
+  }
+  return all;
+}
+
+std::string read_bytes(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// Runs SQL on the file directly (a second connection, as an operator's sqlite3 would).
+void sql(const std::string& file, const std::string& statement) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
+  char* msg = nullptr;
+  const int rc = sqlite3_exec(db, statement.c_str(), nullptr, nullptr, &msg);
+  const std::string m = msg ? msg : "";
+  sqlite3_free(msg);
+  sqlite3_close(db);
+  INFO(m);
+  REQUIRE(rc == SQLITE_OK);
+}
+
+std::vector<std::string> sql_column(const std::string& file, const std::string& query) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, query.c_str(), -1, &s, nullptr) == SQLITE_OK);
+  std::vector<std::string> out;
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
+    out.emplace_back(p ? p : "<null>");
+  }
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return out;
+}
+
+des::StateView view_of(const LiveTwin& t) {
+  return t.read([](const des::Simulation& s) { return s.view(); });
+}
+
+std::size_t count_kind(std::span<const Event> events, EventKind k) {
+  return static_cast<std::size_t>(
+      std::count_if(events.begin(), events.end(), [&](const Event& e) { return e.kind == k; }));
+}
+
+// A track-out of a lot the fab does not have: refused (unknown lot).
+Event refused_event(const std::string& id, model::SimTime t) {
+  Event e;
+  e.id = id;
+  e.kind = EventKind::TrackOut;
+  e.time = t;
+  e.lots = {"no_such_lot"};
+  e.tool = minifab().tools()[0].name;
+  e.step = 1;
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE("a new store holds schema v1, the model and the options in meta, and the indexes", "[live]") {
+  TempDir dir;
+  const std::string db = dir.file("twin.db");
+  std::uint64_t fingerprint = 0;
+  {
+    auto t = open_twin(follow_options(db));
+    CHECK(t->recovery().created);
+    fingerprint = t->read([](const des::Simulation& s) { return s.model_fingerprint(); });
+    const auto& store = t->store();
+    CHECK(store.meta_value("schema_version") == std::to_string(live::kSchemaVersion));
+    CHECK(store.meta_value("model_name") == minifab().name());
+    CHECK(store.meta_value("model_fingerprint") == std::to_string(fingerprint));
+    CHECK(store.meta_value("seed") == "1");
+    CHECK(store.meta_value("mode") == "follow");
+    CHECK(store.meta_value("rule") == "");
+    CHECK(store.meta_value("duplicates") == "0");
+    CHECK(store.meta_value("created_at").value_or("").size() == 20);  // 2024-01-02T03:04:05Z
+  }
+  CHECK(sql_column(db, "PRAGMA journal_mode") == std::vector<std::string>{"wal"});
+  CHECK(sql_column(db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name") ==
+        std::vector<std::string>{"checkpoints", "events", "lot_steps", "meta"});
+  const auto indexes =
+      sql_column(db, "SELECT sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name");
+  CHECK(indexes == std::vector<std::string>{"CREATE INDEX lot_steps_lot ON lot_steps(lot)",
+                                            "CREATE INDEX lot_steps_step ON lot_steps(step)",
+                                            "CREATE INDEX lot_steps_tool_out ON lot_steps(tool, track_out)"});
+  // Clean close wrote a checkpoint of the fresh twin; reopening checks the meta and recovers it.
+  auto again = open_twin(follow_options(db));
+  CHECK_FALSE(again->recovery().created);
+  CHECK(again->recovery().checkpoint_seq == std::uint64_t{0});
+}
+
+TEST_CASE("a store of another schema version, model or options, or not SQLite, is refused and left as it was",
+          "[live]") {
+  TempDir dir;
+  const std::string db = dir.file("twin.db");
+  { open_twin(follow_options(db)); }
+
+  SECTION("another schema version") {
+    sql(db, "UPDATE meta SET value = '2' WHERE key = 'schema_version'");
+    const std::string before = read_bytes(db);
+    auto t = LiveTwin::open(minifab(), follow_options(db));
+    REQUIRE_FALSE(t.ok());
+    CHECK(t.error().file == db);
+    CHECK(t.error().field == "schema_version");
+    CHECK_THAT(t.error().message, Catch::Contains("schema version 2") && Catch::Contains("version 1"));
+    CHECK(read_bytes(db) == before);
+  }
+  SECTION("another model") {
+    model::ModelData data = minifab().data();
+    data.name = "other_fab";
+    data.steps[0].process_time.mean *= 2;
+    const model::Model other = model::Model::build(std::move(data)).value();
+    const std::string before = read_bytes(db);
+    auto t = LiveTwin::open(other, follow_options(db));
+    REQUIRE_FALSE(t.ok());
+    CHECK(t.error().field == "model_fingerprint");
+    CHECK_THAT(t.error().message, Catch::Contains(minifab().name()) && Catch::Contains("other_fab"));
+    CHECK(read_bytes(db) == before);
+  }
+  SECTION("other options") {
+    auto o = follow_options(db);
+    o.sim.seed = 7;
+    const std::string before = read_bytes(db);
+    auto t = LiveTwin::open(minifab(), o);
+    REQUIRE_FALSE(t.ok());
+    CHECK(t.error().field == "seed");
+    CHECK_THAT(t.error().message, Catch::Contains("'1'") && Catch::Contains("'7'"));
+    CHECK(read_bytes(db) == before);
+  }
+  SECTION("a file that is not SQLite") {
+    const std::string text = dir.file("notes.txt");
+    std::ofstream(text) << "this is not a database, it is a text file of a few lines\n"
+                        << std::string(200, 'x');
+    const std::string before = read_bytes(text);
+    auto o = follow_options(text);
+    auto t = LiveTwin::open(minifab(), o);
+    REQUIRE_FALSE(t.ok());
+    CHECK(t.error().file == text);
+    CHECK_THAT(t.error().message, Catch::Contains("not a SQLite database"));
+    CHECK(read_bytes(text) == before);
+    CHECK_FALSE(live::Store::open_existing(text).ok());
+  }
+  SECTION("a SQLite database that is not a store") {
+    const std::string other = dir.file("other.db");
+    sql(other, "CREATE TABLE t(x)");
+    const std::string before = read_bytes(other);
+    auto t = LiveTwin::open(minifab(), follow_options(other));
+    REQUIRE_FALSE(t.ok());
+    CHECK(t.error().field == "meta");
+    CHECK(read_bytes(other) == before);
+  }
+}
+
+TEST_CASE("ingest stores every event once with its outcome, and the lot steps of its track-outs", "[live]") {
+  TempDir dir;
+  const auto& events = emulated();
+  auto t = open_twin(follow_options(dir.file("twin.db")));
+  const auto outcomes = ingest(*t, events, 100);
+  REQUIRE(outcomes.size() == events.size());
+  for (const auto& o : outcomes) CHECK(o.applied());
+  const auto c = t->store().counts().value();
+  CHECK(c.events == events.size());
+  CHECK(c.applied + c.late == events.size());
+  CHECK(c.refused == 0);
+  CHECK(c.duplicates == 0);
+  CHECK(c.last_seq == events.size());
+  CHECK(c.lot_steps == count_kind(events, EventKind::TrackOut));
+  // The rows keep the events in arrival order with their ids, kinds and JSON payloads.
+  std::size_t i = 0;
+  auto n = t->store().events_after(0, [&](const live::StoredEvent& s) {
+    REQUIRE(i < events.size());
+    CHECK(s.seq == i + 1);
+    CHECK(s.row.id == events[i].id);
+    CHECK(s.row.kind == des::to_string(events[i].kind));
+    CHECK(s.row.stamp_ms == events[i].time.time_since_epoch().count());
+    CHECK(s.row.payload == twin::event_to_json(events[i], minifab().data().epoch_unix_s));
+    ++i;
+  });
+  CHECK(n.value() == events.size());
+  // A lot step names the lot, its route step and tool as the track-out did.
+  const auto first_out = std::find_if(events.begin(), events.end(),
+                                      [](const Event& e) { return e.kind == EventKind::TrackOut; });
+  const auto seq = std::to_string(first_out - events.begin() + 1);
+  CHECK(sql_column(dir.file("twin.db"),
+                   "SELECT lot || ' ' || step || ' ' || tool FROM lot_steps WHERE seq = " + seq) ==
+        std::vector<std::string>{first_out->lots[0] + " " + std::to_string(first_out->step) + " " +
+                                 first_out->tool});
+}
+
+TEST_CASE("a repeated id is a duplicate: acknowledged, counted, never applied or stored twice", "[live]") {
+  TempDir dir;
+  const auto& events = emulated();
+  const std::span<const Event> first(events.data(), 300);
+  auto o = follow_options(dir.file("twin.db"));
+  o.checkpoint_at_close = false;
+  {
+    auto t = open_twin(o);
+    ingest(*t, first);
+    const auto view = view_of(*t);
+    // Again, in one batch with a repeat inside it.
+    std::vector<Event> again(first.begin(), first.begin() + 20);
+    again.push_back(first[0]);
+    const auto r = t->ingest(again).value();
+    for (const auto& x : r) CHECK(x.outcome == twin::Outcome::Duplicate);
+    const auto after = view_of(*t);
+    CHECK(after.tools == view.tools);
+    CHECK(after.lots == view.lots);
+    CHECK(after.counts.duplicate == 21);
+    CHECK(t->store().counts()->events == 300);
+    CHECK(t->store().counts()->duplicates == 21);
+  }
+  // After a restart the stored ids are still known.
+  auto t = open_twin(o);
+  const auto r = t->ingest(first.subspan(100, 5)).value();
+  for (const auto& x : r) CHECK(x.outcome == twin::Outcome::Duplicate);
+  CHECK(t->store().counts()->events == 300);
+  CHECK(view_of(*t).counts.duplicate == 26);
+}
+
+TEST_CASE("a refused event is stored as refused with its reason, field and message", "[live]") {
+  TempDir dir;
+  const auto& events = emulated();
+  auto t = open_twin(follow_options(dir.file("twin.db")));
+  ingest(*t, std::span<const Event>(events.data(), 50));
+  const Event bad = refused_event("bad-1", events[49].time);
+  const auto version = t->version();
+  const auto r = t->ingest(std::span<const Event>(&bad, 1)).value();
+  REQUIRE(r[0].outcome == twin::Outcome::Refused);
+  CHECK(r[0].refusal->reason == des::RefuseReason::UnknownLot);
+  CHECK(t->version() == version + 1);  // counted, nothing else changed
+  std::optional<live::StoredEvent> stored;
+  REQUIRE(t->store().events_after(50, [&](const live::StoredEvent& s) { stored = s; }).value() == 1);
+  CHECK(stored->row.id == "bad-1");
+  CHECK(stored->row.outcome == twin::Outcome::Refused);
+  CHECK(stored->row.reason == "unknown_lot");
+  CHECK(stored->row.field == r[0].refusal->field);
+  CHECK(stored->row.message == r[0].refusal->message);
+  CHECK(t->store().counts()->refused == 1);
+}
+
+TEST_CASE("a reopened twin has the view and version it had, with or without checkpoints", "[live]") {
+  TempDir dir;
+  const auto& events = emulated();
+  const std::size_t half = events.size() / 2;
+  struct Case {
+    const char* name;
+    std::uint64_t every;  // checkpoint every N events (0: never)
+    bool at_close;        // a clean close (checkpoint) or a crash
+  };
+  for (const Case c : {Case{"crash, no checkpoint", 0, false}, Case{"crash after checkpoints", 250, false},
+                       Case{"clean close", 0, true}}) {
+    DYNAMIC_SECTION(c.name) {
+      auto o = follow_options(dir.file(std::string(c.name) + ".db"));
+      o.checkpoint_every_events = c.every;
+      o.checkpoint_at_close = c.at_close;
+      des::StateView before;
+      std::string state;
+      {
+        auto t = open_twin(o);
+        ingest(*t, std::span<const Event>(events.data(), half), 64);
+        // A late event (the clock was run ahead of it), duplicates and a refusal are state too.
+        t->advance_to(events[half].time + model::Duration{60'000});
+        ingest(*t, std::span<const Event>(events.data() + half, 40), 7);
+        ingest(*t, std::span<const Event>(events.data() + 3, 5));
+        const Event bad = refused_event("bad", events[half].time);
+        ingest(*t, std::span<const Event>(&bad, 1));
+        ingest(*t, std::span<const Event>(events.data() + half + 40, events.size() - half - 40), 256);
+        CHECK(t->store().counts()->late > 0);
+        before = view_of(*t);
+        state = t->read([](const des::Simulation& s) { return twin::state_text(s); });
+      }
+      auto t = open_twin(o);
+      const auto& rec = t->recovery();
+      CHECK(rec.outcome_mismatches == 0);
+      if (c.at_close) {
+        CHECK(rec.events_replayed == 0);
+      } else if (c.every) {
+        REQUIRE(rec.checkpoint_seq.has_value());
+        CHECK(rec.events_replayed < c.every + 256);
+      } else {
+        CHECK_FALSE(rec.checkpoint_seq.has_value());
+        CHECK(rec.events_replayed == events.size() + 1);  // the 5 duplicates are not stored
+      }
+      const auto after = view_of(*t);
+      CHECK(after.version == before.version);
+      CHECK(after.counts == before.counts);
+      CHECK(after.kpis == before.kpis);
+      CHECK(after.now == before.now);
+      CHECK(after == before);
+      CHECK(t->read([](const des::Simulation& s) { return twin::state_text(s); }) == state);
+      // It goes on as the first one would: the rest is refused as duplicates, new events apply.
+      CHECK(t->ingest(std::span<const Event>(events.data(), 1))->front().outcome == twin::Outcome::Duplicate);
+    }
+  }
+}
+
+TEST_CASE("a replay of the exported events reproduces the live twin", "[live]") {
+  TempDir dir;
+  const auto& events = emulated();
+  auto t = open_twin(follow_options(dir.file("twin.db")));
+  ingest(*t, events, 128);
+  const Event bad = refused_event("refused-one", events.back().time);
+  ingest(*t, std::span<const Event>(&bad, 1));
+  ingest(*t, std::span<const Event>(events.data(), 10));  // duplicates: not exported
+  std::stringstream out;
+  REQUIRE(t->store().export_events(out).value() == events.size() + 1);
+  auto r = twin::replay(minifab(), out);
+  REQUIRE(r.ok());
+  CHECK(r->report.events_read == events.size() + 1);
+  CHECK(r->report.refused == 1);
+  CHECK(r->report.duplicate == 0);
+  CHECK(twin::state_text(r->sim) == t->read([](const des::Simulation& s) { return twin::state_text(s); }));
+}
+
+TEST_CASE("a failed commit acknowledges nothing and leaves the twin equal to the store", "[live]") {
+  TempDir dir;
+  const auto& events = emulated();
+  auto o = follow_options(dir.file("twin.db"));
+  o.checkpoint_every_events = 200;
+  auto t = open_twin(o);
+  const std::size_t n = 500;
+  ingest(*t, std::span<const Event>(events.data(), n));
+  const auto before = view_of(*t);
+  const auto counts = t->store().counts().value();
+  t->inject_commit_failures(1);
+  const std::span<const Event> next(events.data() + n, 100);
+  auto r = t->ingest(next);
+  REQUIRE_FALSE(r.ok());
+  CHECK_THAT(r.error().message, Catch::Contains("not acknowledged") && Catch::Contains("injected fault"));
+  CHECK(view_of(*t) == before);
+  const auto after = t->store().counts().value();
+  CHECK(after.events == counts.events);
+  CHECK(after.lot_steps == counts.lot_steps);
+  // The same batch again is new (nothing of it was kept), and the twin goes on as before.
+  const auto again = t->ingest(next).value();
+  for (const auto& x : again) CHECK(x.applied());
+  CHECK(t->store().counts()->events == n + 100);
+}
+
+TEST_CASE("an autonomous twin reopens at its last checkpoint and runs on as it would have", "[live]") {
+  TempDir dir;
+  auto o = follow_options(dir.file("auto.db"));
+  o.sim.mode = des::Mode::Autonomous;
+  o.checkpoint_at_close = false;
+  const model::SimTime day2{model::Duration{2 * 86'400'000LL}}, day3{model::Duration{3 * 86'400'000LL}};
+  std::string at_day3;
+  {
+    auto t = open_twin(o);
+    t->advance_to(day2);
+    REQUIRE(t->checkpoint_now().ok());
+    t->advance_to(day3);
+    at_day3 = t->read([](const des::Simulation& s) { return twin::state_text(s); });
+    CHECK(t->store().counts()->lot_steps > 0);
+  }
+  auto t = open_twin(o);
+  CHECK(t->now() == day2);  // clock advances after the last checkpoint are not stored
+  t->advance_to(day3);
+  CHECK(t->read([](const des::Simulation& s) { return twin::state_text(s); }) == at_day3);
+}
