@@ -209,6 +209,60 @@ with tempfile.TemporaryDirectory() as tmp:
     rc, out, err = run("yield", "run", "--model", refused, "--days", "1", "--out", os.path.join(tmp, "y"))
     check("yield run, model refused at create: exit 1", rc == 1 and "PM calendars" in err, (rc, err))
 
+# store info / store export (built with the services only): a store written by hand to the schema in
+# docs/operations.md ("Store schema") is read back; what is not a store is refused in one line.
+if "store" in run("--help")[1].replace(",", " ").split():
+    import sqlite3
+    with tempfile.TemporaryDirectory() as tmp:
+        ev = os.path.join(tmp, "ev.jsonl")
+        rc, out, err = run("emulate", "--model", MINIFAB, "--days", "3", "--events-out", ev)
+        check("store: emulate exit 0", rc == 0, (rc, err))
+        with open(ev) as fh:
+            lines = [l.rstrip("\n") for l in fh if l.strip()]
+        db = os.path.join(tmp, "twin.db")
+        con = sqlite3.connect(db)
+        con.executescript("""
+            CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
+            CREATE TABLE events(seq INTEGER PRIMARY KEY, id TEXT UNIQUE, stamp INTEGER, applied_at INTEGER,
+              received_unix_ms INTEGER, kind TEXT, payload TEXT, outcome TEXT, reason TEXT, field TEXT, message TEXT);
+            CREATE TABLE checkpoints(seq INTEGER PRIMARY KEY, version INTEGER, sim_time INTEGER,
+              created_unix_ms INTEGER, state BLOB);
+            CREATE TABLE lot_steps(lot TEXT, product TEXT, route TEXT, step INTEGER, tool TEXT, track_in INTEGER,
+              track_out INTEGER, wafers INTEGER, seq INTEGER);
+            PRAGMA journal_mode = WAL;""")
+        con.executemany("INSERT INTO meta VALUES (?, ?)", [("schema_version", "1"), ("model_name", "minifab"),
+                                                            ("model_fingerprint", "1"), ("duplicates", "4")])
+        for i, l in enumerate(lines):
+            e = json.loads(l)
+            con.execute("INSERT INTO events(seq, id, stamp, applied_at, received_unix_ms, kind, payload, outcome) "
+                        "VALUES (?, ?, 0, 0, 0, ?, ?, ?)", (i + 1, e["id"], e["kind"], l, "late" if i == 5 else "applied"))
+        con.execute("INSERT INTO checkpoints VALUES (10, 1, 0, 0, x'00')")
+        con.commit()
+        rc, out, err = run("store", "info", "--db", db, "--json")
+        info = json.loads(out) if rc == 0 else {}
+        check("store info: exit 0, counts by outcome",
+              rc == 0 and info.get("events") == {"stored": len(lines), "applied": len(lines) - 1, "late": 1,
+                                                   "refused": 0, "duplicate": 4, "last_seq": len(lines)}
+              and info.get("checkpoints") == 1 and info.get("meta", {}).get("model_name") == "minifab", (rc, err, out))
+        rc, out, err = run("store", "info", "--db", db)
+        check("store info (text): exit 0", rc == 0 and "duplicates 4" in out and "schema_version" in out, (rc, err, out))
+        exp = os.path.join(tmp, "export.jsonl")
+        rc, out, err = run("store", "export", "--db", db, "--out", exp)
+        with open(exp) as fh:
+            exported = fh.read().splitlines()
+        check("store export: the payloads in seq order", rc == 0 and exported == lines, (rc, err))
+        con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+        con.commit()
+        con.close()
+        rc, out, err = run("store", "info", "--db", db)
+        check("store info, another schema version: exit 1 naming it",
+              rc == 1 and "schema version 2" in err and err.count("\n") == 1, (rc, err))
+        rc, out, err = run("store", "export", "--db", ev, "--out", exp)
+        check("store export of a file that is not SQLite: exit 1 naming it",
+              rc == 1 and ev in err and "not a SQLite database" in err and err.count("\n") == 1, (rc, err))
+        rc, out, err = run("store", "info")
+        check("store info without --db: exit 2", rc == 2 and "--db" in err, (rc, err))
+
 # Every command and subcommand: --help exits 0 on stdout and lists every option the command parses.
 HELP = {
     (): ["model", "simulate", "yield", "emulate", "replay", "help"],

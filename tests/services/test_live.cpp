@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +14,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "fabtwin/io/load.hpp"
@@ -203,7 +205,7 @@ TEST_CASE("a store of another schema version, model or options, or not SQLite, i
   SECTION("another model") {
     model::ModelData data = minifab().data();
     data.name = "other_fab";
-    data.steps[0].process_time.mean *= 2;
+    data.steps[0].process_time.a *= 2;
     const model::Model other = model::Model::build(std::move(data)).value();
     const std::string before = read_bytes(db);
     auto t = LiveTwin::open(other, follow_options(db));
@@ -451,4 +453,43 @@ TEST_CASE("an autonomous twin reopens at its last checkpoint and runs on as it w
   CHECK(t->now() == day2);  // clock advances after the last checkpoint are not stored
   t->advance_to(day3);
   CHECK(t->read([](const des::Simulation& s) { return twin::state_text(s); }) == at_day3);
+}
+
+TEST_CASE("a store whose events cannot be read back fails to open, naming the event, and is not written",
+          "[live]") {
+  TempDir dir;
+  const auto& events = emulated();
+  auto o = follow_options(dir.file("twin.db"));
+  o.checkpoint_at_close = false;
+  { ingest(*open_twin(o), std::span<const Event>(events.data(), 100)); }
+  sql(o.db_path, "UPDATE events SET payload = '{\"id\": \"e7\"' WHERE seq = 7");
+  const std::string before = read_bytes(o.db_path);
+  auto t = LiveTwin::open(minifab(), o);
+  REQUIRE_FALSE(t.ok());
+  CHECK_THAT(t.error().message, Catch::Contains("stored event seq 7"));
+  CHECK(read_bytes(o.db_path) == before);  // no checkpoint of a half-recovered twin
+  CHECK(live::Store::open_existing(o.db_path).value().counts()->checkpoints == 0);
+}
+
+TEST_CASE("readers see whole batches only while a writer ingests", "[live]") {
+  TempDir dir;
+  const auto& events = emulated();
+  auto t = open_twin(follow_options(dir.file("twin.db")));
+  const std::size_t batch = 50;
+  // The version after each acknowledged batch: a reader must only ever see one of these.
+  std::vector<std::uint64_t> acknowledged{t->version()};
+  std::atomic<bool> done{false};
+  std::vector<std::uint64_t> seen;
+  std::thread reader([&] {
+    while (!done.load()) seen.push_back(t->read([](const des::Simulation& s) { return s.view().version; }));
+  });
+  for (std::size_t i = 0; i < events.size(); i += batch) {
+    REQUIRE(t->ingest(std::span<const Event>(events).subspan(i, std::min(batch, events.size() - i))).ok());
+    acknowledged.push_back(t->version());
+  }
+  done = true;
+  reader.join();
+  REQUIRE_FALSE(seen.empty());
+  for (std::size_t i = 1; i < seen.size(); ++i) CHECK(seen[i - 1] <= seen[i]);
+  for (const auto v : seen) CHECK(std::binary_search(acknowledged.begin(), acknowledged.end(), v));
 }

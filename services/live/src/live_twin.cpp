@@ -80,30 +80,29 @@ model::Result<std::unique_ptr<LiveTwin>> LiveTwin::open(const model::Model& mode
 }
 
 model::Result<bool> LiveTwin::recover() {
+  // Built aside and swapped in once complete: a failed rebuild leaves the old twin readable and
+  // the live twin broken (no checkpoint of a half-rebuilt state, no ingest).
   const auto t0 = std::chrono::steady_clock::now();
-  if (sim_) sim_->remove_observer(steps_.get());
-  ledger_.reset();
-  sim_.reset();
-  seen_.clear();
-  steps_->rows.clear();
-  recovery_ = {};
+  broken_ = true;
+  Recovery rec;
   auto cp = store_->newest_checkpoint();
   if (!cp.ok()) return cp.error();
   const std::uint64_t from = cp.value() ? cp.value()->seq : 0;
-  auto sim = cp.value() ? des::Simulation::restore(model_, options_.sim, cp.value()->state)
-                        : des::Simulation::create(model_, options_.sim);
-  if (!sim.ok())
-    return with_context(
-        sim.error(), "store '" + store_->path() + "': cannot restore checkpoint seq " + std::to_string(from));
-  sim_ = std::make_unique<des::Simulation>(std::move(sim.value()));
-  ledger_ = std::make_unique<twin::Ledger>(*sim_);
-  recovery_.created = store_->last_seq() == 0 && !cp.value();
-  if (cp.value()) recovery_.checkpoint_seq = from;
+  auto created = cp.value() ? des::Simulation::restore(model_, options_.sim, cp.value()->state)
+                            : des::Simulation::create(model_, options_.sim);
+  if (!created.ok())
+    return with_context(created.error(), "store '" + store_->path() + "': cannot restore checkpoint seq " +
+                                             std::to_string(from));
+  auto sim = std::make_unique<des::Simulation>(std::move(created.value()));
+  auto ledger = std::make_unique<twin::Ledger>(*sim);
+  rec.created = store_->last_seq() == 0 && !cp.value();
+  if (cp.value()) rec.checkpoint_seq = from;
 
   // Every stored id is a duplicate from now on; those after the checkpoint also pass the ledger.
-  auto ids = store_->all_ids([&](std::string_view id) { seen_.emplace(id); });
+  std::unordered_set<std::string> seen;
+  auto ids = store_->all_ids([&](std::string_view id) { seen.emplace(id); });
   if (!ids.ok()) return ids.error();
-  recovery_.ids_loaded = ids.value();
+  rec.ids_loaded = ids.value();
 
   // The events after the checkpoint, each at the time it was applied at (a late one is late again).
   const std::int64_t epoch = model_.data().epoch_unix_s;
@@ -115,31 +114,38 @@ model::Result<bool> LiveTwin::recover() {
       failed = with_context(e.error(), "stored event seq " + std::to_string(s.seq));
       return;
     }
-    if (s.row.applied_at_ms > ms(sim_->now()))
-      sim_->run_until(model::SimTime{model::Duration{s.row.applied_at_ms}});
-    const twin::EventOutcome o = ledger_->apply(e.value());
-    if (o.outcome != s.row.outcome) ++recovery_.outcome_mismatches;
+    if (s.row.applied_at_ms > ms(sim->now()))
+      sim->run_until(model::SimTime{model::Duration{s.row.applied_at_ms}});
+    const twin::EventOutcome o = ledger->apply(e.value());
+    if (o.outcome != s.row.outcome) ++rec.outcome_mismatches;
   });
   if (!n.ok()) return n.error();
   if (failed) return *failed;
-  recovery_.events_replayed = n.value();
+  rec.events_replayed = n.value();
 
   // Duplicates are not stored, only counted (meta.duplicates); those after the checkpoint again.
   const auto stored_dups = store_->meta_value("duplicates");
   const std::uint64_t total = stored_dups ? std::stoull(*stored_dups) : 0;
-  for (std::uint64_t d = sim_->event_counts().duplicate; d < total; ++d, ++recovery_.duplicates)
-    sim_->count_duplicate();
+  for (std::uint64_t d = sim->event_counts().duplicate; d < total; ++d, ++rec.duplicates)
+    sim->count_duplicate();
 
+  if (sim_) sim_->remove_observer(steps_.get());
+  ledger_ = std::move(ledger);  // (the old ledger pointed at the old simulation)
+  sim_ = std::move(sim);
+  seen_ = std::move(seen);
   sim_->enable_journal(options_.journal_entries);
   sim_->add_observer(steps_.get());
+  steps_->rows.clear();
   steps_->seq = store_->last_seq();
-  events_since_checkpoint_ = recovery_.events_replayed;
+  events_since_checkpoint_ = rec.events_replayed;
   version_at_checkpoint_ = cp.value() ? cp.value()->version : UINT64_MAX;
   time_at_checkpoint_ = cp.value() ? cp.value()->sim_time_ms : -1;
   // A checkpoint restored and nothing after it: the checkpoint is what close would write.
-  if (cp.value() && n.value() == 0 && recovery_.duplicates == 0) version_at_checkpoint_ = sim_->version();
+  if (cp.value() && n.value() == 0 && rec.duplicates == 0) version_at_checkpoint_ = sim_->version();
   last_checkpoint_ = std::chrono::steady_clock::now();
-  recovery_.wall_s = std::chrono::duration<double>(last_checkpoint_ - t0).count();
+  rec.wall_s = std::chrono::duration<double>(last_checkpoint_ - t0).count();
+  recovery_ = rec;
+  broken_ = false;
   return true;
 }
 
@@ -195,7 +201,6 @@ model::Result<std::vector<twin::EventOutcome>> LiveTwin::ingest(std::span<const 
         with_context(committed.error(), "batch of " + std::to_string(events.size()) +
                                             " events not acknowledged (the twin was rebuilt from the store)");
     if (auto r = recover(); !r.ok()) {
-      broken_ = true;
       e.message += "; the rebuild failed too: " + r.error().what();
     }
     return e;
