@@ -12,4 +12,7 @@ void add_twin_commands(CLI::App& root, Commands& out);       // emulate | replay
 #if FABTWIN_HAVE_LIVE
 void add_store_commands(CLI::App& root, Commands& out);  // store info | store export (services only)
 #endif
+#if FABTWIN_HAVE_SERVER
+void add_serve_command(CLI::App& root, Commands& out);  // serve (only where the services are built)
+#endif
 }  // namespace fabtwin::cli

@@ -57,6 +57,9 @@ int main(int argc, char** argv) {
 #if FABTWIN_HAVE_LIVE
   add_store_commands(app, commands);
 #endif
+#if FABTWIN_HAVE_SERVER
+  add_serve_command(app, commands);
+#endif
   CLI::App* help = add_command(app, "help", "Print this help, or with COMMAND... that command's");
 
   try {

@@ -357,5 +357,29 @@ rc, out, err = run("yield", "mc", *argv(dict(MC, **{"--seed": "010"}), "--wafers
 y = json.loads(out) if rc == 0 else {}
 check("leading zeros are decimal", (y.get("wafers"), y.get("seed")) == (20, 10), (rc, err, y))
 
+# serve (where the services are built): starts on a picked port, a second server on the same port
+# is refused naming --listen, SIGTERM stops it cleanly with the store written.
+rc, out, err = run("--help")
+if " serve " in out or "\n  serve" in out:
+    import re
+    import signal
+    with tempfile.TemporaryDirectory() as tmp:
+        db = os.path.join(tmp, "live.db")
+        p = subprocess.Popen([FAB, "serve", "--model", MINIFAB, "--listen", "127.0.0.1:0", "--db", db],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        first = p.stdout.readline()
+        port = re.search(r"\(port (\d+)\)", first)
+        check("serve prints its port", port is not None, first)
+        if port:
+            rc, out, err = run("serve", "--model", MINIFAB, "--listen", "127.0.0.1:" + port.group(1), "--db",
+                               os.path.join(tmp, "other.db"))
+            check("serve on a port in use: exit 2 naming --listen", rc == 2 and "--listen" in err, (rc, err))
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=60)
+        check("serve stops on SIGTERM with exit 0", p.returncode == 0 and "stopped" in out, (p.returncode, out, err))
+        check("serve wrote its store", os.path.getsize(db) > 0)
+        rc, out, err = run("serve", "--model", MINIFAB, "--mode", "sideways")
+        check("serve --mode sideways: exit 2", rc == 2 and "--mode" in err, (rc, err))
+
 print(f"{passed} passed, {len(failures)} failed")
 sys.exit(1 if failures else 0)

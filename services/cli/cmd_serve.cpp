@@ -1,0 +1,106 @@
+// fabtwin serve --model PATH [--listen HOST:PORT] [--db FILE] [--mode follow|autonomous] [--speed X]
+// [--seed S] [--rule R]: the live twin over gRPC (services/server; docs/api.md "gRPC services",
+// docs/operations.md "Ports and serving"). Only where the services are built.
+#if FABTWIN_HAVE_SERVER
+#include <pthread.h>
+
+#include <csignal>
+#include <cstdio>
+#include <memory>
+#include <optional>
+
+#include "commands.hpp"
+#include "fabtwin/io/load.hpp"
+#include "fabtwin/live/live_twin.hpp"
+#include "fabtwin/server/server.hpp"
+
+namespace fabtwin::cli {
+
+namespace {
+
+struct ServeArgs {
+  std::string model, listen = "127.0.0.1:50051", db = "fabtwin.db", mode = "follow", rule;
+  double speed = -1;  // < 0: the mode's default (follow 0, autonomous 1)
+  std::uint64_t seed = 1;
+};
+
+int serve(const ServeArgs& a) {
+  auto m = io::load_model(a.model);
+  if (!m.ok()) throw std::runtime_error(m.error().what());
+  live::LiveOptions o;
+  o.sim.seed = a.seed;
+  o.sim.rule = a.rule;
+  o.sim.mode = a.mode == "autonomous" ? des::Mode::Autonomous : des::Mode::Follow;
+  o.db_path = a.db;
+  auto twin = live::LiveTwin::open(m.value(), o);
+  if (!twin.ok()) throw std::runtime_error(twin.error().what());
+  const live::Recovery rec = twin.value()->recovery();
+
+  // SIGINT and SIGTERM are taken by sigwait below: blocked here, before gRPC starts its threads
+  // (they inherit the mask), so no other thread is interrupted by them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  server::ServerOptions so;
+  so.listen = a.listen;
+  so.speed = a.speed >= 0 ? a.speed : (o.sim.mode == des::Mode::Autonomous ? 1.0 : 0.0);
+  auto s = server::Server::start(std::move(twin.value()), so);
+  if (!s.ok()) throw UsageError("--listen: " + s.error().message);
+  server::Server& srv = *s.value();
+  std::printf(
+      "fabtwin serve: %s, %s twin on %s (port %d), speed %g; store %s (%s)\n", m->name().c_str(),
+      a.mode.c_str(), a.listen.c_str(), srv.port(), so.speed, a.db.c_str(),
+      rec.created
+          ? "new"
+          : ("recovered: " + std::to_string(rec.events_replayed) + " events after the checkpoint").c_str());
+  std::printf("fabtwin serve: Ctrl-C or SIGTERM stops it\n");
+  std::fflush(stdout);
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  std::printf("fabtwin serve: %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  std::fflush(stdout);
+  srv.shutdown();
+  const auto st = srv.stats();
+  s.value().reset();  // closes the twin: a checkpoint of the final state
+  std::printf("fabtwin serve: stopped (%llu events in %llu commits, %llu frames sent)\n",
+              static_cast<unsigned long long>(st.ingest_events),
+              static_cast<unsigned long long>(st.ingest_commits),
+              static_cast<unsigned long long>(st.frames_sent));
+  return 0;
+}
+
+}  // namespace
+
+void add_serve_command(CLI::App& root, Commands& out) {
+  auto a = std::make_shared<ServeArgs>();
+  CLI::App* c = add_command(
+      root, "serve", "The live twin over gRPC: state streaming, durable MES ingest",
+      "TwinService (GetModel, GetSnapshot, StreamState) and IngestService (Ingest, IngestEvents),\n"
+      "gRPC health and reflection (docs/api.md \"gRPC services\"). Every acknowledged event is in the\n"
+      "store (--db, SQLite); a restart on the same store recovers the twin. SIGINT or SIGTERM stop it\n"
+      "cleanly (a final checkpoint).");
+  required(c->add_option("--model", a->model, "the model the twin follows (native JSON or SMT2020 folder)")
+               ->type_name("PATH"));
+  c->add_option("--listen", a->listen, "address to listen on (port 0: any free port)")
+      ->type_name("HOST:PORT")
+      ->capture_default_str();
+  c->add_option("--db", a->db, "the store (created if missing)")->type_name("FILE")->capture_default_str();
+  c->add_option("--mode", a->mode, "follow: moved by events; autonomous: everything simulated")
+      ->check(CLI::IsMember({"follow", "autonomous"}))
+      ->capture_default_str();
+  add_real(*c, "--speed", a->speed,
+           "model seconds per wall second for the clock (default: follow 0 = events only, autonomous 1)", 0)
+      ->default_str("");
+  add_whole(*c, "--seed", a->seed, "random seed", 0);
+  c->add_option("--rule", a->rule, "base dispatch rule (as for simulate)")
+      ->check(dispatch_rule())
+      ->type_name("RULE");
+  out.push_back({c, [a] { return serve(*a); }});
+}
+
+}  // namespace fabtwin::cli
+#endif

@@ -1,0 +1,75 @@
+#pragma once
+// server::Server: the live twin over gRPC (proto/fabtwin/v1/twin.proto), on gRPC's callback API.
+//   TwinService   GetModel, GetSnapshot, StreamState (one publisher builds each frame once per
+//                 journal version; every subscriber holds one slot, the newest frame not yet sent;
+//                 O(1) memory per subscriber), Forecast (UNIMPLEMENTED for now).
+//   IngestService Ingest (unary batch), IngestEvents (a stream of batches, one reply each): decoded
+//                 on the gRPC thread, then one writer thread hands the queued batches to
+//                 LiveTwin::ingest together (one group commit) and acknowledges each after it.
+//   plus grpc.health.v1 (SERVING) and server reflection.
+// A clock thread runs the twin's clock at wall time x speed (autonomous: the simulation runs;
+// follow: the clock runs on so waits and overdue jobs show). Exceptions never cross into gRPC:
+// they become INTERNAL statuses.
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "fabtwin/live/live_twin.hpp"
+#include "fabtwin/model/error.hpp"
+
+namespace grpc {
+class Channel;
+}
+
+namespace fabtwin::server {
+
+struct ServerOptions {
+  // "host:port" to listen on (port 0: a free one, see Server::port()); "": no TCP port, only the
+  // in-process channel.
+  std::string listen = "127.0.0.1:50051";
+  // Model seconds per wall second the clock runs at; 0: the clock moves only with events.
+  double speed = 0;
+  double clock_period_s = 0.05;              // how often the clock thread advances the twin
+  double publish_period_s = 0.005;           // how often the publisher looks for new versions and due writes
+  std::uint32_t max_batch_events = 100'000;  // events in one IngestRequest (more: INVALID_ARGUMENT)
+  double shutdown_grace_s = 2;               // calls still running after this are cancelled
+};
+
+class Server {
+ public:
+  // Starts serving `twin` (owned from now on). Fails (an Error naming the address) when the port
+  // cannot be bound.
+  static model::Result<std::unique_ptr<Server>> start(std::unique_ptr<live::LiveTwin> twin,
+                                                      ServerOptions options);
+  ~Server();  // shutdown()
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // The TCP port bound (0 when options.listen is "").
+  int port() const;
+  // A channel to this server that does not leave the process.
+  std::shared_ptr<grpc::Channel> in_process_channel();
+  // Ends the streams (UNAVAILABLE), stops taking calls, lets running ones finish (up to
+  // shutdown_grace_s), then stops the clock and the writer. Idempotent.
+  void shutdown();
+  // Blocks until shutdown() has been called (from another thread or a signal watcher).
+  void wait();
+
+  live::LiveTwin& twin();
+  // Frames built so far by the publisher (keyframes, deltas shared by up-to-date subscribers,
+  // merged deltas for subscribers that fell behind) and subscribers now.
+  struct Stats {
+    std::uint64_t keyframes = 0, deltas = 0, merged_deltas = 0, frames_sent = 0;
+    std::uint64_t subscribers = 0;
+    std::uint64_t ingest_commits = 0, ingest_batches = 0, ingest_events = 0;
+  };
+  Stats stats() const;
+
+  struct Impl;
+
+ private:
+  explicit Server(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace fabtwin::server
