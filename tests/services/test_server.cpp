@@ -269,7 +269,9 @@ TEST_CASE("bad requests are refused naming the field, and the server keeps servi
   {
     grpc::ClientContext ctx;
     v1::ForecastReply fr;
-    CHECK(r.twin->Forecast(&ctx, {}, &fr).error_code() == grpc::StatusCode::UNIMPLEMENTED);
+    const grpc::Status s = r.twin->Forecast(&ctx, {}, &fr);  // horizon_days 0
+    CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK_THAT(s.error_message(), Catch::StartsWith("horizon_days: "));
   }
   // Nothing of the refused requests was applied; the server still answers.
   const v1::StateKeyframe k = r.snapshot();
@@ -498,4 +500,66 @@ TEST_CASE("a port in use is refused naming the address", "[server]") {
   REQUIRE_FALSE(b.ok());
   CHECK(b.error().field == "listen");
   CHECK_THAT(b.error().message, Catch::Contains(taken));
+}
+
+TEST_CASE("Forecast runs the live state ahead; bad requests name the field", "[server][forecast]") {
+  const bool tcp = GENERATE(false, true);
+  Running s(tcp);
+  s.send_all(0, emulated().size() / 2, 200);
+  const v1::StateKeyframe k = s.snapshot();
+  REQUIRE(k.lots_size() > 0);
+  auto ask = [&](const v1::ForecastRequest& req, v1::ForecastReply& reply) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(in_seconds(60));
+    return s.twin->Forecast(&ctx, req, &reply);
+  };
+  v1::ForecastRequest req;
+  req.set_horizon_days(4);
+  req.set_replications(4);
+  req.add_at_hours(24);
+  v1::ForecastReply reply;
+  const grpc::Status ok = ask(req, reply);
+  REQUIRE(ok.ok());
+  CHECK(reply.from_version() == k.version());
+  CHECK(reply.to_ms() - reply.from_ms() == 4 * 86'400'000);
+  CHECK(reply.replications() == 4);
+  CHECK(reply.lots_size() == k.lots_size());
+  CHECK(reply.moves().n() == 4);
+  CHECK(reply.moves().mean() > 0);
+  for (const auto& l : reply.lots()) {
+    CHECK(l.completed_fraction() >= 0);
+    CHECK(l.completed_fraction() <= 1);
+    CHECK(l.position_at_size() == 1);
+    if (l.completion_ms().n() > 0) CHECK(l.completion_ms().p10() >= reply.from_ms());
+  }
+  // The same request again gives the same figures (seeded), and the live twin did not move.
+  v1::ForecastReply again;
+  REQUIRE(ask(req, again).ok());
+  CHECK(again.moves().mean() == reply.moves().mean());
+  CHECK(s.snapshot().version() == k.version());
+
+  auto refused = [&](v1::ForecastRequest bad) {
+    v1::ForecastReply r;
+    return ask(bad, r);
+  };
+  v1::ForecastRequest bad = req;
+  bad.set_horizon_days(0);
+  grpc::Status st = refused(bad);
+  CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(st.error_message().rfind("horizon_days:", 0) == 0);
+  bad = req;
+  bad.set_replications(5000);
+  st = refused(bad);
+  CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(st.error_message().rfind("replications:", 0) == 0);
+  bad = req;
+  bad.add_at_hours(1000);
+  st = refused(bad);
+  CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(st.error_message().rfind("at_hours[1]:", 0) == 0);
+  bad = req;
+  bad.add_lots("no such lot");
+  st = refused(bad);
+  CHECK(st.error_code() == grpc::StatusCode::NOT_FOUND);
+  CHECK(st.error_message().rfind("lots[0]:", 0) == 0);
 }

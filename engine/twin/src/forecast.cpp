@@ -127,13 +127,18 @@ Result<ForecastResult> forecast(const des::Simulation& live, const ForecastOptio
 
   const std::size_t completed0 = live.completed_lots().size();
   const std::uint64_t moves0 = live.live_kpis().moves;
+  auto cancelled = [&] { return o.cancel && o.cancel->load(std::memory_order_relaxed); };
+  // Runs in steps of a simulated day, so a cancel takes effect soon.
+  auto run_to = [&](des::Simulation& sim, SimTime t) {
+    while (sim.now() < t && !cancelled()) sim.run_until(std::min(t, sim.now() + Duration{86'400'000}));
+  };
   auto run_one = [&](std::uint32_t r) {
     Replication rep;
     des::Simulation sim = live.fork(replication_seed(o.seed, r));
     if (sim.mode() == des::Mode::Follow) sim.set_mode(des::Mode::Autonomous);
     rep.position_at.assign(marks.size(), std::vector<double>(lots.size(), std::nan("")));
     for (const std::size_t k : mark_order) {
-      sim.run_until(std::max(marks[k], sim.now()));
+      run_to(sim, marks[k]);
       // One view per mark: every lot's step.
       const des::StateView v = sim.view();
       std::unordered_map<std::string_view, std::uint32_t> step_of;
@@ -144,7 +149,7 @@ Result<ForecastResult> forecast(const des::Simulation& live, const ForecastOptio
         if (it != step_of.end()) rep.position_at[k][i] = it->second - lots[i].route_first + 1;
       }
     }
-    sim.run_until(std::max(out.to, sim.now()));
+    run_to(sim, out.to);
     // Completions since the fork, by key.
     rep.completed_ms.assign(lots.size(), std::nan(""));
     std::unordered_map<std::uint64_t, std::size_t> index;
@@ -192,6 +197,7 @@ Result<ForecastResult> forecast(const des::Simulation& live, const ForecastOptio
   worker();
   for (std::thread& t : pool) t.join();
   if (failure) std::rethrow_exception(failure);
+  if (cancelled()) return bad("cancel", "the forecast was cancelled");
 
   // Summaries.
   std::vector<double> v;

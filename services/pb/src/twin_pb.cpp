@@ -551,6 +551,39 @@ model::Result<std::vector<des::Event>> EventDecoder::decode(const v1::IngestRequ
   return out;
 }
 
+namespace {
+void to_proto(const twin::Spread& s, v1::Interval& out) {
+  out.set_mean(s.mean);
+  out.set_p10(s.p10);
+  out.set_p50(s.p50);
+  out.set_p90(s.p90);
+  out.set_ci95(s.ci95);
+  out.set_n(s.n);
+}
+}  // namespace
+
+void to_proto(const twin::ForecastResult& f, v1::ForecastReply& out) {
+  out.Clear();
+  out.set_from_version(f.from_version);
+  out.set_from_ms(f.from.time_since_epoch().count());
+  out.set_to_ms(f.to.time_since_epoch().count());
+  out.set_replications(f.replications);
+  out.mutable_lots()->Reserve(static_cast<int>(f.lots.size()));
+  for (const twin::LotForecast& l : f.lots) {
+    v1::LotForecast& p = *out.add_lots();
+    p.set_lot(l.name);
+    p.set_completed_fraction(l.completed_fraction);
+    to_proto(l.completion_ms, *p.mutable_completion_ms());
+    p.set_position(l.position);
+    p.set_route_steps(l.route_steps);
+    for (const twin::Spread& s : l.position_at) to_proto(s, *p.add_position_at());
+  }
+  to_proto(f.lots_completed, *out.mutable_lots_completed());
+  to_proto(f.wafers_completed, *out.mutable_wafers_completed());
+  to_proto(f.moves, *out.mutable_moves());
+  out.set_wall_s(f.wall_s);
+}
+
 std::string status_text(const model::Error& e) {
   return e.field.empty() ? e.message : e.field + ": " + e.message;
 }

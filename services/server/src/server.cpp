@@ -6,8 +6,12 @@
 
 #include <atomic>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
+#include <thread>
 
+#include "fabtwin/twin/forecast.hpp"
 #include "fabtwin/twin_pb/twin_pb.hpp"
 #include "fabtwin/v1/twin.grpc.pb.h"
 #include "ingest.hpp"
@@ -99,17 +103,91 @@ class TwinServiceImpl final : public TwinServiceBase {
     return publisher_->subscribe(request);
   }
 
-  grpc::ServerUnaryReactor* Forecast(grpc::CallbackServerContext* ctx, const v1::ForecastRequest*,
-                                     v1::ForecastReply*) override {
+  // The live state is forked under the shared lock (milliseconds); the replications then run on a
+  // thread of their own (never on gRPC's callback threads), at most kMaxForecasts at once.
+  grpc::ServerUnaryReactor* Forecast(grpc::CallbackServerContext* ctx, const v1::ForecastRequest* request,
+                                     v1::ForecastReply* reply) override {
     auto* r = ctx->DefaultReactor();
-    r->Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "Forecast: not implemented yet"));
+    auto invalid_field = [&](const std::string& field, const std::string& what) {
+      r->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, field + ": " + what));
+      return r;
+    };
+    if (!(request->horizon_days() > 0 && request->horizon_days() <= 365))
+      return invalid_field("horizon_days",
+                           "must be > 0 and at most 365, not " + std::to_string(request->horizon_days()));
+    if (request->replications() > 1000)
+      return invalid_field("replications", "at most 1000, not " + std::to_string(request->replications()));
+    twin::ForecastOptions o;
+    o.horizon_days = request->horizon_days();
+    o.replications = request->replications() == 0 ? 10 : request->replications();
+    o.seed = request->seed() == 0 ? 1 : request->seed();
+    o.at_hours.assign(request->at_hours().begin(), request->at_hours().end());
+    o.lots.assign(request->lots().begin(), request->lots().end());
+    o.cancel = &forecast_cancel_;
+    {
+      std::lock_guard lock(forecast_mu_);
+      if (forecast_cancel_) {
+        r->Finish(unavailable("the server is shutting down"));
+        return r;
+      }
+      if (forecasts_running_ >= kMaxForecasts) {
+        r->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                               std::to_string(kMaxForecasts) + " forecasts are running; try again later"));
+        return r;
+      }
+      ++forecasts_running_;
+    }
+    try {
+      auto base =
+          std::make_shared<des::Simulation>(twin_->read([](const des::Simulation& s) { return s.fork(); }));
+      std::thread([this, r, reply, base, o = std::move(o)] {
+        grpc::Status status = grpc::Status::OK;
+        try {
+          auto f = twin::forecast(*base, o);
+          if (f)
+            twin_pb::to_proto(f.value(), *reply);
+          else if (f.error().field == "cancel")
+            status = grpc::Status(grpc::StatusCode::CANCELLED,
+                                  "the forecast was cancelled (server shutting down)");
+          else if (f.error().field.rfind("lots[", 0) == 0)
+            status = grpc::Status(grpc::StatusCode::NOT_FOUND, twin_pb::status_text(f.error()));
+          else
+            status = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, twin_pb::status_text(f.error()));
+        } catch (const std::exception& e) {
+          status = grpc::Status(grpc::StatusCode::INTERNAL, e.what());
+        }
+        r->Finish(status);
+        std::lock_guard lock(forecast_mu_);
+        --forecasts_running_;
+        forecast_cv_.notify_all();
+      }).detach();
+    } catch (const std::exception& e) {
+      {
+        std::lock_guard lock(forecast_mu_);
+        --forecasts_running_;
+      }
+      r->Finish(grpc::Status(grpc::StatusCode::INTERNAL, e.what()));
+    }
     return r;
   }
 
+  // Cancels running forecasts, refuses new ones and waits until none runs.
+  void drain_forecasts() {
+    std::unique_lock lock(forecast_mu_);
+    forecast_cancel_ = true;
+    forecast_cv_.wait(lock, [this] { return forecasts_running_ == 0; });
+  }
+  ~TwinServiceImpl() override { drain_forecasts(); }
+
  private:
+  static constexpr int kMaxForecasts = 2;
   live::LiveTwin* twin_;
   Publisher* publisher_;
   const v1::ModelSummary summary_;
+  std::mutex forecast_mu_;
+  std::condition_variable forecast_cv_;
+  int forecasts_running_ = 0;
+  std::atomic<bool> forecast_cancel_{false};
 };
 
 // IngestEvents: read a batch, decode it, hand it to the writer; its reply after the commit; then
@@ -280,7 +358,8 @@ void Server::shutdown() {
   }
   impl_->cv.notify_all();
   impl_->server->GetHealthCheckService()->SetServingStatus(false);
-  impl_->publisher.stop();  // streams end UNAVAILABLE
+  impl_->publisher.stop();                // streams end UNAVAILABLE
+  impl_->twin_service.drain_forecasts();  // running forecasts end CANCELLED
   // Running calls (an ingest waiting for its commit) finish; the writer keeps committing meanwhile.
   impl_->server->Shutdown(std::chrono::system_clock::now() +
                           std::chrono::duration_cast<std::chrono::system_clock::duration>(

@@ -4,6 +4,7 @@
 // 80 % interval over the replications) and where it is on its route at chosen times ahead; over
 // the horizon: lots and wafers completed and moves, with 95 % confidence intervals.
 // The live simulation is only read (forked); the caller keeps it from changing meanwhile.
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -13,12 +14,13 @@
 namespace fabtwin::twin {
 
 struct ForecastOptions {
-  double horizon_days = 7;          // > 0, at most 3650
-  std::uint32_t replications = 10;  // 1 .. 10000
-  std::uint64_t seed = 1;           // replication r draws with replication_seed(seed, r)
-  unsigned threads = 0;             // 0: every core (std::thread::hardware_concurrency)
-  std::vector<double> at_hours;     // record each lot's route position this long after the start
-  std::vector<std::string> lots;    // lots to report (names in the fab); empty: every lot
+  double horizon_days = 7;                    // > 0, at most 3650
+  std::uint32_t replications = 10;            // 1 .. 10000
+  std::uint64_t seed = 1;                     // replication r draws with replication_seed(seed, r)
+  unsigned threads = 0;                       // 0: every core (std::thread::hardware_concurrency)
+  std::vector<double> at_hours;               // record each lot's route position this long after the start
+  std::vector<std::string> lots;              // lots to report (names in the fab); empty: every lot
+  const std::atomic<bool>* cancel = nullptr;  // set: the runs stop within a simulated day
 };
 
 // Over the replications: mean, 95 % confidence half-width of the mean (Student t; 0 for one
@@ -53,7 +55,7 @@ struct ForecastResult {
 std::uint64_t replication_seed(std::uint64_t seed, std::uint32_t r);
 
 // Fails (an Error naming the field) on a horizon, replication count or time out of range, or a
-// lot name not in the fab.
+// lot name not in the fab ("lots[i]"); when cancelled, an Error with field "cancel".
 model::Result<ForecastResult> forecast(const des::Simulation& live, const ForecastOptions& options);
 
 }  // namespace fabtwin::twin

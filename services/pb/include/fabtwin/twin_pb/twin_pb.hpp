@@ -13,6 +13,7 @@
 #include "fabtwin/des/state.hpp"
 #include "fabtwin/model/error.hpp"
 #include "fabtwin/model/model.hpp"
+#include "fabtwin/twin/forecast.hpp"
 #include "fabtwin/twin/ledger.hpp"
 #include "fabtwin/v1/twin.pb.h"
 
@@ -71,6 +72,9 @@ class EventDecoder {
 
 // "events[3].tool: unknown tool \"X\"" (the text of an INVALID_ARGUMENT status).
 std::string status_text(const model::Error& e);
+
+// A forecast's result (`out` is overwritten).
+void to_proto(const twin::ForecastResult& forecast, v1::ForecastReply& out);
 
 // The reply entry for one event.
 void to_proto(std::string_view id, const twin::EventOutcome& outcome, v1::EventResult& out);

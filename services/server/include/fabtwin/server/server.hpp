@@ -2,7 +2,8 @@
 // server::Server: the live twin over gRPC (proto/fabtwin/v1/twin.proto), on gRPC's callback API.
 //   TwinService   GetModel, GetSnapshot, StreamState (one publisher builds each frame once per
 //                 journal version; every subscriber holds one slot, the newest frame not yet sent;
-//                 O(1) memory per subscriber), Forecast (UNIMPLEMENTED for now).
+//                 O(1) memory per subscriber), Forecast (twin::forecast on a fork of the live
+//                 state, on a thread of its own; at most two at once).
 //   IngestService Ingest (unary batch), IngestEvents (a stream of batches, one reply each): decoded
 //                 on the gRPC thread, then one writer thread hands the queued batches to
 //                 LiveTwin::ingest together (one group commit) and acknowledges each after it.
