@@ -63,6 +63,35 @@ std::int64_t Simulation::Impl::setup_needed(const ToolRt& tool, const StepInfo& 
   return c->setup_matrix[static_cast<std::size_t>(tool.setup + 1) * c->nsetups + s.setup];
 }
 
+namespace {
+// The candidate with the smallest (score of key 0, ..., key NK-1, serial): scores[k * n + i].
+// The best's keys stay in registers; a later key is read only on a tie.
+template <std::size_t NK>
+std::size_t lex_argmin(const double* scores, std::span<const Candidate> cs) {
+  const std::size_t n = cs.size();
+  std::array<double, NK> b;
+  for (std::size_t k = 0; k < NK; ++k) b[k] = scores[k * n];
+  std::uint32_t b_serial = cs[0].serial;
+  std::size_t best = 0;
+  for (std::size_t i = 1; i < n; ++i) {
+    bool take = cs[i].serial < b_serial;
+    for (std::size_t k = 0; k < NK; ++k) {
+      const double a = scores[k * n + i];
+      if (a != b[k]) {
+        take = a < b[k];
+        break;
+      }
+    }
+    if (take) {
+      best = i;
+      for (std::size_t k = 0; k < NK; ++k) b[k] = scores[k * n + i];
+      b_serial = cs[i].serial;
+    }
+  }
+  return best;
+}
+}  // namespace
+
 // The tool picks the best-ranked eligible lot (or batch) from its group's queue and starts it.
 bool Simulation::Impl::try_start(std::uint32_t t) {
   if (follow() || !can_start(t)) return false;
@@ -106,9 +135,25 @@ bool Simulation::Impl::try_start(std::uint32_t t) {
     return cs[i].serial < cs[j].serial;
   };
   if (!g.batching) {
-    std::size_t best = 0;
-    for (std::size_t i = 1; i < n; ++i)
-      if (better(i, best)) best = i;
+    std::size_t best;
+    switch (nk) {
+      case 1:
+        best = lex_argmin<1>(scores.data(), cs);
+        break;
+      case 2:
+        best = lex_argmin<2>(scores.data(), cs);
+        break;
+      case 3:
+        best = lex_argmin<3>(scores.data(), cs);
+        break;
+      case 4:
+        best = lex_argmin<4>(scores.data(), cs);
+        break;
+      default:
+        best = 0;
+        for (std::size_t i = 1; i < n; ++i)
+          if (better(i, best)) best = i;
+    }
     const std::uint32_t id = cs[best].lot;  // start_job edits the queue cs may view
     start_job(t, &id, 1);
     return true;
