@@ -109,7 +109,8 @@ TEST_CASE("emulator tool events: downs, repairs and PMs, nothing else", "[twin][
   const Model m = io::load_model(test::minifab()).value();
   const auto em = emulate(m, 20);
   const auto events = read_events(m, em.events);
-  std::map<std::string, std::string> last;  // per tool: "down", "pm" or "up"
+  std::map<std::string, std::string> last;         // per tool: "down", "pm" or "up"
+  std::map<std::string, std::string> pm_calendar;  // per tool: the calendar of its PM
   int downs = 0, pms = 0;
   for (const Event& e : events) {
     if (e.kind == EventKind::ToolState) {
@@ -124,10 +125,17 @@ TEST_CASE("emulator tool events: downs, repairs and PMs, nothing else", "[twin][
       }
     } else if (e.kind == EventKind::PmStart) {
       CHECK(last[e.tool] != "pm");
+      // The PM's calendar is named (a replaying twin refuses one not attached to the tool).
+      REQUIRE_FALSE(e.calendar.empty());
+      bool known = false;
+      for (const auto& c : m.pm_calendars()) known = known || c.name == e.calendar;
+      CHECK(known);
+      pm_calendar[e.tool] = e.calendar;
       last[e.tool] = "pm";
       ++pms;
     } else if (e.kind == EventKind::PmEnd) {
       CHECK(last[e.tool] == "pm");
+      CHECK(e.calendar == pm_calendar[e.tool]);
       last[e.tool] = "up";
     }
   }

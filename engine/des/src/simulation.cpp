@@ -203,6 +203,11 @@ void Simulation::count_duplicate() {
   ++impl_->counts.duplicate;
   ++impl_->journal.version;
 }
+std::string Simulation::pm_calendar(ToolId tool) const {
+  const ToolRt& t = impl_->tools.at(tool.index());
+  if (t.avail != Avail::Pm || t.pm_cal == kNone) return {};
+  return impl_->c->model.data().pm_calendars[impl_->c->pms[t.pm_cal].calendar].name;
+}
 const EventCounts& Simulation::event_counts() const { return impl_->counts; }
 Mode Simulation::mode() const { return impl_->mode; }
 void Simulation::set_mode(Mode m) {

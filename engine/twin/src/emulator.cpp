@@ -19,7 +19,8 @@ bool is_up(ToolState s) {
 }
 }  // namespace
 
-Emulator::Emulator(const des::Simulation& sim, Sink sink) : model_(sim.model()), sink_(std::move(sink)) {
+Emulator::Emulator(const des::Simulation& sim, Sink sink)
+    : sim_(&sim), model_(sim.model()), sink_(std::move(sink)), pm_calendar_(sim.model().tools().size()) {
   state_.reserve(model_.tools().size());
   for (std::uint32_t t = 0; t < model_.tools().size(); ++t)
     state_.push_back(sim.tool_state(model::ToolId{t}));
@@ -94,7 +95,9 @@ void Emulator::on_tool_state(model::ToolId tool, ToolState s, model::SimTime t) 
   if (s == prev) return;
   if (is_up(s)) {
     if (prev == ToolState::ScheduledDown) {
-      begin(EventKind::PmEnd, t).tool = model_.tool(tool).name;
+      des::Event& e = begin(EventKind::PmEnd, t);
+      e.tool = model_.tool(tool).name;
+      e.calendar = pm_calendar_[tool.index()];
       emit();
     } else if (!is_up(prev)) {
       des::Event& e = begin(EventKind::ToolState, t);
@@ -105,7 +108,9 @@ void Emulator::on_tool_state(model::ToolId tool, ToolState s, model::SimTime t) 
     return;
   }
   if (s == ToolState::ScheduledDown) {
-    begin(EventKind::PmStart, t).tool = model_.tool(tool).name;
+    des::Event& e = begin(EventKind::PmStart, t);
+    e.tool = model_.tool(tool).name;
+    e.calendar = pm_calendar_[tool.index()] = sim_->pm_calendar(tool);
   } else {
     des::Event& e = begin(EventKind::ToolState, t);
     e.tool = model_.tool(tool).name;

@@ -114,6 +114,7 @@ class Simulation {
   std::size_t lots_in_fab() const;
   std::size_t queue_length(model::ToolGroupId group) const;
   ToolState tool_state(model::ToolId tool) const;
+  std::string pm_calendar(model::ToolId tool) const;  // the PM calendar running on it ("" when none)
 
  private:
   struct Impl;

@@ -49,11 +49,13 @@ class Emulator final : public des::Observer {
   des::Event& begin(des::EventKind kind, model::SimTime t);  // the scratch event, id and time set
   void emit();
 
+  const des::Simulation* sim_;
   model::Model model_;
   Sink sink_;
   des::Event ev_;  // scratch (its vectors keep their capacity)
   std::uint64_t next_id_ = 1;
-  std::vector<des::ToolState> state_;  // last state seen per tool
+  std::vector<des::ToolState> state_;     // last state seen per tool
+  std::vector<std::string> pm_calendar_;  // per tool: the calendar of the PM it is in
   std::array<std::uint64_t, des::kEventKindCount> by_kind_{};
 };
 
