@@ -265,7 +265,13 @@ std::string Simulation::save() const {
   w.put(m.counts.applied), w.put(m.counts.late), w.put(m.counts.duplicate), w.put(m.counts.refused);
   for (const auto n : m.counts.refused_by_reason) w.put(n);
   w.put(m.journal.version);
-  w.list(m.journal.tool), w.list(m.journal.group), w.list(m.journal.lot);
+  // Per-entity versions, as three lists (tools, groups, lot slots).
+  w.put(static_cast<std::uint32_t>(m.tools.size()));
+  for (const ToolRt& t : m.tools) w.put(t.version);
+  w.put(static_cast<std::uint32_t>(m.groups.size()));
+  for (const GroupRt& g : m.groups) w.put(g.version);
+  w.put(static_cast<std::uint32_t>(m.lots.size()));
+  for (const Lot& l : m.lots) w.put(l.version);
   w.list(m.journal.left, [&](const auto& p) { w.put(p.first), w.put(p.second); });
   w.put(m.journal.left_floor);
   w.put(fnv(w.bytes()));
@@ -382,14 +388,19 @@ Result<Simulation> Simulation::restore(const Model& model, Options options, std:
     r.get(s.counts.applied), r.get(s.counts.late), r.get(s.counts.duplicate), r.get(s.counts.refused);
     for (auto& n : s.counts.refused_by_reason) r.get(n);
     r.get(s.journal.version);
-    r.list(s.journal.tool), r.list(s.journal.group), r.list(s.journal.lot);
+    std::vector<std::uint64_t> tool_v, group_v, lot_v;
+    r.list(tool_v), r.list(group_v), r.list(lot_v);
+    if (tool_v.size() != s.tools.size() || group_v.size() != s.groups.size() || lot_v.size() != s.lots.size())
+      return bad("the journal's versions do not fit the state's tables");
+    for (std::size_t i = 0; i < tool_v.size(); ++i) s.tools[i].version = tool_v[i];
+    for (std::size_t i = 0; i < group_v.size(); ++i) s.groups[i].version = group_v[i];
+    for (std::size_t i = 0; i < lot_v.size(); ++i) s.lots[i].version = lot_v[i];
     r.list(s.journal.left, [&](auto& p) { r.get(p.first), r.get(p.second); });
     r.get(s.journal.left_floor);
     s.journal.log_floor = s.journal.version;
     // Sizes must agree with the model the tables were compiled from.
     if (s.tools.size() != ntools || s.groups.size() != ngroups || s.downs.size() != s.c->downs.size() ||
-        s.pms.size() != s.c->pms.size() || s.journal.lot.size() != s.lots.size() ||
-        s.journal.tool.size() != ntools || s.way.size() != s.lots.size() * s.c->watch_groups.size())
+        s.pms.size() != s.c->pms.size() || s.way.size() != s.lots.size() * s.c->watch_groups.size())
       return bad("the state's tables do not fit the model");
     s.lot_by_name.clear();
     for (std::uint32_t id = 0; id < s.lots.size(); ++id)

@@ -136,6 +136,7 @@ struct Lot {
   std::uint32_t steps_done = 0, reworks = 0;
   // Bit (step % 64) set for each step in its LotCold::ded / ::cqt: most moves need not look there.
   std::uint64_t ded_mask = 0, cqt_mask = 0;
+  std::uint64_t version = 0;  // journal version of its last change (of the slot: also its departure)
 };
 
 // What a lot carries that the event loop rarely reads, beside `lots` (same slot): keeping it out
@@ -159,33 +160,34 @@ struct Job {
 enum class Avail : std::uint8_t { Up, Down, Pm, Engineering, NonScheduled };
 
 struct ToolRt {
-  SmallVec<Job, 2> jobs;  // at most the group's capacity (STNCAP), in start order
+  // What dispatch and every job start and end read first (two cache lines), then the jobs, then
+  // what downs and accounting resets read.
   Avail avail = Avail::Up;
-  bool avail_reported = false;    // put there by an event (follow: lasts until reported over)
-  std::uint32_t avail_gen = 0;    // RepairDone/PmDone generation
-  std::int64_t avail_since = 0;   // not up since (job ends move by the time down)
-  std::int64_t avail_until = -1;  // expected end of the down or PM (-1: unknown)
-  std::int64_t shifted_ms = 0;    // job ends already moved for this down (by its known duration)
+  bool in_avail = false;
+  bool avail_reported = false;  // put there by an event (follow: lasts until reported over)
+  ToolState acc_state = ToolState::Standby;
   std::uint32_t group = 0;
   std::uint32_t setup = kNone;
   std::uint32_t run_count = 0, run_needed = 0;
-  std::int64_t entry_free_at = 0;  // when the first slot frees (cascading) or processing ends
-  std::uint32_t gen = 0;           // job event generation (a failure re-issues JobDone)
-  std::uint32_t entry_gen = 0;     // EntryFree event generation
+  std::uint32_t gen = 0;        // job event generation (a failure re-issues JobDone)
+  std::uint32_t entry_gen = 0;  // EntryFree event generation
   // available list (tools that may start a job now), ordered by when they became available
   std::uint32_t prev = kNone, next = kNone;
-  bool in_avail = false;
+  std::uint32_t pm_pending = 0;    // bit per PM calendar of this tool
+  std::int64_t entry_free_at = 0;  // when the first slot frees (cascading) or processing ends
   std::int64_t idle_since = 0;
-  // pending unavailability
-  std::uint32_t pm_pending = 0;                                      // bit per PM calendar of this tool
-  std::vector<std::pair<std::uint32_t, std::int64_t>> fail_pending;  // (down spec, repair time)
-  std::uint32_t down_cal = kNone;                                    // down spec being repaired
-  std::uint32_t pm_cal = kNone;                                      // PM spec running
-  // accounting (ms per E10 state since the last reset)
-  ToolState acc_state = ToolState::Standby;
   std::int64_t acc_since = 0;
   std::int64_t state_since = 0;  // in acc_state since (not reset at warm-up)
-  std::array<std::int64_t, kToolStateCount> acc{};
+  std::vector<std::pair<std::uint32_t, std::int64_t>> fail_pending;  // (down spec, repair time)
+  SmallVec<Job, 2> jobs;           // at most the group's capacity (STNCAP), in start order
+  std::uint32_t avail_gen = 0;     // RepairDone/PmDone generation
+  std::uint32_t down_cal = kNone;  // down spec being repaired
+  std::uint32_t pm_cal = kNone;    // PM spec running
+  std::int64_t avail_since = 0;    // not up since (job ends move by the time down)
+  std::int64_t avail_until = -1;   // expected end of the down or PM (-1: unknown)
+  std::int64_t shifted_ms = 0;     // job ends already moved for this down (by its known duration)
+  std::uint64_t version = 0;       // journal version of its last change
+  std::array<std::int64_t, kToolStateCount> acc{};  // ms per E10 state since the last reset
 };
 
 struct DownRt {
@@ -205,6 +207,7 @@ struct GroupRt {
   std::int64_t queue_since = 0;
   std::int64_t wait_ms = 0;  // sum of queue waits of started lots since reset
   std::uint64_t lots_started = 0, wafers_started = 0;
+  std::uint64_t version = 0;  // journal version of the queue's last change
 };
 
 // A member that a copy (a fork) does not carry: the copy starts empty.
@@ -220,8 +223,9 @@ struct ForkLocal : T {
   ForkLocal& operator=(ForkLocal&&) noexcept = default;
 };
 
-// Change journal: a version raised by every change; per entity the version of its last change;
-// optionally a log of (version, entity) so a delta costs O(changes).
+// Change journal: a version raised by every change; per entity the version of its last change
+// (Lot::version, ToolRt::version, GroupRt::version: beside what changed, one cache line fewer per
+// move); optionally a log of (version, entity) so a delta costs O(changes).
 struct Journal {
   enum Kind : std::uint8_t { kTool, kGroup, kLot };
   struct Entry {
@@ -230,7 +234,6 @@ struct Journal {
     Kind kind;
   };
   std::uint64_t version = 0;
-  std::vector<std::uint64_t> tool, group, lot;                         // per tool, group, lot slot
   ForkLocal<std::vector<std::pair<std::uint64_t, std::string>>> left;  // (version, name) of lots that left
   std::uint64_t left_floor = 0;  // `left` is complete for versions after this
   bool logging = false;
@@ -391,15 +394,15 @@ struct Simulation::Impl {
   void reset_stats();
   void sample_wip();
   void touch_tool(std::uint32_t t) {
-    journal.tool[t] = ++journal.version;
+    tools[t].version = ++journal.version;
     if (journal.logging) log_change(Journal::kTool, t);
   }
   void touch_group(std::uint32_t g) {
-    journal.group[g] = ++journal.version;
+    groups[g].version = ++journal.version;
     if (journal.logging) log_change(Journal::kGroup, g);
   }
   void touch_lot(std::uint32_t id) {
-    journal.lot[id] = ++journal.version;
+    lots[id].version = ++journal.version;
     if (journal.logging) log_change(Journal::kLot, id);
   }
   void log_change(Journal::Kind kind, std::uint32_t index);

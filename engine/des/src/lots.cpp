@@ -24,7 +24,6 @@ std::uint32_t Simulation::Impl::new_lot(LotKey key, std::string name) {
     id = static_cast<std::uint32_t>(lots.size());
     lots.emplace_back();
     cold.emplace_back();
-    journal.lot.push_back(0);
   }
   Lot& lot = lots[id];
   lot.key = key;
@@ -338,7 +337,7 @@ void Simulation::Impl::remove_lot(std::uint32_t id) {
   lot_by_name.erase(name_of(id));
   ++journal.version;
   journal.left.emplace_back(journal.version, name_of(id));
-  journal.lot[id] = journal.version;
+  lot.version = journal.version;
   if (journal.left.size() > 65536) {
     const std::size_t drop = journal.left.size() / 2;
     journal.left_floor = journal.left[drop - 1].first;

@@ -106,8 +106,6 @@ Result<Simulation> Simulation::create(const Model& model, Options options) {
   s.way_step.assign(s.c->watch_groups.size() * s.c->steps.size(), 0);
   s.way_setup.assign(s.c->watch_groups.size() * s.c->nsetups, 0);
   s.route_releasing.assign(d.routes.size(), 0);
-  s.journal.tool.assign(d.tools.size(), 0);
-  s.journal.group.assign(d.tool_groups.size(), 0);
   for (const Order& o : d.orders)
     if (o.repeat_count > 0) ++s.route_releasing[s.c->model.product(o.product).route.index()];
   for (std::uint32_t t = 0; t < s.tools.size(); ++t) {

@@ -151,17 +151,17 @@ std::optional<StateDelta> Simulation::changes_since(std::uint64_t v) const {
     }
   } else {
     // O(fab) over the version arrays (no log, or v older than it keeps): the same result.
-    for (std::uint32_t t = 0; t < j.tool.size(); ++t)
-      if (j.tool[t] > v) tools.push_back(t);
-    for (std::uint32_t g = 0; g < j.group.size(); ++g)
-      if (j.group[g] > v) groups.push_back(g);
-    for (std::uint32_t id = 0; id < j.lot.size(); ++id)
-      if (j.lot[id] > v) lots.push_back(id);
+    for (std::uint32_t t = 0; t < s.tools.size(); ++t)
+      if (s.tools[t].version > v) tools.push_back(t);
+    for (std::uint32_t g = 0; g < s.groups.size(); ++g)
+      if (s.groups[g].version > v) groups.push_back(g);
+    for (std::uint32_t id = 0; id < s.lots.size(); ++id)
+      if (s.lots[id].version > v) lots.push_back(id);
   }
   for (const std::uint32_t t : tools) d.tools.push_back(s.tool_view(t));
   for (const std::uint32_t g : groups) d.queues.push_back(s.queue_view(g));
   for (const std::uint32_t id : lots)
-    if (s.lots[id].queue_pos != kDone && j.lot[id] > v) d.lots.push_back(s.lot_view(id));
+    if (s.lots[id].queue_pos != kDone && s.lots[id].version > v) d.lots.push_back(s.lot_view(id));
   std::sort(d.lots.begin(), d.lots.end(), by_name);
   auto it = std::upper_bound(
       j.left.begin(), j.left.end(), v,
