@@ -300,7 +300,7 @@ struct Simulation::Impl {
   const std::string& name_of(std::uint32_t id) const { return cold[id].name; }
   model::SimTime at(std::int64_t ms) const { return model::SimTime{model::Duration{ms}}; }
 
-  void push(std::int64_t t, Ev type, std::uint32_t a, std::uint32_t b = 0) {
+  [[gnu::always_inline]] void push(std::int64_t t, Ev type, std::uint32_t a, std::uint32_t b = 0) {
     assert(t >= now && "an event scheduled in the past");
     t = std::max(t, now);  // the queue needs it; every caller schedules at now or later
     heap.push(Pending{t, (seq++ << 8) | static_cast<std::uint64_t>(type), a, b});
