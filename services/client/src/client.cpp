@@ -102,6 +102,7 @@ bool IngestClient::open_stream() {
     if (stop_) context_->TryCancel();
   }
   stream_ = stub->IngestEvents(context_.get());
+  opened_ = true;
   // A write that fails leaves the rest unsent: the next read sees the stream's end and its status.
   for (const v1::IngestRequest& b : unacked_)
     if (!stream_->Write(b)) break;
@@ -109,8 +110,10 @@ bool IngestClient::open_stream() {
 }
 
 model::Result<bool> IngestClient::reopen(const std::string& why) {
-  if (stream_) ++counts_.reconnects;
-  counts_.resent_batches += stream_ ? unacked_.size() : 0;
+  if (opened_) {
+    ++counts_.reconnects;
+    counts_.resent_batches += unacked_.size();
+  }
   stream_.reset();
   double backoff = reconnect_.backoff_initial_s;
   for (bool first = true;; first = false) {
@@ -134,6 +137,10 @@ model::Result<bool> IngestClient::reopen(const std::string& why) {
 model::Result<bool> IngestClient::read_one() {
   for (;;) {
     if (stop_) return fail("stopped");
+    if (!stream_) {
+      if (auto r = reopen("connecting"); !r.ok()) return r;
+      if (unacked_.empty()) return true;
+    }
     v1::IngestReply reply;
     if (stream_->Read(&reply)) {
       if (unacked_.empty()) return fail("a reply to no batch");
@@ -152,6 +159,7 @@ model::Result<bool> IngestClient::read_one() {
       return true;
     }
     const grpc::Status st = stream_->Finish();
+    stream_.reset();  // finished: never finished again
     if (stop_) return fail("stopped");
     if (!retryable(st.error_code())) return fail("the server refused a batch: " + status_text(st));
     if (auto r = reopen(status_text(st)); !r.ok()) return r;

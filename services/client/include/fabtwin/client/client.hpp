@@ -94,6 +94,7 @@ class IngestClient {
   OnAck on_ack_;
   std::unique_ptr<grpc::ClientContext> context_;
   std::unique_ptr<Stream> stream_;
+  bool opened_ = false;                    // a stream was opened before (the next one is a reconnect)
   std::deque<v1::IngestRequest> unacked_;  // written (or to be written again), oldest first
   IngestCounts counts_;
   std::chrono::steady_clock::time_point last_progress_;  // the last acknowledgement (give_up_s)
