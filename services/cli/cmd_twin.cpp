@@ -101,11 +101,13 @@ int replay(const ReplayArgs& a) {
 void add_twin_commands(CLI::App& root, Commands& out) {
   {
     auto a = std::make_shared<EmulateArgs>();
-    CLI::App* c =
-        add_command(root, "emulate", "Plays the real fab: an autonomous simulation writing its MES events",
-                    "Every event the simulated fab produces (lot released and queued, track-in and -out,\n"
-                    "tool downs and ups, PM start and end) as one JSON object a line (docs/api.md, \"MES\n"
-                    "events as JSON lines\"). `fabtwin replay` drives a twin with them.");
+    CLI::App* c = add_command(
+        root, "emulate", "Plays the real fab: an autonomous simulation writing its MES events",
+        "Every event the simulated fab produces (lot released and queued, track-in and -out,\n"
+        "tool downs and ups, PM start and end) as one JSON object a line (docs/api.md, \"MES\n"
+        "events as JSON lines\"). `fabtwin replay` drives a twin with them. With --target they go\n"
+        "to `fabtwin serve` as they happen (paced by --speed); every one is acknowledged, a\n"
+        "batch the server did not acknowledge is sent again after a reconnect.");
     required(c->add_option("--model", a->model, "a native JSON model file or an SMT2020 folder")
                  ->type_name("PATH"));
     required(add_real(*c, "--days", a->days, "days to emulate from time zero", 0, kInf, true));
