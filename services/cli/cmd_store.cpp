@@ -1,5 +1,6 @@
 // fabtwin store info --db FILE [--json]
 // fabtwin store export --db FILE --out events.jsonl
+// fabtwin store state --model PATH --db FILE --state-out FILE
 // The live twin's event store (docs/operations.md): what it holds, and its events as JSON lines
 // that `fabtwin replay` turns back into the twin. Built only with the services (SQLite).
 #if FABTWIN_HAVE_LIVE
@@ -9,8 +10,11 @@
 
 #include "commands.hpp"
 #include "fabtwin/io/json.hpp"
+#include "fabtwin/io/load.hpp"
 #include "fabtwin/io/output_file.hpp"
+#include "fabtwin/live/live_twin.hpp"
 #include "fabtwin/live/store.hpp"
+#include "fabtwin/twin/state_file.hpp"
 
 namespace fabtwin::cli {
 
@@ -81,10 +85,50 @@ int export_events(const ExportArgs& a) {
   return 0;
 }
 
+struct StateArgs {
+  std::string model, db, state_out;
+};
+
+// The twin a server restarted on this store would hold (LiveTwin::open: the newest checkpoint,
+// then the events after it), under the options the store was created with.
+int state(const StateArgs& a) {
+  live::LiveOptions o;
+  {
+    const live::Store store = open_store(a.db);
+    const auto meta = [&](const char* key) { return store.meta_value(key).value_or(""); };
+    o.sim.seed = std::stoull(meta("seed").empty() ? "1" : meta("seed"));
+    o.sim.rule = meta("rule");
+    o.sim.mode = meta("mode") == "autonomous" ? des::Mode::Autonomous : des::Mode::Follow;
+  }
+  auto m = io::load_model(a.model);
+  if (!m.ok()) throw std::runtime_error(m.error().what());
+  o.db_path = a.db;
+  o.checkpoint_at_close = false;  // leaves the store as it was
+  o.checkpoint_every_events = 0;
+  o.checkpoint_every_s = 0;
+  auto twin = live::LiveTwin::open(m.value(), o);
+  if (!twin.ok()) throw std::runtime_error(twin.error().what());
+  const std::string text =
+      twin.value()->read([](const des::Simulation& sim) { return twin::state_text(sim); });
+  if (auto w = io::write_file(a.state_out, text); !w.ok())
+    throw io::OutputError(a.state_out, w.error().message);
+  const live::Recovery& r = twin.value()->recovery();
+  std::printf("%s: version %llu at %lld ms (checkpoint ", a.db.c_str(),
+              static_cast<unsigned long long>(twin.value()->version()),
+              static_cast<long long>(twin.value()->now().time_since_epoch().count()));
+  if (r.checkpoint_seq)
+    std::printf("after event seq %llu", static_cast<unsigned long long>(*r.checkpoint_seq));
+  else
+    std::printf("none");
+  std::printf(", %llu events replayed) -> %s\n", static_cast<unsigned long long>(r.events_replayed),
+              a.state_out.c_str());
+  return 0;
+}
+
 }  // namespace
 
 void add_store_commands(CLI::App& root, Commands& out) {
-  CLI::App* store = add_command(root, "store", "The live twin's event store (SQLite): info | export");
+  CLI::App* store = add_command(root, "store", "The live twin's event store (SQLite): info | export | state");
   {
     auto a = std::make_shared<InfoArgs>();
     CLI::App* c =
@@ -104,6 +148,19 @@ void add_store_commands(CLI::App& root, Commands& out) {
     required(c->add_option("--db", a->db, "the store file")->type_name("FILE"));
     required(c->add_option("--out", a->out, "the events file to write (JSON lines)")->type_name("FILE"));
     out.push_back({c, [a] { return export_events(*a); }});
+  }
+  {
+    auto a = std::make_shared<StateArgs>();
+    CLI::App* c = add_command(
+        *store, "state", "The twin a restart on the store gives, as a state file",
+        "Opens the store as `fabtwin serve` does after a restart (the newest checkpoint, then the events\n"
+        "after it, under the options the store was created with) and writes the twin's state (sorted\n"
+        "text, as `replay --state-out`). Writes nothing to the store; do not run it while a server\n"
+        "writes to it.");
+    required(c->add_option("--model", a->model, "the model the store belongs to")->type_name("PATH"));
+    required(c->add_option("--db", a->db, "the store file")->type_name("FILE"));
+    required(c->add_option("--state-out", a->state_out, "the state file to write")->type_name("FILE"));
+    out.push_back({c, [a] { return state(*a); }});
   }
 }
 

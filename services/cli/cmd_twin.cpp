@@ -1,12 +1,18 @@
-// fabtwin emulate --model PATH --days N [--seed S] [--rule R] [--noise F] --events-out FILE [--state-out
-// FILE] fabtwin replay --model PATH --events FILE [--until-day D] [--state-out FILE] [--json] The live twin
-// without a server: the emulator plays the real fab (an autonomous simulation that writes every MES event it
-// produces), replay drives a follow-mode twin by events alone.
+// fabtwin emulate --model PATH --days N [--seed S] [--rule R] [--noise F] [--events-out FILE]
+//   [--state-out FILE] [--target HOST:PORT [--speed X] [--batch N] [--window W] [--acked FILE]]
+// fabtwin replay --model PATH --events FILE [--until-day D] [--state-out FILE] [--json]
+// The live twin without a server: the emulator plays the real fab (an autonomous simulation that
+// writes every MES event it produces), replay drives a follow-mode twin by events alone. With
+// --target (where the services are built) the emulator sends its events to `fabtwin serve` as they
+// happen (cmd_client.cpp).
 #include <cstdio>
 #include <fstream>
 #include <memory>
 
 #include "commands.hpp"
+#if FABTWIN_HAVE_SERVER
+#include "client_commands.hpp"
+#endif
 #include "fabtwin/io/json.hpp"
 #include "fabtwin/io/load.hpp"
 #include "fabtwin/io/output_file.hpp"
@@ -35,6 +41,9 @@ struct EmulateArgs {
   std::string model, events_out, state_out, rule;
   double days = 0, noise = 0;
   std::uint64_t seed = 1;
+#if FABTWIN_HAVE_SERVER
+  TargetArgs target;
+#endif
 };
 
 int emulate(const EmulateArgs& a) {
@@ -44,6 +53,10 @@ int emulate(const EmulateArgs& a) {
   o.sim.rule = a.rule;
   o.days = a.days;
   o.noise = a.noise;
+#if FABTWIN_HAVE_SERVER
+  if (!a.target.target.empty()) return emulate_to_target(m, o, a.target, a.events_out, a.state_out);
+#endif
+  if (a.events_out.empty()) throw UsageError("--events-out is required (or --target, with the services)");
   std::ofstream out(a.events_out, std::ios::binary);
   if (!out) throw io::OutputError(a.events_out, "cannot open for writing");
   auto r = twin::emulate(m, o, out);
@@ -88,11 +101,13 @@ int replay(const ReplayArgs& a) {
 void add_twin_commands(CLI::App& root, Commands& out) {
   {
     auto a = std::make_shared<EmulateArgs>();
-    CLI::App* c =
-        add_command(root, "emulate", "Plays the real fab: an autonomous simulation writing its MES events",
-                    "Every event the simulated fab produces (lot released and queued, track-in and -out,\n"
-                    "tool downs and ups, PM start and end) as one JSON object a line (docs/api.md, \"MES\n"
-                    "events as JSON lines\"). `fabtwin replay` drives a twin with them.");
+    CLI::App* c = add_command(
+        root, "emulate", "Plays the real fab: an autonomous simulation writing its MES events",
+        "Every event the simulated fab produces (lot released and queued, track-in and -out,\n"
+        "tool downs and ups, PM start and end) as one JSON object a line (docs/api.md, \"MES\n"
+        "events as JSON lines\"). `fabtwin replay` drives a twin with them. With --target they go\n"
+        "to `fabtwin serve` as they happen (paced by --speed); every one is acknowledged, a\n"
+        "batch the server did not acknowledge is sent again after a reconnect.");
     required(c->add_option("--model", a->model, "a native JSON model file or an SMT2020 folder")
                  ->type_name("PATH"));
     required(add_real(*c, "--days", a->days, "days to emulate from time zero", 0, kInf, true));
@@ -105,9 +120,23 @@ void add_twin_commands(CLI::App& root, Commands& out) {
         "the fab deviates from the model: per tool group, processing times and time to failure by a factor "
         "up to 1 + F",
         0);
-    required(c->add_option("--events-out", a->events_out, "the events file (JSON lines)")->type_name("FILE"));
+    c->add_option("--events-out", a->events_out, "the events file (JSON lines); required without --target")
+        ->type_name("FILE");
     c->add_option("--state-out", a->state_out, "the emulated fab's final state (sorted text, for diff)")
         ->type_name("FILE");
+#if FABTWIN_HAVE_SERVER
+    c->add_option("--target", a->target.target,
+                  "send the events to `fabtwin serve` at this address as they happen (IngestEvents)")
+        ->type_name("HOST:PORT");
+    add_real(*c, "--speed", a->target.speed,
+             "with --target: model seconds per wall second (0: as fast as the server acknowledges)", 0);
+    add_whole(*c, "--batch", a->target.batch, "with --target: events per batch (at most)", 1, 100'000);
+    add_whole(*c, "--window", a->target.window, "with --target: batches sent and not yet acknowledged", 1,
+              1024);
+    c->add_option("--acked", a->target.acked,
+                  "with --target: write the acknowledged event ids here, one a line")
+        ->type_name("FILE");
+#endif
     out.push_back({c, [a] { return emulate(*a); }});
   }
   {

@@ -7,6 +7,9 @@
 
 #include "args.hpp"
 #include "commands.hpp"
+#if FABTWIN_HAVE_SERVER
+#include "client_commands.hpp"
+#endif
 
 namespace {
 
@@ -59,6 +62,7 @@ int main(int argc, char** argv) {
 #endif
 #if FABTWIN_HAVE_SERVER
   add_serve_command(app, commands);
+  add_watch_command(app, commands);
 #endif
   CLI::App* help = add_command(app, "help", "Print this help, or with COMMAND... that command's");
 

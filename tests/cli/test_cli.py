@@ -371,13 +371,44 @@ if " serve " in out or "\n  serve" in out:
         port = re.search(r"\(port (\d+)\)", first)
         check("serve prints its port", port is not None, first)
         if port:
-            rc, out, err = run("serve", "--model", MINIFAB, "--listen", "127.0.0.1:" + port.group(1), "--db",
-                               os.path.join(tmp, "other.db"))
+            target = "127.0.0.1:" + port.group(1)
+            rc, out, err = run("serve", "--model", MINIFAB, "--listen", target, "--db", os.path.join(tmp, "other.db"))
             check("serve on a port in use: exit 2 naming --listen", rc == 2 and "--listen" in err, (rc, err))
+            # emulate --target: every event sent is acknowledged, the ids listed; the events file too.
+            acked, evfile = os.path.join(tmp, "acked.txt"), os.path.join(tmp, "ev.jsonl")
+            rc, out, err = run("emulate", "--model", MINIFAB, "--days", "20", "--target", target, "--batch", "64",
+                               "--acked", acked, "--events-out", evfile)
+            m = re.search(r"(\d+) events sent to \S+ in [\d.]+ s: acknowledged (\d+) \(applied (\d+), late 0, "
+                          r"duplicate 0, refused 0\), 0 reconnects", out)
+            check("emulate --target: exit 0, every event acknowledged and applied",
+                  rc == 0 and m is not None and m.group(1) == m.group(2) == m.group(3) and int(m.group(1)) > 100,
+                  (rc, out, err))
+            with open(acked) as f:
+                ids = f.read().split()
+            with open(evfile) as f:
+                sent_ids = [json.loads(l)["id"] for l in f]
+            check("emulate --acked lists the ids of --events-out, in order", ids == sent_ids and len(ids) > 100,
+                  (len(ids), len(sent_ids)))
+            # watch: a line of figures with the acknowledged events
+            rc, out, err = run("watch", "--target", target, "--every", "0.5", "--minutes", "0.02")
+            lines = [l for l in out.splitlines() if "lots in fab" in l]
+            check("watch prints the figures, events acked as emulated",
+                  rc == 0 and lines and f"events acked {len(ids)} " in lines[-1], (rc, out, err))
+        rc, out, err = run("emulate", "--model", MINIFAB, "--days", "1")
+        check("emulate without --events-out or --target: exit 2", rc == 2 and "--events-out" in err, (rc, err))
+        rc, out, err = run("watch", "--target", "127.0.0.1:1", "--every", "0")
+        check("watch --every 0: exit 2", rc == 2 and "--every" in err, (rc, err))
         p.send_signal(signal.SIGTERM)
         out, err = p.communicate(timeout=60)
         check("serve stops on SIGTERM with exit 0", p.returncode == 0 and "stopped" in out, (p.returncode, out, err))
         check("serve wrote its store", os.path.getsize(db) > 0)
+        # store state (a restart's twin) equals the replay of the store's events
+        exp, st1, st2 = (os.path.join(tmp, f) for f in ("exp.jsonl", "twin.state", "replay.state"))
+        rc1, _, e1 = run("store", "export", "--db", db, "--out", exp)
+        rc2, _, e2 = run("replay", "--model", MINIFAB, "--events", exp, "--state-out", st2)
+        rc3, out, e3 = run("store", "state", "--model", MINIFAB, "--db", db, "--state-out", st1)
+        check("store state equals the replay of the export", (rc1, rc2, rc3) == (0, 0, 0) and
+              open(st1).read() == open(st2).read() and len(open(st1).read().splitlines()) > 10, (e1, e2, e3))
         rc, out, err = run("serve", "--model", MINIFAB, "--mode", "sideways")
         check("serve --mode sideways: exit 2", rc == 2 and "--mode" in err, (rc, err))
 
