@@ -116,14 +116,15 @@ void sql(const std::string& file, const std::string& statement) {
   REQUIRE(rc == SQLITE_OK);
 }
 
-std::vector<std::string> sql_column(const std::string& file, const std::string& query) {
+// The values of column `column` of every row `query` gives, as text.
+std::vector<std::string> sql_column(const std::string& file, const std::string& query, int column = 0) {
   sqlite3* db = nullptr;
   REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
   sqlite3_stmt* s = nullptr;
   REQUIRE(sqlite3_prepare_v2(db, query.c_str(), -1, &s, nullptr) == SQLITE_OK);
   std::vector<std::string> out;
   while (sqlite3_step(s) == SQLITE_ROW) {
-    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, column));
     out.emplace_back(p ? p : "<null>");
   }
   sqlite3_finalize(s);
@@ -173,13 +174,17 @@ TEST_CASE("a new store holds schema v1, the model and the options in meta, and t
     CHECK(store.meta_value("created_at").value_or("").size() == 20);  // 2024-01-02T03:04:05Z
   }
   CHECK(sql_column(db, "PRAGMA journal_mode") == std::vector<std::string>{"wal"});
-  CHECK(sql_column(db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name") ==
-        std::vector<std::string>{"checkpoints", "events", "lot_steps", "meta"});
+  CHECK(sql_column(db,
+                   "SELECT type || ' ' || name FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY "
+                   "name") == std::vector<std::string>{"table checkpoints", "table events", "view lot_steps",
+                                                       "table lot_steps_indexed", "table lot_steps_recent",
+                                                       "table meta"});
   const auto indexes =
       sql_column(db, "SELECT sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name");
-  CHECK(indexes == std::vector<std::string>{"CREATE INDEX lot_steps_lot ON lot_steps(lot)",
-                                            "CREATE INDEX lot_steps_step ON lot_steps(step)",
-                                            "CREATE INDEX lot_steps_tool_out ON lot_steps(tool, track_out)"});
+  CHECK(indexes ==
+        std::vector<std::string>{"CREATE INDEX lot_steps_lot ON lot_steps_indexed(lot)",
+                                 "CREATE INDEX lot_steps_step_tool ON lot_steps_indexed(step, tool)",
+                                 "CREATE INDEX lot_steps_tool_out ON lot_steps_indexed(tool, track_out)"});
   // Clean close wrote a checkpoint of the fresh twin; reopening checks the meta and recovers it.
   auto again = open_twin(follow_options(db));
   CHECK_FALSE(again->recovery().created);
@@ -193,13 +198,13 @@ TEST_CASE("a store of another schema version, model or options, or not SQLite, i
   { open_twin(follow_options(db)); }
 
   SECTION("another schema version") {
-    sql(db, "UPDATE meta SET value = '2' WHERE key = 'schema_version'");
+    sql(db, "UPDATE meta SET value = '3' WHERE key = 'schema_version'");
     const std::string before = read_bytes(db);
     auto t = LiveTwin::open(minifab(), follow_options(db));
     REQUIRE_FALSE(t.ok());
     CHECK(t.error().file == db);
     CHECK(t.error().field == "schema_version");
-    CHECK_THAT(t.error().message, Catch::Contains("schema version 2") && Catch::Contains("version 1"));
+    CHECK_THAT(t.error().message, Catch::Contains("schema version 3") && Catch::Contains("versions 1 to 2"));
     CHECK(read_bytes(db) == before);
   }
   SECTION("another model") {
@@ -492,4 +497,84 @@ TEST_CASE("readers see whole batches only while a writer ingests", "[live]") {
   REQUIRE_FALSE(seen.empty());
   for (std::size_t i = 1; i < seen.size(); ++i) CHECK(seen[i - 1] <= seen[i]);
   for (const auto v : seen) CHECK(std::binary_search(acknowledged.begin(), acknowledged.end(), v));
+}
+
+TEST_CASE("lot steps are queryable as soon as acknowledged; checkpoints move them under the indexes",
+          "[live]") {
+  TempDir dir;
+  const auto& events = emulated();
+  const std::string db = dir.file("twin.db");
+  auto o = follow_options(db);
+  o.checkpoint_every_events = 0;
+  auto t = open_twin(o);
+  ingest(*t, events, 100);
+  const auto outs = std::to_string(count_kind(events, EventKind::TrackOut));
+  const auto rows = [&](const char* table) {
+    return sql_column(db, std::string("SELECT count(*) FROM ") + table).at(0);
+  };
+  // Before any checkpoint: every row is recent, and the view shows them all.
+  CHECK(rows("lot_steps") == outs);
+  CHECK(rows("lot_steps_recent") == outs);
+  CHECK(rows("lot_steps_indexed") == "0");
+  REQUIRE(t->checkpoint_now().ok());
+  CHECK(rows("lot_steps") == outs);
+  CHECK(rows("lot_steps_recent") == "0");
+  CHECK(rows("lot_steps_indexed") == outs);
+  // Lookups by lot, by (step, tool) and by tool and time go through an index of the view's first part.
+  const auto plan = [&](const std::string& where) {
+    std::string all;
+    // EXPLAIN QUERY PLAN rows: id, parent, notused, detail.
+    for (const auto& line : sql_column(db, "EXPLAIN QUERY PLAN SELECT * FROM lot_steps WHERE " + where, 3))
+      all += line + "\n";
+    return all;
+  };
+  CHECK_THAT(plan("lot = 'L1'"), Catch::Contains("USING INDEX lot_steps_lot"));
+  CHECK_THAT(plan("step = 3 AND tool = 'T'"), Catch::Contains("USING INDEX lot_steps_step_tool"));
+  CHECK_THAT(plan("tool = 'T' AND track_out BETWEEN 0 AND 1000"),
+             Catch::Contains("USING INDEX lot_steps_tool_out"));
+}
+
+TEST_CASE("a schema version 1 store is read as it is and migrated when opened for writing", "[live]") {
+  TempDir dir;
+  const std::string db = dir.file("v1.db");
+  sql(db, R"sql(
+    CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
+    CREATE TABLE events(seq INTEGER PRIMARY KEY, id TEXT UNIQUE, stamp INTEGER NOT NULL, applied_at INTEGER NOT NULL,
+      received_unix_ms INTEGER NOT NULL, kind TEXT NOT NULL, payload TEXT NOT NULL, outcome TEXT NOT NULL,
+      reason TEXT, field TEXT, message TEXT);
+    CREATE TABLE checkpoints(seq INTEGER PRIMARY KEY, version INTEGER NOT NULL, sim_time INTEGER NOT NULL,
+      created_unix_ms INTEGER NOT NULL, state BLOB NOT NULL);
+    CREATE TABLE lot_steps(lot TEXT NOT NULL, product TEXT NOT NULL, route TEXT NOT NULL, step INTEGER NOT NULL,
+      tool TEXT NOT NULL, track_in INTEGER NOT NULL, track_out INTEGER NOT NULL, wafers INTEGER NOT NULL,
+      seq INTEGER NOT NULL);
+    CREATE INDEX lot_steps_lot ON lot_steps(lot);
+    CREATE INDEX lot_steps_tool_out ON lot_steps(tool, track_out);
+    CREATE INDEX lot_steps_step ON lot_steps(step);
+    INSERT INTO meta VALUES ('schema_version', '1'), ('model_name', 'm'), ('model_fingerprint', '1'),
+      ('duplicates', '0');
+    INSERT INTO lot_steps VALUES ('L1', 'P', 'R', 1, 'T1', 0, 10, 25, 1), ('L2', 'P', 'R', 2, 'T2', 5, 20, 25, 2);
+  )sql");
+  {
+    auto r = live::Store::open_existing(db, true);
+    REQUIRE(r.ok());
+    CHECK(r->counts()->lot_steps == 2);
+    CHECK(r->meta_value("schema_version") == "1");  // read-only: unchanged
+  }
+  {
+    auto w = live::Store::open_existing(db, false);
+    REQUIRE(w.ok());
+    CHECK(w->meta_value("schema_version") == std::to_string(live::kSchemaVersion));
+    CHECK(w->counts()->lot_steps == 2);
+  }
+  CHECK(sql_column(db, "SELECT lot FROM lot_steps WHERE step = 2 AND tool = 'T2'") ==
+        std::vector<std::string>{"L2"});
+  CHECK(sql_column(db,
+                   "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name") ==
+        std::vector<std::string>{"lot_steps_lot", "lot_steps_step_tool", "lot_steps_tool_out"});
+  // Another version is refused, naming both.
+  sql(db, "UPDATE meta SET value = '7' WHERE key = 'schema_version'");
+  auto bad = live::Store::open_existing(db, true);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().field == "schema_version");
+  CHECK_THAT(bad.error().message, Catch::Contains("schema version 7"));
 }

@@ -24,7 +24,31 @@ using Stmt = std::unique_ptr<sqlite3_stmt, StmtFinalize>;
 
 constexpr int kBusyTimeoutMs = 5000;
 
-const char* const kSchema = R"sql(
+// Schema 2's lot histories: each commit's rows go to lot_steps_recent, which has no index (a
+// commit appends to its last pages); they move in bulk into lot_steps_indexed with every
+// checkpoint, or once more than kRecentRowsMax wait. The view lot_steps is both (docs/operations.md
+// "Store schema"): a lookup by lot, (step, tool) or (tool, track_out) uses an index on the first and
+// scans the few recent rows.
+constexpr std::uint64_t kRecentRowsMax = 65'536;
+
+const char* const kLotStepsRecent = R"sql(
+CREATE TABLE lot_steps_recent(
+  lot TEXT NOT NULL,
+  product TEXT NOT NULL,
+  route TEXT NOT NULL,
+  step INTEGER NOT NULL,
+  tool TEXT NOT NULL,
+  track_in INTEGER NOT NULL,
+  track_out INTEGER NOT NULL,
+  wafers INTEGER NOT NULL,
+  seq INTEGER NOT NULL);
+CREATE VIEW lot_steps AS
+  SELECT lot, product, route, step, tool, track_in, track_out, wafers, seq FROM lot_steps_indexed
+  UNION ALL
+  SELECT lot, product, route, step, tool, track_in, track_out, wafers, seq FROM lot_steps_recent;
+)sql";
+
+const char* const kTables = R"sql(
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE events(
   seq INTEGER PRIMARY KEY,
@@ -44,7 +68,7 @@ CREATE TABLE checkpoints(
   sim_time INTEGER NOT NULL,
   created_unix_ms INTEGER NOT NULL,
   state BLOB NOT NULL);
-CREATE TABLE lot_steps(
+CREATE TABLE lot_steps_indexed(
   lot TEXT NOT NULL,
   product TEXT NOT NULL,
   route TEXT NOT NULL,
@@ -54,9 +78,21 @@ CREATE TABLE lot_steps(
   track_out INTEGER NOT NULL,
   wafers INTEGER NOT NULL,
   seq INTEGER NOT NULL);
-CREATE INDEX lot_steps_lot ON lot_steps(lot);
-CREATE INDEX lot_steps_tool_out ON lot_steps(tool, track_out);
-CREATE INDEX lot_steps_step ON lot_steps(step);
+CREATE INDEX lot_steps_lot ON lot_steps_indexed(lot);
+CREATE INDEX lot_steps_tool_out ON lot_steps_indexed(tool, track_out);
+CREATE INDEX lot_steps_step_tool ON lot_steps_indexed(step, tool);
+)sql";
+
+// Schema 1 -> 2 in place (an open for writing): the indexed table keeps schema 1's rows.
+const char* const kMigrate1To2 = R"sql(
+ALTER TABLE lot_steps RENAME TO lot_steps_indexed;
+DROP INDEX lot_steps_step;
+CREATE INDEX lot_steps_step_tool ON lot_steps_indexed(step, tool);
+)sql";
+
+const char* const kMoveRecent = R"sql(
+INSERT INTO lot_steps_indexed SELECT * FROM lot_steps_recent ORDER BY rowid;
+DELETE FROM lot_steps_recent;
 )sql";
 
 std::int64_t unix_ms_now() {
@@ -106,6 +142,8 @@ struct Store::Impl {
   bool read_only = false;
   Stmt insert_event, insert_step, add_duplicates, insert_checkpoint;
   std::uint64_t last_seq = 0;
+  std::uint64_t recent_rows = 0;        // rows in lot_steps_recent (committed)
+  int schema_version = kSchemaVersion;  // the file's, as opened (1: migrated by an open for writing)
   int fail_commits = 0;
   mutable std::mutex mutex;
 
@@ -133,7 +171,8 @@ struct Store::Impl {
         "message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
     if (!a.ok()) return a.error();
     auto b = prepare(
-        "INSERT INTO lot_steps(lot, product, route, step, tool, track_in, track_out, wafers, seq) VALUES "
+        "INSERT INTO lot_steps_recent(lot, product, route, step, tool, track_in, track_out, wafers, seq) "
+        "VALUES "
         "(?1, ?2, "
         "?3, ?4, ?5, ?6, ?7, ?8, ?9)");
     if (!b.ok()) return b.error();
@@ -179,6 +218,29 @@ struct Store::Impl {
       sqlite3_reset(s);
       if (rc != SQLITE_DONE) return fail("cannot store a lot step");
     }
+    return true;
+  }
+  // Moves the recent lot steps into the indexed table (inside the caller's transaction).
+  model::Result<bool> move_recent() {
+    if (std::string m = exec(kMoveRecent); !m.empty())
+      return error(path, "", "cannot index the lot steps: " + m);
+    return true;
+  }
+  // Schema 1 -> 2 in one transaction (a store opened for writing).
+  model::Result<bool> migrate() {
+    if (schema_version == kSchemaVersion) return true;
+    if (auto b = begin(); !b.ok()) return b.error();
+    const std::string sql = std::string(kMigrate1To2) + kLotStepsRecent + "UPDATE meta SET value = '" +
+                            std::to_string(kSchemaVersion) + "' WHERE key = 'schema_version';";
+    if (std::string m = exec(sql.c_str()); !m.empty()) {
+      exec("ROLLBACK");
+      return error(path, "schema_version", "cannot migrate the store from schema version 1: " + m);
+    }
+    if (std::string m = exec("COMMIT"); !m.empty()) {
+      exec("ROLLBACK");
+      return error(path, "schema_version", "cannot migrate the store from schema version 1: " + m);
+    }
+    schema_version = kSchemaVersion;
     return true;
   }
   // COMMIT (or the injected fault); on any failure the transaction is rolled back.
@@ -246,9 +308,13 @@ struct Store::Impl {
     auto v = impl->scalar("SELECT value FROM meta WHERE key = 'schema_version'");
     if (!v.ok()) return v.error();
     if (!v.value()) return error(path, "schema_version", "missing from the meta table (not a fabtwin store)");
-    if (*v.value() != std::to_string(kSchemaVersion))
+    // Version 1 (lot_steps a table with three indexes) is read as it is and migrated when opened
+    // for writing.
+    if (*v.value() == "1")
+      impl->schema_version = 1;
+    else if (*v.value() != std::to_string(kSchemaVersion))
       return error(path, "schema_version",
-                   "the store has schema version " + *v.value() + "; this build reads version " +
+                   "the store has schema version " + *v.value() + "; this build reads versions 1 to " +
                        std::to_string(kSchemaVersion));
     return impl;
   }
@@ -263,7 +329,11 @@ struct Store::Impl {
                  "PRAGMA cache_size = -65536;");
         !m.empty())
       return error(path, "", "cannot set WAL mode: " + m);
+    if (auto g = migrate(); !g.ok()) return g.error();
     if (auto p = prepare_writers(); !p.ok()) return p.error();
+    auto r = scalar("SELECT count(*) FROM lot_steps_recent");
+    if (!r.ok()) return r.error();
+    recent_rows = r.value() ? std::stoull(*r.value()) : 0;
     return load_last_seq();
   }
   model::Result<bool> load_last_seq() {
@@ -289,7 +359,7 @@ model::Result<Store> Store::open(const std::string& path, const StoreIdentity& i
     if (std::string m = impl->exec("PRAGMA journal_mode = WAL"); !m.empty())
       return error(path, "", "cannot create the store: " + m);
     if (auto b = impl->begin(); !b.ok()) return b.error();
-    if (std::string m = impl->exec(kSchema); !m.empty()) {
+    if (std::string m = impl->exec((std::string(kTables) + kLotStepsRecent).c_str()); !m.empty()) {
       impl->exec("ROLLBACK");
       return error(path, "", "cannot create the store: " + m);
     }
@@ -406,6 +476,11 @@ model::Result<std::uint64_t> Store::append(const Batch& batch) {
     if (rc != SQLITE_DONE) return abort(m.fail("cannot store event '" + r.id + "'"));
   }
   if (auto w = m.insert_steps(batch.steps); !w.ok()) return abort(w.error());
+  std::uint64_t recent = m.recent_rows + batch.steps.size();
+  if (recent > kRecentRowsMax) {
+    if (auto v = m.move_recent(); !v.ok()) return abort(v.error());
+    recent = 0;
+  }
   if (batch.duplicates) {
     sqlite3_stmt* d = m.add_duplicates.get();
     sqlite3_bind_int64(d, 1, static_cast<sqlite3_int64>(batch.duplicates));
@@ -415,6 +490,7 @@ model::Result<std::uint64_t> Store::append(const Batch& batch) {
   }
   if (auto c = m.commit(); !c.ok()) return c.error();
   m.last_seq = seq;
+  m.recent_rows = recent;
   return seq;
 }
 
@@ -503,6 +579,7 @@ model::Result<std::uint64_t> Store::write_checkpoint(const Checkpoint& c, std::s
     return e;
   };
   if (auto w = m.insert_steps(steps); !w.ok()) return abort(w.error());
+  if (auto v = m.move_recent(); !v.ok()) return abort(v.error());
   sqlite3_stmt* s = m.insert_checkpoint.get();
   sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(c.seq));
   sqlite3_bind_int64(s, 2, static_cast<sqlite3_int64>(c.version));
@@ -519,6 +596,7 @@ model::Result<std::uint64_t> Store::write_checkpoint(const Checkpoint& c, std::s
   if (std::string e = m.exec(prune.c_str()); !e.empty())
     return abort(error(m.path, "", "cannot prune checkpoints: " + e));
   if (auto k = m.commit(); !k.ok()) return k.error();
+  m.recent_rows = 0;
   return c.seq;
 }
 

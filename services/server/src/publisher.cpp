@@ -204,8 +204,10 @@ void Publisher::round() {
     {
       std::lock_guard lock(s->mu);
       if (s->finished) continue;
-      // Behind, and its slot (if any) is older than the newest version.
-      needs = (!s->sent || *s->sent != latest) && (!s->slot || s->slot->to != latest);
+      // Behind, and its slot (if any) is older than the newest version; not while its last write is
+      // in flight (a client that does not read would otherwise get a new, ever larger merged delta
+      // built at every version: docs/benchmarks.md "Live twin service").
+      needs = !s->writing && (!s->sent || *s->sent != latest) && (!s->slot || s->slot->to != latest);
       from = s->sent;
     }
     std::shared_ptr<const Frame> frame;

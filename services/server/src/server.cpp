@@ -156,10 +156,15 @@ class TwinServiceImpl final : public TwinServiceBase {
         } catch (const std::exception& e) {
           status = grpc::Status(grpc::StatusCode::INTERNAL, e.what());
         }
+        {
+          // Counted out before the reply leaves: a client that asks again as soon as it has its
+          // answer must not find this forecast still counted (RESOURCE_EXHAUSTED). After this
+          // only `r` is used, which gRPC keeps until Finish.
+          std::lock_guard lock(forecast_mu_);
+          --forecasts_running_;
+          forecast_cv_.notify_all();
+        }
         r->Finish(status);
-        std::lock_guard lock(forecast_mu_);
-        --forecasts_running_;
-        forecast_cv_.notify_all();
       }).detach();
     } catch (const std::exception& e) {
       {

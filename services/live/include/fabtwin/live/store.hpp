@@ -1,7 +1,7 @@
 #pragma once
 // live::Store: the live twin's history in one SQLite file (docs/operations.md "Store schema"):
 // every ingested event with its outcome (duplicates are acknowledged, counted, never stored again),
-// periodic engine checkpoints and the lot histories (lot_steps). WAL journal, synchronous=FULL (a
+// periodic engine checkpoints and the lot histories (the view lot_steps). WAL journal, synchronous=FULL (a
 // commit that returned survives a crash or power cut), busy timeout 5 s. One writer: the LiveTwin
 // that owns it. Every call is serialised by an internal mutex. Errors are values naming the file.
 #include <cstdint>
@@ -20,7 +20,9 @@
 
 namespace fabtwin::live {
 
-inline constexpr int kSchemaVersion = 1;  // meta.schema_version this build reads and writes
+// meta.schema_version this build writes; it reads 1 too (and migrates it to 2 when it opens it for
+// writing). 2: lot steps go to lot_steps_recent and move to lot_steps_indexed at checkpoints.
+inline constexpr int kSchemaVersion = 2;
 
 // What a store belongs to, written to `meta` at creation and checked at every open: another
 // model (fingerprint) or other options make open() fail, naming the key and both values.
