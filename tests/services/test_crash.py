@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Crash test of the live twin: `fabtwin emulate --target` streams SMT2020_HVLM events at --speed 0
-while `fabtwin serve --db FILE` is killed with SIGKILL at random (seeded) moments and restarted.
+"""Crash test of the live twin: `fabtwin emulate --target` streams SMT2020_HVLM events (paced so that
+the run lasts at least about 1.5 s per kill) while `fabtwin serve --db FILE` is killed with SIGKILL
+at random (seeded) moments and restarted.
 Afterwards: the emulator finished with every event acknowledged; every acknowledged id is in the
 store exactly once and the store holds no other; the twin a restart gives (`fabtwin store state`)
 equals a `replay` of the store's events (`fabtwin store export`) and the emulated fab's own state.
@@ -72,8 +73,11 @@ with tempfile.TemporaryDirectory() as tmp:
     check("serve starts", first is not None and "(port " in first, first)
     emu_out = open(os.path.join(tmp, "emulate.out"), "w+")
     acked_file = os.path.join(tmp, "acked.txt")
+    # Paced so that the emulation lasts at least about 1.5 s per kill (a fast machine would otherwise
+    # finish before the kills); a slower one runs as fast as acknowledged, which takes longer anyway.
+    speed = args.days * 86400 / (1.5 * max(1, args.kills))
     emu = subprocess.Popen([FAB, "emulate", "--model", args.model, "--days", str(args.days), "--seed", "7",
-                            "--target", listen, "--speed", "0", "--batch", "500", "--acked", acked_file,
+                            "--target", listen, "--speed", f"{speed:.0f}", "--batch", "500", "--acked", acked_file,
                             "--state-out", os.path.join(tmp, "fab.state")],
                            stdout=emu_out, stderr=subprocess.STDOUT, text=True)
     kills = recoveries = early_kills = 0
