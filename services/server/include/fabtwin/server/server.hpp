@@ -30,7 +30,7 @@ struct ServerOptions {
   std::string listen = "127.0.0.1:50051";
   // Model seconds per wall second the clock runs at; 0: the clock moves only with events.
   double speed = 0;
-  double clock_period_s = 0.05;              // how often the clock thread advances the twin
+  double clock_period_s = 0.02;              // how often the clock thread advances the twin
   double publish_period_s = 0.005;           // how often the publisher looks for new versions and due writes
   std::uint32_t max_batch_events = 100'000;  // events in one IngestRequest (more: INVALID_ARGUMENT)
   double shutdown_grace_s = 2;               // calls still running after this are cancelled
