@@ -6,6 +6,7 @@
 
 #include "fabtwin/io/civil_time.hpp"
 #include "fabtwin/io/json.hpp"
+#include "fabtwin/twin/event_fields.hpp"
 
 namespace fabtwin::twin {
 
@@ -47,34 +48,11 @@ struct KindKeys {
   std::uint32_t required;  // besides id, time, kind
 };
 
+// The JSON keys of the fields follow id, time and kind in EventField order.
+static_assert(kLots == 3 && kCalendar == kLots + kEventFieldCount - 1);
 KindKeys keys_of(EventKind k) {
-  switch (k) {
-    case EventKind::LotReleased:
-      return {bit(kLots) | bit(kProduct) | bit(kPriority) | bit(kWafers) | bit(kDue),
-              bit(kLots) | bit(kProduct) | bit(kWafers)};
-    case EventKind::LotQueued:
-    case EventKind::Rework:
-      return {bit(kLots) | bit(kStep), bit(kLots) | bit(kStep)};
-    case EventKind::TrackIn:
-      return {bit(kLots) | bit(kTool) | bit(kStep), bit(kLots) | bit(kTool)};
-    case EventKind::TrackOut:
-      return {bit(kLots) | bit(kTool) | bit(kStep) | bit(kNextStep) | bit(kRouteDone),
-              bit(kLots) | bit(kTool)};
-    case EventKind::Hold:
-    case EventKind::HoldRelease:
-      return {bit(kLots), bit(kLots)};
-    case EventKind::Scrap:
-      return {bit(kLots) | bit(kWafers), bit(kLots) | bit(kWafers)};
-    case EventKind::ToolState:
-      return {bit(kTool) | bit(kState) | bit(kUntil), bit(kTool) | bit(kState)};
-    case EventKind::PmStart:
-      return {bit(kTool) | bit(kCalendar) | bit(kUntil), bit(kTool)};
-    case EventKind::PmEnd:
-      return {bit(kTool) | bit(kCalendar), bit(kTool)};
-    case EventKind::SetupChange:
-      return {bit(kTool) | bit(kSetup), bit(kTool) | bit(kSetup)};
-  }
-  return {0, 0};
+  const EventFields f = event_fields(k);
+  return {f.allowed << kLots, f.required << kLots};
 }
 
 void key(std::string& out, Key k) {
@@ -299,6 +277,38 @@ model::Result<Event> parse_event_json(std::string_view line, std::int64_t epoch,
   } catch (const ReadError& r) {
     return model::Error{std::string(file), line_number, r.field, r.message};
   }
+}
+
+EventFields event_fields(EventKind k) {
+  using F = EventField;
+  constexpr auto b = field_bit;
+  switch (k) {
+    case EventKind::LotReleased:
+      return {b(F::Lots) | b(F::Product) | b(F::Priority) | b(F::Wafers) | b(F::Due),
+              b(F::Lots) | b(F::Product) | b(F::Wafers)};
+    case EventKind::LotQueued:
+    case EventKind::Rework:
+      return {b(F::Lots) | b(F::Step), b(F::Lots) | b(F::Step)};
+    case EventKind::TrackIn:
+      return {b(F::Lots) | b(F::Tool) | b(F::Step), b(F::Lots) | b(F::Tool)};
+    case EventKind::TrackOut:
+      return {b(F::Lots) | b(F::Tool) | b(F::Step) | b(F::NextStep) | b(F::RouteDone),
+              b(F::Lots) | b(F::Tool)};
+    case EventKind::Hold:
+    case EventKind::HoldRelease:
+      return {b(F::Lots), b(F::Lots)};
+    case EventKind::Scrap:
+      return {b(F::Lots) | b(F::Wafers), b(F::Lots) | b(F::Wafers)};
+    case EventKind::ToolState:
+      return {b(F::Tool) | b(F::State) | b(F::Until), b(F::Tool) | b(F::State)};
+    case EventKind::PmStart:
+      return {b(F::Tool) | b(F::Calendar) | b(F::Until), b(F::Tool)};
+    case EventKind::PmEnd:
+      return {b(F::Tool) | b(F::Calendar), b(F::Tool)};
+    case EventKind::SetupChange:
+      return {b(F::Tool) | b(F::Setup), b(F::Tool) | b(F::Setup)};
+  }
+  return {};
 }
 
 }  // namespace fabtwin::twin

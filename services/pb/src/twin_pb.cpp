@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "fabtwin/twin/event_fields.hpp"
+
 namespace fabtwin::twin_pb {
 
 using des::EventKind;
@@ -191,35 +193,12 @@ struct KindKeys {
   std::uint32_t allowed, required;
 };
 
-// The fields each kind uses and needs (as the JSON-lines reader, twin/event_json.hpp).
+// The fields each kind uses and needs: the engine's table (twin/event_fields.hpp), in whose order
+// Key lists them.
+static_assert(kLots == 0 && kCalendar == twin::kEventFieldCount - 1);
 KindKeys keys_of(EventKind k) {
-  switch (k) {
-    case EventKind::LotReleased:
-      return {bit(kLots) | bit(kProduct) | bit(kPriority) | bit(kWafers) | bit(kDue),
-              bit(kLots) | bit(kProduct) | bit(kWafers)};
-    case EventKind::LotQueued:
-    case EventKind::Rework:
-      return {bit(kLots) | bit(kStep), bit(kLots) | bit(kStep)};
-    case EventKind::TrackIn:
-      return {bit(kLots) | bit(kTool) | bit(kStep), bit(kLots) | bit(kTool)};
-    case EventKind::TrackOut:
-      return {bit(kLots) | bit(kTool) | bit(kStep) | bit(kNextStep) | bit(kRouteDone),
-              bit(kLots) | bit(kTool)};
-    case EventKind::Hold:
-    case EventKind::HoldRelease:
-      return {bit(kLots), bit(kLots)};
-    case EventKind::Scrap:
-      return {bit(kLots) | bit(kWafers), bit(kLots) | bit(kWafers)};
-    case EventKind::ToolState:
-      return {bit(kTool) | bit(kState) | bit(kUntil), bit(kTool) | bit(kState)};
-    case EventKind::PmStart:
-      return {bit(kTool) | bit(kCalendar) | bit(kUntil), bit(kTool)};
-    case EventKind::PmEnd:
-      return {bit(kTool) | bit(kCalendar), bit(kTool)};
-    case EventKind::SetupChange:
-      return {bit(kTool) | bit(kSetup), bit(kTool) | bit(kSetup)};
-  }
-  return {0, 0};
+  const twin::EventFields f = twin::event_fields(k);
+  return {f.allowed, f.required};
 }
 
 // The fields of `e` that are set (non-default or present).
