@@ -19,6 +19,7 @@
 #include "fabtwin/server/server.hpp"
 #include "fabtwin/twin/emulator.hpp"
 #include "fabtwin/twin_pb/twin_pb.hpp"
+#include "temp_dir.hpp"
 #include "test_paths.hpp"
 
 using namespace fabtwin;
@@ -28,19 +29,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static std::atomic<int> n{0};
-    path = fs::temp_directory_path() /
-           ("fabtwin_client_" + std::to_string(::getpid()) + "_" + std::to_string(n++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
+struct TempDir : test::TempDir {
+  TempDir() : test::TempDir("fabtwin_client") {}
 };
 
 const model::Model& minifab() {

@@ -24,6 +24,7 @@
 #include "fabtwin/twin/event_json.hpp"
 #include "fabtwin/twin/replay.hpp"
 #include "fabtwin/twin/state_file.hpp"
+#include "temp_dir.hpp"
 #include "test_paths.hpp"
 
 using namespace fabtwin;
@@ -35,18 +36,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A fresh folder per test, removed at the end.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int n = 0;
-    path = fs::temp_directory_path() /
-           ("fabtwin_live_" + std::to_string(::getpid()) + "_" + std::to_string(++n));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string file(const std::string& name) const { return (path / name).string(); }
+struct TempDir : test::TempDir {
+  TempDir() : test::TempDir("fabtwin_live") {}
 };
 
 const model::Model& minifab() {

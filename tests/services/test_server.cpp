@@ -21,6 +21,7 @@
 #include "fabtwin/twin/event_json.hpp"
 #include "fabtwin/twin_pb/twin_pb.hpp"
 #include "fabtwin/v1/twin.grpc.pb.h"
+#include "temp_dir.hpp"
 #include "test_paths.hpp"
 
 using namespace fabtwin;
@@ -34,20 +35,8 @@ std::chrono::system_clock::time_point in_seconds(int s) {
   return std::chrono::system_clock::now() + std::chrono::seconds(s);
 }
 
-// A fresh folder per test, removed at the end.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static std::atomic<int> n{0};
-    path = fs::temp_directory_path() /
-           ("fabtwin_server_" + std::to_string(::getpid()) + "_" + std::to_string(n++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
+struct TempDir : test::TempDir {
+  TempDir() : test::TempDir("fabtwin_server") {}
 };
 
 const model::Model& minifab() {
