@@ -1,6 +1,7 @@
 // Follow-mode twin: a lot between a track-out and its arrival is in transport; scheduled work
 // (a setup end) runs on time after an event applied between two kernel events.
 #include <catch2/catch.hpp>
+#include <map>
 
 #include "fabtwin/des/simulation.hpp"
 #include "fabtwin/io/load.hpp"
@@ -118,4 +119,58 @@ TEST_CASE("a setup started by an event between two kernel events ends on time", 
   auto back = des::Simulation::restore(m, sim.options(), sim.save());
   INFO((back.ok() ? std::string() : back.error().what()));
   CHECK(back.ok());
+}
+
+// A follow-mode twin does not see the fab's failure clocks or how long a PM will take: a forecast
+// fork (set_mode(Autonomous) after fork(seed)) draws them, each replication with its own seed.
+TEST_CASE("forecast forks of a follow twin draw failures of their own, and a PM's end given its elapsed time",
+          "[des][twin]") {
+  const Model m = io::load_model(test::minifab()).value();
+  auto sim = des::Simulation::create(m, {.mode = des::Mode::Follow}).value();
+
+  SECTION("the first failure after the fork differs between replication seeds") {
+    sim.run_until(minute(2 * 24 * 60));
+    // The first unscheduled down of each tool within 20 days, per seed.
+    auto first_failures = [&](std::uint64_t seed) {
+      struct Downs : des::Observer {
+        std::map<std::uint32_t, SimTime> first;
+        void on_tool_state(ToolId t, des::ToolState s, SimTime at) override {
+          if (s == des::ToolState::UnscheduledDown) first.emplace(t.index(), at);
+        }
+      } downs;
+      auto f = sim.fork(seed);
+      f.set_mode(des::Mode::Autonomous);
+      f.add_observer(&downs);
+      f.run_until(minute(22 * 24 * 60));
+      f.remove_observer(&downs);
+      return downs.first;
+    };
+    const auto a = first_failures(11), b = first_failures(12), a_again = first_failures(11);
+    REQUIRE(a.size() >= 3);  // the mini-fab's tools fail every 3 days on average
+    CHECK(a == a_again);     // reproducible per seed
+    std::size_t differ = 0;
+    for (const auto& [tool, at] : a)
+      if (!b.count(tool) || b.at(tool) != at) ++differ;
+    CHECK(differ == a.size());  // the shadow clocks of follow mode are not kept
+  }
+
+  SECTION("a PM under way ends within its duration from its start, not from the fork") {
+    // Litho_E_WK: uniform 6 +- 1 h. Started at minute 10; forked 4.5 h later.
+    REQUIRE(sim.apply(Event{.id = "pm",
+                            .time = minute(10),
+                            .kind = EventKind::PmStart,
+                            .tool = "Litho_E_1",
+                            .calendar = "Litho_E_WK"})
+                .ok());
+    sim.run_until(minute(10 + 270));
+    const auto tool = sim.find_tool("Litho_E_1").value();
+    for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+      auto f = sim.fork(seed);
+      f.set_mode(des::Mode::Autonomous);
+      const auto until = f.view().tools[tool.index()].down_until;
+      REQUIRE(until.has_value());
+      CHECK(*until > minute(10 + 270));
+      CHECK(*until <= minute(10 + 7 * 60));  // drawn afresh from the fork: 5 to 7 h from now
+    }
+  }
 }

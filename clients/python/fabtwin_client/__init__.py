@@ -9,6 +9,6 @@ The generated stubs (fabtwin/v1/*_pb2.py, *_pb2_grpc.py) sit beside this package
 python/ folder (<build>/python) or the install's lib/fabtwin/python; put that folder on PYTHONPATH.
 Runs with Debian's python3 (/usr/bin/python3: python3-grpcio, python3-protobuf, python3-pandas).
 """
-from .client import Client, FabtwinError, Snapshot
+from .client import Client, FabtwinError, Snapshot, StackedMap, WaferMap
 
-__all__ = ["Client", "FabtwinError", "Snapshot"]
+__all__ = ["Client", "FabtwinError", "Snapshot", "StackedMap", "WaferMap"]

@@ -190,3 +190,158 @@ class Client:
                     for name in ("lots_completed", "wafers_completed", "moves")}
         df.attrs["from"], df.attrs["to"] = self._time(r.from_ms), self._time(r.to_ms)
         return df
+
+
+    # ---- yield queries (YieldService) ----------------------------------------------------------
+
+    def wafers(self, page_size: int = 1000, **filter) -> pd.DataFrame:
+        """Every wafer matching the filter (product, lot, route, step, tool, since, until), in
+        completion order: lot, wafer, product, completed, dies, pass, die_yield, bins."""
+        pb, stub = _yield_api(self)
+        req = pb.ListWafersRequest(filter=_filter(self, pb, **filter), page_size=page_size)
+        rows = [_wafer_row(self, w) for page in self._stream("ListWafers", stub.ListWafers, req) for w in page.wafers]
+        df = pd.DataFrame(rows, columns=["lot", "wafer", "product", "completed_ms", "dies", "pass", "die_yield", "bins"])
+        df["completed"] = self._time(df["completed_ms"])
+        return df
+
+    def yield_summary(self, by: str = "product", **filter) -> pd.DataFrame:
+        """Yield sums grouped `by` product | day | tool | step, over the filter's lots. Columns: the key
+        (product; day; tool; route, step, product) then lots, wafers, dies, pass, die_yield,
+        mean_wafer_yield, wafer_yield_sd and bin_0.. (dies per bin). attrs["pre_aggregated"] says
+        whether whole days were summed (docs/api.md)."""
+        if by not in _GROUP_BY:
+            raise ValueError(f"by must be one of {sorted(_GROUP_BY)}, not {by!r}")
+        pb, stub = _yield_api(self)
+        req = pb.YieldSummaryRequest(filter=_filter(self, pb, **filter), group_by=_GROUP_BY[by])
+        r = self._call("YieldSummary", stub.YieldSummary, req)
+        keys = {"product": ["product"], "day": ["day"], "tool": ["tool"], "step": ["route", "step", "product"]}[by]
+        rows = []
+        for row in r.rows:
+            d = {k: getattr(row, k) for k in keys}
+            d.update({k: getattr(row.sums, k) for k in _SUMS})
+            d.update({f"bin_{i}": n for i, n in enumerate(row.sums.bins)})
+            rows.append(d)
+        df = pd.DataFrame(rows, columns=None if rows else keys + _SUMS)
+        df.attrs["pre_aggregated"] = r.pre_aggregated
+        return df
+
+    def wafer_map(self, lot: str, wafer: int, png_size: int = 0) -> WaferMap:
+        """One wafer's die bins as a grid (and a PNG of png_size pixels when > 0)."""
+        pb, stub = _yield_api(self)
+        r = self._call("WaferMap", stub.WaferMap, pb.WaferMapRequest(lot=lot, wafer=wafer, png_size=png_size))
+        return WaferMap(_wafer_row(self, r.wafer), _grid(r.grid, list(r.die_bins), -1), r.png)
+
+    def stacked_map(self, png_size: int = 0, scale_max: float = 0, **filter) -> StackedMap:
+        """The per-die fail rate over the filter's wafers (one product)."""
+        pb, stub = _yield_api(self)
+        req = pb.StackedMapRequest(filter=_filter(self, pb, **filter), png_size=png_size, scale_max=scale_max)
+        r = self._call("StackedMap", stub.StackedMap, req)
+        return StackedMap(r.product, r.wafers, _grid(r.grid, list(r.fail_rate), float("nan")), r.png)
+
+    def commonality(self, levels=("step_tool", "tool", "tool_group"), significance: float = 0.05,
+                    bonferroni: bool = False, max_rows: int = 0, **filter) -> pd.DataFrame:
+        """Tool commonality over the filter's lots, ranked (most suspect first): level, route, step,
+        tool, tool_group, lots, lots_in, yield_in, yield_out, effect, statistic, df1, df2, p,
+        p_adjusted, significant. attrs: lots, wafers, tests per level."""
+        pb, stub = _yield_api(self)
+        for lv in levels:
+            if lv not in _LEVELS:
+                raise ValueError(f"levels: {lv!r} is not one of {sorted(_LEVELS)}")
+        req = pb.CommonalityRequest(filter=_filter(self, pb, **filter), levels=[_LEVELS[lv] for lv in levels],
+                                    significance=significance, bonferroni=bonferroni, max_rows=max_rows)
+        r = self._call("Commonality", stub.Commonality, req)
+        cols = ["level", "route", "step", "tool", "tool_group", "lots", "lots_in", "yield_in", "yield_out", "effect",
+                "statistic", "df1", "df2", "p", "p_adjusted", "significant"]
+        rows = [{c: (_LEVEL_NAMES.get(row.level, "unspecified") if c == "level" else getattr(row, c)) for c in cols}
+                for row in r.rows]
+        df = pd.DataFrame(rows, columns=cols)
+        df.attrs = {"lots": r.lots, "wafers": r.wafers, "tests": dict(zip(_LEVELS, r.tests))}
+        return df
+
+
+# ---- yield queries (YieldService, proto/fabtwin/v1/yield.proto) -----------------------------------
+
+_GROUP_BY = {"product": 1, "day": 2, "tool": 3, "step": 4}
+_LEVELS = {"step_tool": 1, "tool": 2, "tool_group": 3}
+_LEVEL_NAMES = {v: k for k, v in _LEVELS.items()}
+_SUMS = ["lots", "wafers", "dies", "pass", "die_yield", "mean_wafer_yield", "wafer_yield_sd"]
+
+
+@dataclass
+class WaferMap:
+    """One wafer's die map: `bins` is a rows x columns array of bins (row 0 at the bottom, -1 where
+    the grid has no die); `info` the wafer's record; `png` the rendered map when asked for."""
+
+    info: dict
+    bins: "object"  # numpy.ndarray
+    png: bytes
+
+
+@dataclass
+class StackedMap:
+    """Per-die fail rate over `wafers` wafers of `product`: `fail_rate` is a rows x columns array
+    (NaN where the grid has no die)."""
+
+    product: str
+    wafers: int
+    fail_rate: "object"  # numpy.ndarray
+    png: bytes
+
+
+def _grid(grid, values, fill):
+    import numpy as np
+
+    out = np.full((grid.rows, grid.columns), fill, dtype=float if isinstance(fill, float) else int)
+    for c, r, v in zip(grid.die_column, grid.die_row, values):
+        out[r, c] = v
+    return out
+
+
+def _yield_api(client: Client):
+    if client._yield is None:
+        from fabtwin.v1 import yield_pb2, yield_pb2_grpc
+
+        client._yield = (yield_pb2, yield_pb2_grpc.YieldServiceStub(client._channel))
+    return client._yield
+
+
+def _filter(client: Client, pb, product=None, lot=None, route=None, step=None, tool=None, since=None,
+            until=None):
+    """A YieldFilter; since / until are model ms (int) or anything pandas.Timestamp reads (UTC)."""
+
+    def ms(t):
+        if t is None or isinstance(t, int):
+            return t
+        epoch = pd.Timestamp(client.model_summary().epoch_unix_s, unit="s", tz="UTC")
+        ts = pd.Timestamp(t)
+        ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts
+        return int((ts - epoch) / pd.Timedelta(milliseconds=1))
+
+    f = pb.YieldFilter(product=product or "", lot=lot or "", route=route or "", tool=tool or "")
+    if step is not None:
+        f.step = step
+    if since is not None:
+        f.from_ms = ms(since)
+    if until is not None:
+        f.to_ms = ms(until)
+    return f
+
+
+def _wafer_row(client: Client, w) -> dict:
+    return {"lot": w.lot, "wafer": w.wafer, "product": w.product, "completed_ms": w.completed_ms,
+            "dies": w.dies, "pass": getattr(w, "pass"), "die_yield": w.die_yield, "bins": list(w.bins)}
+
+
+
+
+
+
+
+
+
+
+
+Client.yield_summary = yield_summary
+Client.wafer_map = wafer_map
+Client.stacked_map = stacked_map
+Client.commonality = commonality

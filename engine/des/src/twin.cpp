@@ -568,27 +568,59 @@ ApplyResult Simulation::Impl::apply(const des::Event& e) {
 // Follow -> autonomous: whatever only events would have ended gets a simulated end.
 void Simulation::Impl::to_autonomous() {
   mode = Mode::Autonomous;
+  // Follow mode kept a shadow failure clock per down calendar, drawn by the twin: a guess, not the
+  // fab's (the fab's clocks are not observed). They are drawn anew from now with this simulation's
+  // seed (so forecast replications, forked with seeds of their own, fail at different times; time
+  // to failure is exponential in SMT2020, so a fresh draw from now has the right distribution).
+  // A tool down on a calendar gets its next failure when its repair ends, as in autonomous runs.
+  {
+    std::vector<Pending> keep;
+    keep.reserve(heap.size());
+    heap.for_each([&](const Pending& e) {
+      if (e.type() != Ev::Fail) keep.push_back(e);
+    });
+    std::sort(keep.begin(), keep.end(), [](const Pending& a, const Pending& b) { return a.before(b); });
+    heap.reset(now);
+    for (const Pending& e : keep) heap.push(e);
+    for (std::uint32_t t = 0; t < tools.size(); ++t)
+      for (std::uint32_t dd = c->tool_down_first[t]; dd < c->tool_down_first[t + 1]; ++dd)
+        if (!(tools[t].avail == Avail::Down && tools[t].down_cal == dd)) next_failure(t, dd);
+  }
   for (std::uint32_t t = 0; t < tools.size(); ++t) {
     ToolRt& tool = tools[t];
     const GroupInfo& g = c->groups[tool.group];
     if (tool.avail != Avail::Up) {
       if (tool.avail_until < 0) {
-        // A down without a known end: a repair (PM) drawn from the tool's calendars.
+        // A down without a known end: its length drawn from the tool's calendars, given that it
+        // has lasted since avail_since (a PM's uniform duration has memory: drawing afresh from now
+        // would add the time already spent). Rejection sampling: try k uses stream kind + (k << 16);
+        // try 0 is the draw an autonomous run would make. A down longer than every try ends now.
+        const std::int64_t elapsed = now - tool.avail_since;
+        auto conditioned = [&](auto sample) -> std::int64_t {
+          for (std::uint32_t k = 0; k < 32; ++k) {
+            const std::int64_t d = sample(k);
+            if (d > elapsed) return d;
+          }
+          return elapsed;
+        };
         std::int64_t dur = -1;
         if (tool.avail == Avail::Pm) {
           const std::uint32_t p = tool.pm_cal != kNone                            ? tool.pm_cal
                                   : c->tool_pm_first[t] < c->tool_pm_first[t + 1] ? c->tool_pm_first[t]
                                                                                   : kNone;
-          if (p != kNone) {
-            const auto u = draw(kRngPmDuration, c->pms[p].key, pms[p].count);
-            dur = c->pms[p].duration.sample_ms(u.u1, u.u2).count();
-          }
+          if (p != kNone)
+            dur = conditioned([&](std::uint32_t k) {
+              const auto u = draw(kRngPmDuration + (k << 16), c->pms[p].key, pms[p].count);
+              return c->pms[p].duration.sample_ms(u.u1, u.u2).count();
+            });
         } else if (c->tool_down_first[t] < c->tool_down_first[t + 1]) {
           const std::uint32_t dd = tool.down_cal != kNone ? tool.down_cal : c->tool_down_first[t];
-          const auto u = draw(kRngRepair, c->downs[dd].key, downs[dd].count);
-          dur = c->downs[dd].ttr.sample_ms(u.u1, u.u2).count();
+          dur = conditioned([&](std::uint32_t k) {
+            const auto u = draw(kRngRepair + (k << 16), c->downs[dd].key, downs[dd].count);
+            return c->downs[dd].ttr.sample_ms(u.u1, u.u2).count();
+          });
         }
-        if (dur >= 0) tool.avail_until = now + std::max<std::int64_t>(1, dur);
+        if (dur >= 0) tool.avail_until = std::max(now + 1, tool.avail_since + dur);
       }
       if (tool.avail_until >= 0) {
         push(std::max(now, tool.avail_until), tool.avail == Avail::Pm ? Ev::PmDone : Ev::RepairDone, t,

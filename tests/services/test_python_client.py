@@ -1,0 +1,113 @@
+#!/usr/bin/python3
+"""The Python client against a live server (CTest test_python_client).
+
+Starts `fabtwin serve` on the mini-fab (port 0, a temporary store), plays 12 model days of MES
+events into it with `fabtwin emulate --target`, then checks the client's DataFrames against what
+the server and the model must give, and runs clients/python/examples/yield_report.py, whose CSV
+files must have the documented columns.
+
+    test_python_client.py FABTWIN_EXE PYTHON_DIR EXAMPLE MODEL
+"""
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+
+fabtwin, python_dir, example, model = sys.argv[1:5]
+sys.path.insert(0, python_dir)
+from fabtwin_client import Client, FabtwinError  # noqa: E402
+
+failures = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        failures.append(what)
+
+
+with tempfile.TemporaryDirectory(prefix="fabtwin_py") as tmp:
+    serve = subprocess.Popen([fabtwin, "serve", "--model", model, "--listen", "127.0.0.1:0",
+                              "--db", os.path.join(tmp, "live.db")],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        port = None
+        for line in serve.stdout:
+            m = re.search(r"\(port (\d+)\)", line)
+            if m:
+                port = int(m.group(1))
+                break
+        if port is None:
+            sys.exit("the server did not say its port")
+        target = f"127.0.0.1:{port}"
+        subprocess.run([fabtwin, "emulate", "--model", model, "--days", "12", "--target", target],
+                       check=True, stdout=subprocess.DEVNULL)
+
+        with Client(target) as c:
+            m = c.model()
+            s = c.snapshot()
+            check(len(s.tools) == len(m["tools"]), "snapshot: one row per tool of the model")
+            check(set(s.tools["state"]) <= {"productive", "standby", "setup", "engineering", "scheduled_down",
+                                            "unscheduled_down", "non_scheduled"}, "snapshot: E10 state names")
+            check(len(s.lots) == s.kpis["lots_in_fab"], "snapshot: one row per lot in the fab")
+            check(bool((s.lots["route_position"] >= 1).all() and
+                       (s.lots["route_position"] <= s.lots["route_steps"]).all()), "snapshot: route positions in range")
+            f = c.forecast(horizon_days=3, replications=3, at_hours=[24])
+            check(sorted(f["lot"]) == sorted(s.lots["name"]), "forecast: a row per lot in the fab")
+            check("pos_24h" in f.columns, "forecast: the position 24 h ahead")
+
+            w = c.wafers()
+            completed = s.kpis["lots_completed"]
+            check(completed > 0 and w["lot"].nunique() == completed,
+                  f"wafers: the wafers of every completed lot ({completed} lots, {len(w)} wafers)")
+            check(bool(((w["pass"] <= w["dies"]) & (w["die_yield"] - w["pass"] / w["dies"]).abs().lt(1e-9)).all()),
+                  "wafers: die_yield = pass / dies")
+            by_product = c.yield_summary(by="product")
+            check(int(by_product["wafers"].sum()) == len(w), "yield_summary(product): wafers sum to the wafer list")
+            check(int(by_product["pass"].sum()) == int(w["pass"].sum()), "yield_summary(product): good dies add up")
+            one = w.iloc[0]
+            wm = c.wafer_map(one["lot"], int(one["wafer"]), png_size=128)
+            check(int((wm.bins == 0).sum()) == int(one["pass"]), "wafer_map: pass dies on the grid = the record's")
+            check(wm.png[:8] == b"\x89PNG\r\n\x1a\n", "wafer_map: PNG bytes")
+            try:
+                c.wafer_map("no-such-lot", 1)
+                check(False, "wafer_map of an unknown lot raises")
+            except FabtwinError as e:
+                check(e.code.name == "NOT_FOUND", f"wafer_map of an unknown lot: NOT_FOUND ({e.details})")
+            com = c.commonality()
+            check(len(com) > 0 and com["p_adjusted"].is_monotonic_increasing, "commonality: ranked rows")
+
+        out = os.path.join(tmp, "report")
+        r = subprocess.run([sys.executable, example, "--target", target, "--out", out],
+                           env={**os.environ, "PYTHONPATH": python_dir}, capture_output=True, text=True)
+        print(r.stdout, r.stderr)
+        check(r.returncode == 0, "yield_report.py exits 0")
+        import pandas as pd
+
+        sums = ["lots", "wafers", "dies", "pass", "die_yield", "mean_wafer_yield", "wafer_yield_sd"]
+        expect = {"yield_by_tool.csv": ["tool"] + sums, "yield_by_day.csv": ["day"] + sums,
+                  "commonality.csv": ["level", "route", "step", "tool", "tool_group", "lots", "lots_in", "yield_in",
+                                      "yield_out", "effect", "statistic", "df1", "df2", "p", "p_adjusted",
+                                      "significant"]}
+        for name, cols in expect.items():
+            path = os.path.join(out, name)
+            ok = os.path.exists(path) and list(pd.read_csv(path).columns) == cols
+            check(ok, f"{name}: the documented columns")
+        day = pd.read_csv(os.path.join(out, "yield_by_day.csv"))
+        check(int(day["wafers"].sum()) == len(w), "yield_by_day.csv: every wafer counted once")
+        with open(os.path.join(out, "yield_report.png"), "rb") as png:
+            check(png.read(8) == b"\x89PNG\r\n\x1a\n", "yield_report.png is a PNG")
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        try:
+            rest, _ = serve.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            serve.kill()
+            rest = ""
+        check(serve.returncode == 0, f"the server stopped cleanly (exit {serve.returncode})")
+
+if failures:
+    sys.exit(f"{len(failures)} checks failed")
+print("all checks passed")
