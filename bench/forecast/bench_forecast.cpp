@@ -11,10 +11,11 @@
 //                 median completion time, in hours; share whose real completion lies in the
 //                 forecast's 80 % interval [p10, p90]
 // Prints one table row per noise level, and with --csv a row per (noise, origin, lot) for
-// bench/forecast/plot.py.
+// bench/forecast/plot.py. --oracle 1 forecasts from the real fab's own state instead (it knows its
+// failure clocks, job ends and model): the best any forecast from the observed state could do.
 //
 //   bench_forecast [--model PATH] [--noise 0,0.05,0.15] [--origins 30,50,70] [--horizon 90]
-//                  [--replications 20] [--seed 1] [--threads N] [--csv FILE]
+//                  [--replications 20] [--seed 1] [--threads N] [--csv FILE] [--oracle 0|1]
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -78,6 +79,7 @@ int main(int argc, char** argv) {
   std::uint32_t replications = 20;
   std::uint64_t seed = 1;
   unsigned threads = 0;
+  bool oracle = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     const char* k = argv[i];
     const char* v = argv[i + 1];
@@ -125,8 +127,8 @@ int main(int argc, char** argv) {
   }
   std::printf("forecast accuracy: %s, origins", m.name().c_str());
   for (double o : origins) std::printf(" %g", o);
-  std::printf(" d, horizon %g d, %u replications, seed %llu\n", horizon, replications,
-              static_cast<unsigned long long>(seed));
+  std::printf(" d, horizon %g d, %u replications, seed %llu%s\n", horizon, replications,
+              static_cast<unsigned long long>(seed), oracle ? ", oracle (from the real fab's state)" : "");
   std::printf("%-6s %6s %10s %10s %10s %10s %9s %9s %7s %9s %9s\n", "noise", "lots", "step24h", "(still)",
               "step7d", "(still)", "compl_n", "MAE_h", "in80", "median_h", "fc_s");
 
@@ -157,7 +159,7 @@ int main(int argc, char** argv) {
       fo.seed = seed + static_cast<std::uint64_t>(origin);
       fo.threads = threads;
       fo.at_hours = {24, 24 * 7};
-      auto fc = twin::forecast(twin_sim, fo);
+      auto fc = twin::forecast(oracle ? real : twin_sim, fo);
       if (!fc.ok()) {
         std::fprintf(stderr, "%s\n", fc.error().what().c_str());
         return 1;

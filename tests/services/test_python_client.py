@@ -58,6 +58,29 @@ with tempfile.TemporaryDirectory(prefix="fabtwin_py") as tmp:
             check(sorted(f["lot"]) == sorted(s.lots["name"]), "forecast: a row per lot in the fab")
             check("pos_24h" in f.columns, "forecast: the position 24 h ahead")
 
+            tool = s.tools[s.tools["state"] != "unscheduled_down"]["name"].iloc[0]
+            r = c.ingest([{"id": "py-1", "time_ms": str(s.now_ms), "kind": "EVENT_KIND_TOOL_STATE",
+                           "tool": tool, "state": "TOOL_STATE_UNSCHEDULED_DOWN"}])
+            check(list(r["outcome"]) == ["applied"], f"ingest: a tool down is applied ({list(r['outcome'])})")
+            after = c.snapshot()
+            check(after.tools.set_index("name").loc[tool, "state"] == "unscheduled_down",
+                  "ingest: the snapshot shows the tool down")
+            check(list(c.ingest([{"id": "py-1", "time_ms": "0", "kind": "EVENT_KIND_TOOL_STATE", "tool": tool,
+                                  "state": "TOOL_STATE_STANDBY"}])["outcome"]) == ["duplicate"],
+                  "ingest: a repeated id is a duplicate")
+            try:
+                c.ingest([{"id": "py-2", "time_ms": "0", "kind": "EVENT_KIND_TOOL_STATE", "tool": "no-such-tool",
+                           "state": "TOOL_STATE_STANDBY"}])
+                check(False, "ingest of an unknown tool raises")
+            except FabtwinError as e:
+                check(e.code.name == "INVALID_ARGUMENT" and "events[0].tool" in e.details,
+                      f"ingest of an unknown tool: INVALID_ARGUMENT naming events[0].tool ({e.details})")
+            frames = c.follow(max_frames_per_second=50)
+            first = next(frames)
+            check(first.HasField("keyframe") and first.keyframe.version >= after.version,
+                  "follow: the stream starts with a keyframe")
+            frames.close()
+
             w = c.wafers()
             completed = s.kpis["lots_completed"]
             check(completed > 0 and w["lot"].nunique() == completed,

@@ -40,6 +40,7 @@ class Snapshot:
     model has a calendar epoch, pandas Timestamps (UTC) beside them."""
 
     version: int
+    now_ms: int
     now: pd.Timestamp
     tools: pd.DataFrame   # name, group, area, state, since, setup, lots (names on the tool)
     queues: pd.DataFrame  # group, lot, since: one row per queued lot, in queue order
@@ -165,7 +166,7 @@ class Client:
         for c in ("released", "due", "since"):
             lots[c] = self._time(lots[c + "_ms"])
         kpis = {f.name: list(v) if f.label == f.LABEL_REPEATED else v for f, v in k.kpis.ListFields()}
-        return Snapshot(k.version, self._time(k.now_ms), tools, queues, lots, kpis)
+        return Snapshot(k.version, k.now_ms, self._time(k.now_ms), tools, queues, lots, kpis)
 
     def forecast(self, horizon_days: float = 7, replications: int = 10, lots: Sequence[str] = (),
                  at_hours: Sequence[float] = (), seed: int = 0) -> pd.DataFrame:
@@ -191,6 +192,41 @@ class Client:
         df.attrs["from"], df.attrs["to"] = self._time(r.from_ms), self._time(r.to_ms)
         return df
 
+
+    def follow(self, max_frames_per_second: float = 10, from_version: Optional[int] = None) -> Iterable:
+        """StreamState: yields the raw StateFrame messages (a keyframe, then deltas; see docs/api.md
+        "Frames") until the server ends the stream or the caller stops iterating."""
+        req = twin_pb2.StreamStateRequest(max_frames_per_second=max_frames_per_second)
+        if from_version is not None:
+            req.from_version = from_version
+        try:
+            for frame in self._twin.StreamState(req, metadata=self._metadata):
+                yield frame
+        except grpc.RpcError as e:
+            raise FabtwinError("StreamState", e.code(), e.details()) from None
+
+    def ingest(self, events: Sequence) -> pd.DataFrame:
+        """Ingest one batch of MES events (twin_pb2.MesEvent messages, or dicts of their fields as
+        protobuf's JSON names them, e.g. {"id": "e1", "time_ms": 0, "kind": "EVENT_KIND_TOOL_STATE",
+        "tool": "Litho_E_1", "state": "TOOL_STATE_UNSCHEDULED_DOWN"}). Returns one row per event:
+        id, outcome (applied, late, duplicate, refused), reason, field, message; the twin's version
+        after the batch in attrs["version"]. A batch that cannot be decoded raises FabtwinError
+        (INVALID_ARGUMENT naming events[i].field) and nothing of it is applied."""
+        from google.protobuf import json_format
+
+        req = twin_pb2.IngestRequest()
+        for e in events:
+            if isinstance(e, dict):
+                json_format.ParseDict(e, req.events.add())
+            else:
+                req.events.add().CopyFrom(e)
+        r = self._call("Ingest", twin_pb2_grpc.IngestServiceStub(self._channel).Ingest, req)
+        rows = [{"id": x.id, "outcome": twin_pb2.Outcome.Name(x.outcome).removeprefix("OUTCOME_").lower(),
+                 "reason": twin_pb2.RefuseReason.Name(x.reason).removeprefix("REFUSE_REASON_").lower()
+                 if x.reason else "", "field": x.field, "message": x.message} for x in r.results]
+        df = pd.DataFrame(rows, columns=["id", "outcome", "reason", "field", "message"])
+        df.attrs["version"], df.attrs["now_ms"] = r.version, r.now_ms
+        return df
 
     # ---- yield queries (YieldService) ----------------------------------------------------------
 
