@@ -99,6 +99,8 @@ int main(int argc, char** argv) {
       threads = static_cast<unsigned>(std::atoi(v));
     else if (!std::strcmp(k, "--csv"))
       csv_path = v;
+    else if (!std::strcmp(k, "--oracle"))
+      oracle = std::atoi(v) != 0;
     else {
       std::fprintf(stderr, "bench_forecast: unknown option %s\n", k);
       return 2;
