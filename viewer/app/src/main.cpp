@@ -39,7 +39,9 @@ struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+double ms_since(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
 
 std::string data_path(const std::string& rel) {
   auto d = io::data_dir();
@@ -93,14 +95,17 @@ void apply_camera(const std::string& spec, const Scene& scene, Camera& cam) {
     char* end = nullptr;
     float x = std::strtof(part.c_str(), &end);
     if (part.empty() || *end != '\0' || !std::isfinite(x))
-      throw UsageError("--camera '" + spec + "': fit, top, group:NAME, tool:NAME or yaw,pitch,distance[,x,y,z]");
+      throw UsageError("--camera '" + spec +
+                       "': fit, top, group:NAME, tool:NAME or yaw,pitch,distance[,x,y,z]");
     v.push_back(x);
     if (comma == std::string::npos) break;
     pos = comma + 1;
   }
   if (v.size() != 3 && v.size() != 6)
-    throw UsageError("--camera '" + spec + "': give 3 numbers (yaw,pitch,distance) or 6 (and the target x,y,z)");
-  if (v[1] < 5 || v[1] > 89.9f || v[2] <= 0) throw UsageError("--camera: pitch must be 5 to 89.9 degrees, distance > 0");
+    throw UsageError("--camera '" + spec +
+                     "': give 3 numbers (yaw,pitch,distance) or 6 (and the target x,y,z)");
+  if (v[1] < 5 || v[1] > 89.9f || v[2] <= 0)
+    throw UsageError("--camera: pitch must be 5 to 89.9 degrees, distance > 0");
   cam.yaw_deg = v[0];
   cam.pitch_deg = v[1];
   cam.distance = v[2];
@@ -112,16 +117,18 @@ struct Forced {
   des::ToolState state;
 };
 
-std::pair<std::uint32_t, des::ToolState> parse_tool_state(const std::string& opt, const std::string& s, const FabInfo& fab) {
+std::pair<std::uint32_t, des::ToolState> parse_tool_state(const std::string& opt, const std::string& s,
+                                                          const FabInfo& fab) {
   auto eq = s.find('=');
   if (eq == std::string::npos) throw UsageError(opt + " '" + s + "': expected TOOL=STATE");
   auto t = fab.find_tool(s.substr(0, eq));
   if (t < 0) throw UsageError(opt + " '" + s + "': unknown tool '" + s.substr(0, eq) + "'");
   auto st = parse_state(s.substr(eq + 1));
   if (!st)
-    throw UsageError(opt + " '" + s + "': unknown state '" + s.substr(eq + 1) +
-                     "' (productive, standby, setup, engineering, scheduled_down, unscheduled_down, non_scheduled, down, "
-                     "idle, pm)");
+    throw UsageError(
+        opt + " '" + s + "': unknown state '" + s.substr(eq + 1) +
+        "' (productive, standby, setup, engineering, scheduled_down, unscheduled_down, non_scheduled, down, "
+        "idle, pm)");
   return {static_cast<std::uint32_t>(t), *st};
 }
 
@@ -206,12 +213,14 @@ void apply_forced(Setup& s) {
 void print_probes(const Setup& s, const Camera& cam, const std::vector<std::uint8_t>& px, int w, int h) {
   for (auto t : s.probes) {
     auto p = cam.project(s.scene->tool_top(t));
-    if (!p || (*p)[0] < 0 || (*p)[1] < 0 || (*p)[0] >= static_cast<float>(w) || (*p)[1] >= static_cast<float>(h)) {
+    if (!p || (*p)[0] < 0 || (*p)[1] < 0 || (*p)[0] >= static_cast<float>(w) ||
+        (*p)[1] >= static_cast<float>(h)) {
       std::printf("probe %s off-screen\n", s.scene->fab().tools[t].c_str());
       continue;
     }
     int x = static_cast<int>((*p)[0]), y = static_cast<int>((*p)[1]);
-    const auto* q = &px[(static_cast<std::size_t>(y) * static_cast<std::size_t>(w) + static_cast<std::size_t>(x)) * 4];
+    const auto* q =
+        &px[(static_cast<std::size_t>(y) * static_cast<std::size_t>(w) + static_cast<std::size_t>(x)) * 4];
     std::printf("probe %s %d %d %d %d %d %s\n", s.scene->fab().tools[t].c_str(), x, y, q[0], q[1], q[2],
                 std::string(des::to_string(s.scene->shown_state(t))).c_str());
   }
@@ -235,7 +244,8 @@ std::optional<int> wait_ready(const Args& a, Setup& s) {
     if (ok) return std::nullopt;
     if (ms_since(start) > a.timeout * 1000) {
       if (!s.scene->has_state()) return fail("no state from the source within --timeout");
-      return fail("--wait-state " + a.wait_state + ": not reached within --timeout (" + s.source->describe() + ")");
+      return fail("--wait-state " + a.wait_state + ": not reached within --timeout (" + s.source->describe() +
+                  ")");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
@@ -285,13 +295,16 @@ int run_headless(const Args& a, Setup& s) {
       std::sort(v.begin(), v.end());
       return v.empty() ? 0.0 : v[v.size() / 2];
     };
-    std::printf("stats: device '%s', %dx%d, %d frames, median frame %.2f ms, median update %.3f ms, %zu instance bytes uploaded\n",
-                renderer.device_name().c_str(), renderer.width(), renderer.height(), a.frames, med(frame_ms), med(update_ms),
-                bytes);
+    std::printf(
+        "stats: device '%s', %dx%d, %d frames, median frame %.2f ms, median update %.3f ms, %zu instance "
+        "bytes uploaded\n",
+        renderer.device_name().c_str(), renderer.width(), renderer.height(), a.frames, med(frame_ms),
+        med(update_ms), bytes);
   }
-  std::printf("fabtwin-viewer: wrote %s (%dx%d, device '%s', %s; validation %s: %u messages)\n", a.out.c_str(),
-              renderer.width(), renderer.height(), renderer.device_name().c_str(), s.source->describe().c_str(),
-              renderer.validation_enabled() ? "on" : "off", renderer.validation_messages());
+  std::printf("fabtwin-viewer: wrote %s (%dx%d, device '%s', %s; validation %s: %u messages)\n",
+              a.out.c_str(), renderer.width(), renderer.height(), renderer.device_name().c_str(),
+              s.source->describe().c_str(), renderer.validation_enabled() ? "on" : "off",
+              renderer.validation_messages());
   if (renderer.validation_messages() > 0) return fail("the validation layers reported messages (above)");
   return 0;
 }
@@ -312,7 +325,8 @@ int run_windowed(const Args& a, Setup& s) {
     return fail("GLFW found no Vulkan loader");
   }
   glfwWindowHint(GLFW_CLIENT_API, GLFW_NO_API);
-  GLFWwindow* win = glfwCreateWindow(a.width, a.height, ("fabtwin-viewer: " + s.source->fab().name).c_str(), nullptr, nullptr);
+  GLFWwindow* win = glfwCreateWindow(a.width, a.height, ("fabtwin-viewer: " + s.source->fab().name).c_str(),
+                                     nullptr, nullptr);
   if (!win) {
     glfwTerminate();
     return fail("cannot create a window");
@@ -354,7 +368,8 @@ int run_windowed(const Args& a, Setup& s) {
       glfwPollEvents();
       double dt = std::min(0.25, ms_since(last) / 1000.0);
       last = Clock::now();
-      // Mouse: left drag orbits, right drag pans, wheel zooms, click picks; keys: F focus, H heat, space pause.
+      // Mouse: left drag orbits, right drag pans, wheel zooms, click picks; keys: F focus, H heat, space
+      // pause.
       double mx, my;
       glfwGetCursorPos(win, &mx, &my);
       int ww, wh, fw, fh;
@@ -367,8 +382,10 @@ int run_windowed(const Args& a, Setup& s) {
         bool l = glfwGetMouseButton(win, GLFW_MOUSE_BUTTON_LEFT) == GLFW_PRESS;
         bool r = glfwGetMouseButton(win, GLFW_MOUSE_BUTTON_RIGHT) == GLFW_PRESS ||
                  glfwGetMouseButton(win, GLFW_MOUSE_BUTTON_MIDDLE) == GLFW_PRESS;
-        if (l && in.dragging_left) cam.orbit(static_cast<float>(-(mx - in.last_x) * 0.3), static_cast<float>((my - in.last_y) * 0.3));
-        if (r && in.dragging_right) cam.pan(static_cast<float>((mx - in.last_x) * sx), static_cast<float>((my - in.last_y) * sy));
+        if (l && in.dragging_left)
+          cam.orbit(static_cast<float>(-(mx - in.last_x) * 0.3), static_cast<float>((my - in.last_y) * 0.3));
+        if (r && in.dragging_right)
+          cam.pan(static_cast<float>((mx - in.last_x) * sx), static_cast<float>((my - in.last_y) * sy));
         if (l && !in.dragging_left) {
           auto hit = s.scene->pick(cam.ray(static_cast<float>(mx * sx), static_cast<float>(my * sy)));
           if (hit) st.picked = hit;
@@ -389,7 +406,8 @@ int run_windowed(const Args& a, Setup& s) {
              sp = glfwGetKey(win, GLFW_KEY_SPACE) == GLFW_PRESS;
         if (f && !f_down) st.focus_request = true;
         if (h && !h_down)
-          s.scene->set_colour_mode(static_cast<ColourMode>((static_cast<int>(s.scene->colour_mode()) + 1) % 3));
+          s.scene->set_colour_mode(
+              static_cast<ColourMode>((static_cast<int>(s.scene->colour_mode()) + 1) % 3));
         if (sp && !sp_down && !s.source->live()) st.paused = !st.paused;
         f_down = f;
         h_down = h;
@@ -412,7 +430,8 @@ int run_windowed(const Args& a, Setup& s) {
       bool capture = !a.screenshot.empty() && a.frames > 0 && frame + 1 >= a.frames;
       auto t1 = Clock::now();
       FrameStats fs;
-      auto r = renderer.present(*s.scene, cam, ui ? Renderer::Overlay(ui_render) : Renderer::Overlay{}, capture, &fs);
+      auto r = renderer.present(*s.scene, cam, ui ? Renderer::Overlay(ui_render) : Renderer::Overlay{},
+                                capture, &fs);
       if (!r) {
         code = fail(r.error().message);
         break;
@@ -431,16 +450,18 @@ int run_windowed(const Args& a, Setup& s) {
           break;
         }
         print_probes(s, cam, px.value(), renderer.width(), renderer.height());
-        std::printf("fabtwin-viewer: screenshot %s (%dx%d, device '%s', windowed; validation %s: %u messages)\n",
-                    a.screenshot.c_str(), renderer.width(), renderer.height(), renderer.device_name().c_str(),
-                    renderer.validation_enabled() ? "on" : "off", renderer.validation_messages());
+        std::printf(
+            "fabtwin-viewer: screenshot %s (%dx%d, device '%s', windowed; validation %s: %u messages)\n",
+            a.screenshot.c_str(), renderer.width(), renderer.height(), renderer.device_name().c_str(),
+            renderer.validation_enabled() ? "on" : "off", renderer.validation_messages());
         break;
       }
       if (a.frames > 0 && a.screenshot.empty() && frame + 1 >= a.frames) break;
     }
     vkDeviceWaitIdle(renderer.device());
     if (ui) ui_shutdown();
-    if (code == 0 && renderer.validation_messages() > 0) code = fail("the validation layers reported messages (above)");
+    if (code == 0 && renderer.validation_messages() > 0)
+      code = fail("the validation layers reported messages (above)");
   }
   glfwDestroyWindow(win);
   glfwTerminate();
@@ -458,23 +479,29 @@ int main(int argc, char** argv) {
   auto* conn = app.add_option("--connect", a.connect, "HOST:PORT of `fabtwin serve` (live)");
   model->excludes(conn);
   app.add_option("--token", a.token, "sent as `authorization: Bearer TOKEN` metadata (live)")->needs(conn);
-  app.add_option("--speed", a.speed, "standalone: model seconds per wall second (default 60)")->check(CLI::Range(0.0, 1e9));
-  app.add_option("--start-days", a.start_days, "standalone: run the simulation this long first")->check(CLI::Range(0.0, 3650.0));
+  app.add_option("--speed", a.speed, "standalone: model seconds per wall second (default 60)")
+      ->check(CLI::Range(0.0, 1e9));
+  app.add_option("--start-days", a.start_days, "standalone: run the simulation this long first")
+      ->check(CLI::Range(0.0, 3650.0));
   app.add_option("--seed", a.seed, "standalone: random seed");
-  app.add_option("--layout", a.layout, "layout file (default: twin_models/layouts/<model>.json, else automatic; 'auto')");
+  app.add_option("--layout", a.layout,
+                 "layout file (default: twin_models/layouts/<model>.json, else automatic; 'auto')");
   app.add_option("--meshes", a.meshes, "folder of the equipment meshes (default twin_models/meshes)");
   app.add_flag("--headless", a.headless, "render offscreen and write --out");
   app.add_option("--width", a.width, "image or window width")->check(CLI::Range(16, 16384));
   app.add_option("--height", a.height, "image or window height")->check(CLI::Range(16, 16384));
-  app.add_option("--frames", a.frames, "frames to render (windowed: 0 = until closed)")->check(CLI::Range(0, 1000000));
+  app.add_option("--frames", a.frames, "frames to render (windowed: 0 = until closed)")
+      ->check(CLI::Range(0, 1000000));
   app.add_option("--out", a.out, "headless: the PNG written after the last frame");
   app.add_option("--screenshot", a.screenshot, "windowed: PNG of the swapchain image after --frames frames");
   app.add_option("--camera", a.camera, "fit | top | group:NAME | tool:NAME | yaw,pitch,distance[,x,y,z]");
   app.add_option("--force", a.force, "TOOL=STATE: show TOOL in STATE whatever the state says (repeatable)");
-  app.add_option("--heat", a.heat, "colour tools by their group's queue length or utilisation")->check(CLI::IsMember({"queue", "util"}));
+  app.add_option("--heat", a.heat, "colour tools by their group's queue length or utilisation")
+      ->check(CLI::IsMember({"queue", "util"}));
   app.add_option("--probe", a.probe, "print the pixel at TOOL's top after the last frame (repeatable)");
   app.add_option("--wait-state", a.wait_state, "TOOL=STATE: render once the state shows it (live)");
-  app.add_option("--timeout", a.timeout, "seconds to wait for the server, the first state, --wait-state")->check(CLI::Range(0.1, 3600.0));
+  app.add_option("--timeout", a.timeout, "seconds to wait for the server, the first state, --wait-state")
+      ->check(CLI::Range(0.1, 3600.0));
   app.add_flag("--validation", a.validation, "Vulkan validation layers; a message fails the run");
   app.add_option("--device", a.device, "prefer the Vulkan device whose name contains this");
   app.add_flag("--stats", a.stats, "print frame and update times");

@@ -32,11 +32,13 @@ void kpi_panel(const Scene& scene, const Source& source, const UiState& ui) {
   ImGui::Text("model time: day %.2f   version %llu", days(s.now), static_cast<unsigned long long>(s.version));
   ImGui::Separator();
   ImGui::Text("throughput: %.1f lots/day (%llu lots, %llu wafers done)", thr,
-              static_cast<unsigned long long>(k.lots_completed), static_cast<unsigned long long>(k.wafers_completed));
+              static_cast<unsigned long long>(k.lots_completed),
+              static_cast<unsigned long long>(k.wafers_completed));
   ImGui::Text("WIP: %llu lots in fab, %llu held", static_cast<unsigned long long>(k.lots_in_fab),
               static_cast<unsigned long long>(k.lots_held));
   if (thr > 0)
-    ImGui::Text("cycle time: %.2f days (Little's law: WIP / throughput)", static_cast<double>(k.lots_in_fab) / thr);
+    ImGui::Text("cycle time: %.2f days (Little's law: WIP / throughput)",
+                static_cast<double>(k.lots_in_fab) / thr);
   else
     ImGui::Text("cycle time: - (no lot completed yet)");
   ImGui::Text("moves: %llu", static_cast<unsigned long long>(k.moves));
@@ -51,7 +53,8 @@ void kpi_panel(const Scene& scene, const Source& source, const UiState& ui) {
   for (int i = 0; i < des::kToolStateCount; ++i) {
     if (!total) break;
     float ww = w * static_cast<float>(k.tools_by_state[i]) / static_cast<float>(total);
-    dl->AddRectFilled(ImVec2(x, p.y), ImVec2(x + ww, p.y + h), to_u32(state_colour(static_cast<des::ToolState>(i))));
+    dl->AddRectFilled(ImVec2(x, p.y), ImVec2(x + ww, p.y + h),
+                      to_u32(state_colour(static_cast<des::ToolState>(i))));
     x += ww;
   }
   ImGui::Dummy(ImVec2(w, h));
@@ -62,7 +65,8 @@ void kpi_panel(const Scene& scene, const Source& source, const UiState& ui) {
                        std::string(des::to_string(st)).c_str(), k.tools_by_state[i]);
   }
   ImGui::Separator();
-  ImGui::Text("frame %.2f ms, update %.3f ms, %zu bytes uploaded", ui.frame_ms, ui.update_ms, ui.bytes_uploaded);
+  ImGui::Text("frame %.2f ms, update %.3f ms, %zu bytes uploaded", ui.frame_ms, ui.update_ms,
+              ui.bytes_uploaded);
   const char* modes[] = {"E10 state", "heat: queue length", "heat: utilisation"};
   ImGui::Text("colours (H): %s", modes[static_cast<int>(scene.colour_mode())]);
   ImGui::End();
@@ -89,7 +93,9 @@ void inspector(const Scene& scene, const UiState& ui) {
   ImGui::Text("state: %s since day %.3f%s", std::string(des::to_string(shown)).c_str(), days(tv.since),
               shown != tv.state ? " (forced)" : "");
   if (tv.down_until) ImGui::Text("expected up: day %.3f", days(*tv.down_until));
-  ImGui::Text("setup: %s", tv.setup.valid() && tv.setup.index() < fab.setups.size() ? fab.setups[tv.setup.index()].c_str() : "-");
+  ImGui::Text("setup: %s", tv.setup.valid() && tv.setup.index() < fab.setups.size()
+                               ? fab.setups[tv.setup.index()].c_str()
+                               : "-");
   ImGui::Text("lots on the tool: %zu", tv.lots.size());
   for (const auto& l : tv.lots)
     ImGui::BulletText("%s  expected end day %.3f%s", l.lot.c_str(), days(l.expected_end),
@@ -115,7 +121,8 @@ void time_controls(Source& source, UiState& ui) {
   ImGui::Begin("Time");
   ImGui::Checkbox("paused (space)", &ui.paused);
   float sp = static_cast<float>(ui.speed);
-  if (ImGui::SliderFloat("speed (model s / s)", &sp, 1.f, 86400.f, "%.0f", ImGuiSliderFlags_Logarithmic)) ui.speed = sp;
+  if (ImGui::SliderFloat("speed (model s / s)", &sp, 1.f, 86400.f, "%.0f", ImGuiSliderFlags_Logarithmic))
+    ui.speed = sp;
   ImGui::End();
 }
 }  // namespace

@@ -63,7 +63,8 @@ void Camera::orbit(float dyaw, float dpitch) {
 
 void Camera::pan(float dx, float dy) {
   float yaw = glm::radians(yaw_deg);
-  float scale = distance * 2.f * std::tan(glm::radians(fov_y_deg) / 2) / static_cast<float>(std::max(height, 1));
+  float scale =
+      distance * 2.f * std::tan(glm::radians(fov_y_deg) / 2) / static_cast<float>(std::max(height, 1));
   glm::vec3 right{std::cos(yaw), 0, -std::sin(yaw)}, fwd{-std::sin(yaw), 0, -std::cos(yaw)};
   glm::vec3 t = g(target) - right * dx * scale + fwd * dy * scale;
   target = {t.x, t.y, t.z};
@@ -85,7 +86,8 @@ void Camera::fit(const Vec3& mn, const Vec3& mx) {
       Vec3 p{(c & 1) ? mx[0] : mn[0], (c & 2) ? mx[1] : mn[1], (c & 4) ? mx[2] : mn[2]};
       auto q = project(p);
       if (!q) return false;
-      float fx = (*q)[0] / static_cast<float>(std::max(width, 1)), fy = (*q)[1] / static_cast<float>(std::max(height, 1));
+      float fx = (*q)[0] / static_cast<float>(std::max(width, 1)),
+            fy = (*q)[1] / static_cast<float>(std::max(height, 1));
       if (fx < 0.025f || fx > 0.975f || fy < 0.025f || fy > 0.975f) return false;
     }
     return true;

@@ -37,7 +37,8 @@ FabInfo fab_info(const model::Model& model) {
   for (auto& gi : f.groups)
     if (gi.first_tool == ~0u) gi.first_tool = 0;
   if (f.areas.empty()) f.areas.push_back("fab");
-  for (const auto& s : model.steps()) f.step_group.push_back(static_cast<std::uint32_t>(s.tool_group.index()));
+  for (const auto& s : model.steps())
+    f.step_group.push_back(static_cast<std::uint32_t>(s.tool_group.index()));
   for (const auto& p : model.products()) f.products.push_back(p.name);
   for (const auto& s : model.setups()) f.setups.push_back(s.name);
   return f;

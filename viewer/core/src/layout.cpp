@@ -55,7 +55,8 @@ void finish_layout(Layout& L, const FabInfo& fab) {
     if (x0 > x1) continue;  // an area without groups
     L.bays.push_back({a, x0 - kMargin, z0 - kMargin, x1 - x0 + 2 * kMargin, z1 - z0 + 2 * kMargin});
   }
-  std::sort(L.bays.begin(), L.bays.end(), [](const BayLayout& a, const BayLayout& b) { return a.area < b.area; });
+  std::sort(L.bays.begin(), L.bays.end(),
+            [](const BayLayout& a, const BayLayout& b) { return a.area < b.area; });
   L.min = {1e30f, 1e30f};
   L.max = {-1e30f, -1e30f};
   for (const auto& b : L.bays) {
@@ -124,13 +125,16 @@ model::Result<Layout> load_layout(const std::string& path, const FabInfo& fab) {
   Layout L;
   L.groups.resize(fab.groups.size());
   std::vector<bool> placed(fab.groups.size(), false);
-  auto number = [&](const io::json::Value& v, const std::string& field, float lo, float hi) -> model::Result<float> {
+  auto number = [&](const io::json::Value& v, const std::string& field, float lo,
+                    float hi) -> model::Result<float> {
     if (!v.is_number() || !std::isfinite(v.as_number()) || v.as_number() < lo || v.as_number() > hi)
-      return err(v.line(), field, "must be a number in [" + io::json::format_number(lo) + ", " +
-                                      io::json::format_number(hi) + "]");
+      return err(
+          v.line(), field,
+          "must be a number in [" + io::json::format_number(lo) + ", " + io::json::format_number(hi) + "]");
     return static_cast<float>(v.as_number());
   };
-  auto pair = [&](const io::json::Value& v, const std::string& field, float lo) -> model::Result<std::array<float, 2>> {
+  auto pair = [&](const io::json::Value& v, const std::string& field,
+                  float lo) -> model::Result<std::array<float, 2>> {
     if (!v.is_array() || v.as_array().size() != 2) return err(v.line(), field, "must be an array [x, z]");
     std::array<float, 2> r{};
     for (int k = 0; k < 2; ++k) {
@@ -198,7 +202,8 @@ model::Result<Layout> load_layout(const std::string& path, const FabInfo& fab) {
         if (!p) return p.error();
         auto s = pair(*size, b.key + ".size", 0.1f);
         if (!s) return s.error();
-        L.bays.push_back({static_cast<std::uint32_t>(it - fab.areas.begin()), (*p)[0], (*p)[1], (*s)[0], (*s)[1]});
+        L.bays.push_back(
+            {static_cast<std::uint32_t>(it - fab.areas.begin()), (*p)[0], (*p)[1], (*s)[0], (*s)[1]});
       }
     } else {
       return err(m.line, m.key, "unknown field (format, tool_spacing, row_spacing, groups, bays)");

@@ -12,8 +12,9 @@
 namespace fabtwin::viewer {
 
 namespace {
-constexpr std::string_view kNames[kMeshKindCount] = {"stepper",  "furnace",   "chamber", "wetbench", "implanter",
-                                                     "metrology", "stocker", "foup",    "box",      "marker"};
+constexpr std::string_view kNames[kMeshKindCount] = {"stepper",   "furnace",   "chamber", "wetbench",
+                                                     "implanter", "metrology", "stocker", "foup",
+                                                     "box",       "marker"};
 
 std::string lower(std::string_view s) {
   std::string r(s);

@@ -106,7 +106,8 @@ void Scene::build_static() {
   for (std::size_t b = 0; b < bays; ++b) bay_of_area_[layout_.bays[b].area] = static_cast<std::int32_t>(b);
   counts[static_cast<int>(MeshKind::Box)] = bays + groups;  // floors, then a WIP bar per group
   counts[static_cast<int>(MeshKind::Foup)] = groups * kFoupsPerGroup + bays * kTransportPerBay;
-  counts[static_cast<int>(MeshKind::Marker)] = fab_.tools.size() + groups;  // overdue per tool, held per group
+  counts[static_cast<int>(MeshKind::Marker)] =
+      fab_.tools.size() + groups;  // overdue per tool, held per group
   for (int k = 0; k < kMeshKindCount; ++k) size(static_cast<MeshKind>(k), counts[k]);
 
   auto& box = instances(MeshKind::Box);
@@ -149,7 +150,8 @@ void Scene::update_tool(std::uint32_t tool) {
     c = heat(static_cast<double>(stats_[g].queued) / static_cast<double>(max_queue_));
   } else if (mode_ == ColourMode::HeatUtilisation) {
     const auto& st = stats_[g].tools_by_state;
-    double busy = st[static_cast<int>(des::ToolState::Productive)] + st[static_cast<int>(des::ToolState::Setup)];
+    double busy =
+        st[static_cast<int>(des::ToolState::Productive)] + st[static_cast<int>(des::ToolState::Setup)];
     c = heat(busy / std::max<double>(1, fab_.groups[g].tool_count));
   }
   set_colour(in, c);
@@ -180,7 +182,8 @@ void Scene::recount_group(std::uint32_t g) {
     const auto& q = state_.queues[g].lots;
     s.queued = static_cast<std::uint32_t>(q.size());
     for (const auto& ql : q) {
-      s.longest_wait_h = std::max(s.longest_wait_h, static_cast<double>((state_.now - ql.since).count()) / 3.6e6);
+      s.longest_wait_h =
+          std::max(s.longest_wait_h, static_cast<double>((state_.now - ql.since).count()) / 3.6e6);
       auto it = lot_index_.find(ql.lot);
       if (it != lot_index_.end() && state_.lots[it->second].held) ++s.held;
     }
@@ -189,7 +192,8 @@ void Scene::recount_group(std::uint32_t g) {
   for (std::uint32_t k = 0; k < gi.tool_count; ++k) {
     auto t = gi.first_tool + k;
     ++s.tools_by_state[static_cast<int>(shown_state(t))];
-    if (have_state_ && t < state_.tools.size()) s.on_tools += static_cast<std::uint32_t>(state_.tools[t].lots.size());
+    if (have_state_ && t < state_.tools.size())
+      s.on_tools += static_cast<std::uint32_t>(state_.tools[t].lots.size());
   }
 }
 
@@ -250,7 +254,8 @@ void Scene::update_bay_transport(std::uint32_t area) {
   for (std::uint32_t k = 0; k < kTransportPerBay; ++k) {
     Instance in;
     if (k < transport_by_area_[area]) {
-      in.pos[0] = bay.x + 0.6f + static_cast<float>(k) * std::max(0.45f, (bay.width - 1.2f) / kTransportPerBay);
+      in.pos[0] =
+          bay.x + 0.6f + static_cast<float>(k) * std::max(0.45f, (bay.width - 1.2f) / kTransportPerBay);
       in.pos[2] = bay.z - 0.5f;
       in.scale[0] = in.scale[1] = in.scale[2] = 0.8f;
       set_colour(in, kTransportColour);
@@ -295,7 +300,8 @@ model::Result<bool> Scene::apply(const des::StateDelta& d) {
   touched_ = 0;
   std::vector<std::uint32_t> groups, tools, areas;
   auto lot_area = [&](const des::LotView& l) -> std::int64_t {
-    if (l.place != des::LotPlace::InTransport || !l.step.valid() || l.step.index() >= fab_.step_group.size()) return -1;
+    if (l.place != des::LotPlace::InTransport || !l.step.valid() || l.step.index() >= fab_.step_group.size())
+      return -1;
     return fab_.groups[fab_.step_group[l.step.index()]].area;
   };
   // What the changed lots were before (held state in a queue, transport).
@@ -303,7 +309,8 @@ model::Result<bool> Scene::apply(const des::StateDelta& d) {
     auto it = lot_index_.find(name);
     if (it == lot_index_.end()) return;
     const auto& l = state_.lots[it->second];
-    if (l.place == des::LotPlace::Queued && l.group.valid()) groups.push_back(static_cast<std::uint32_t>(l.group.index()));
+    if (l.place == des::LotPlace::Queued && l.group.valid())
+      groups.push_back(static_cast<std::uint32_t>(l.group.index()));
     if (auto a = lot_area(l); a >= 0) {
       --transport_by_area_[static_cast<std::size_t>(a)];
       areas.push_back(static_cast<std::uint32_t>(a));
@@ -320,7 +327,8 @@ model::Result<bool> Scene::apply(const des::StateDelta& d) {
   }
   if (lot_set_changed) index_lots();
   for (const auto& l : d.lots) {
-    if (l.place == des::LotPlace::Queued && l.group.valid()) groups.push_back(static_cast<std::uint32_t>(l.group.index()));
+    if (l.place == des::LotPlace::Queued && l.group.valid())
+      groups.push_back(static_cast<std::uint32_t>(l.group.index()));
     if (auto a = lot_area(l); a >= 0) {
       ++transport_by_area_[static_cast<std::size_t>(a)];
       areas.push_back(static_cast<std::uint32_t>(a));
@@ -352,7 +360,8 @@ model::Result<bool> Scene::apply(const des::StateDelta& d) {
   }
   if (mode_ != ColourMode::State)
     for (auto g : groups)
-      for (std::uint32_t k = 0; k < fab_.groups[g].tool_count; ++k) tools.push_back(fab_.groups[g].first_tool + k);
+      for (std::uint32_t k = 0; k < fab_.groups[g].tool_count; ++k)
+        tools.push_back(fab_.groups[g].first_tool + k);
   uniq(tools);
   for (auto t : tools) update_tool(t);
   for (auto a : areas) update_bay_transport(a);
@@ -390,7 +399,8 @@ Vec3 Scene::tool_top(std::uint32_t tool) const {
 std::array<Vec3, 2> Scene::tool_bounds(std::uint32_t tool) const {
   const auto& mesh = meshes_[static_cast<int>(layout_.groups[fab_.tool_group[tool]].mesh)];
   float x = layout_.tools[tool][0], z = layout_.tools[tool][1];
-  return {Vec3{x + mesh.min[0], mesh.min[1], z + mesh.min[2]}, Vec3{x + mesh.max[0], mesh.max[1], z + mesh.max[2]}};
+  return {Vec3{x + mesh.min[0], mesh.min[1], z + mesh.min[2]},
+          Vec3{x + mesh.max[0], mesh.max[1], z + mesh.max[2]}};
 }
 
 Vec3 Scene::group_centre(std::uint32_t g) const {

@@ -21,22 +21,38 @@ const std::uint32_t kFragSpv[] =
 
 const char* vk_name(VkResult r) {
   switch (r) {
-    case VK_SUCCESS: return "VK_SUCCESS";
-    case VK_NOT_READY: return "VK_NOT_READY";
-    case VK_TIMEOUT: return "VK_TIMEOUT";
-    case VK_SUBOPTIMAL_KHR: return "VK_SUBOPTIMAL_KHR";
-    case VK_ERROR_OUT_OF_HOST_MEMORY: return "VK_ERROR_OUT_OF_HOST_MEMORY";
-    case VK_ERROR_OUT_OF_DEVICE_MEMORY: return "VK_ERROR_OUT_OF_DEVICE_MEMORY";
-    case VK_ERROR_INITIALIZATION_FAILED: return "VK_ERROR_INITIALIZATION_FAILED";
-    case VK_ERROR_DEVICE_LOST: return "VK_ERROR_DEVICE_LOST";
-    case VK_ERROR_LAYER_NOT_PRESENT: return "VK_ERROR_LAYER_NOT_PRESENT";
-    case VK_ERROR_EXTENSION_NOT_PRESENT: return "VK_ERROR_EXTENSION_NOT_PRESENT";
-    case VK_ERROR_FEATURE_NOT_PRESENT: return "VK_ERROR_FEATURE_NOT_PRESENT";
-    case VK_ERROR_INCOMPATIBLE_DRIVER: return "VK_ERROR_INCOMPATIBLE_DRIVER";
-    case VK_ERROR_FORMAT_NOT_SUPPORTED: return "VK_ERROR_FORMAT_NOT_SUPPORTED";
-    case VK_ERROR_SURFACE_LOST_KHR: return "VK_ERROR_SURFACE_LOST_KHR";
-    case VK_ERROR_OUT_OF_DATE_KHR: return "VK_ERROR_OUT_OF_DATE_KHR";
-    default: return "VkResult error";
+    case VK_SUCCESS:
+      return "VK_SUCCESS";
+    case VK_NOT_READY:
+      return "VK_NOT_READY";
+    case VK_TIMEOUT:
+      return "VK_TIMEOUT";
+    case VK_SUBOPTIMAL_KHR:
+      return "VK_SUBOPTIMAL_KHR";
+    case VK_ERROR_OUT_OF_HOST_MEMORY:
+      return "VK_ERROR_OUT_OF_HOST_MEMORY";
+    case VK_ERROR_OUT_OF_DEVICE_MEMORY:
+      return "VK_ERROR_OUT_OF_DEVICE_MEMORY";
+    case VK_ERROR_INITIALIZATION_FAILED:
+      return "VK_ERROR_INITIALIZATION_FAILED";
+    case VK_ERROR_DEVICE_LOST:
+      return "VK_ERROR_DEVICE_LOST";
+    case VK_ERROR_LAYER_NOT_PRESENT:
+      return "VK_ERROR_LAYER_NOT_PRESENT";
+    case VK_ERROR_EXTENSION_NOT_PRESENT:
+      return "VK_ERROR_EXTENSION_NOT_PRESENT";
+    case VK_ERROR_FEATURE_NOT_PRESENT:
+      return "VK_ERROR_FEATURE_NOT_PRESENT";
+    case VK_ERROR_INCOMPATIBLE_DRIVER:
+      return "VK_ERROR_INCOMPATIBLE_DRIVER";
+    case VK_ERROR_FORMAT_NOT_SUPPORTED:
+      return "VK_ERROR_FORMAT_NOT_SUPPORTED";
+    case VK_ERROR_SURFACE_LOST_KHR:
+      return "VK_ERROR_SURFACE_LOST_KHR";
+    case VK_ERROR_OUT_OF_DATE_KHR:
+      return "VK_ERROR_OUT_OF_DATE_KHR";
+    default:
+      return "VkResult error";
   }
 }
 
@@ -45,9 +61,9 @@ model::Error vk_error(const char* what, VkResult r) {
 }
 model::Error plain(std::string m) { return model::Error{"", 0, "", "Vulkan: " + std::move(m)}; }
 
-#define FT_VK(call, what)                       \
-  do {                                          \
-    VkResult r_ = (call);                       \
+#define FT_VK(call, what)                            \
+  do {                                               \
+    VkResult r_ = (call);                            \
     if (r_ != VK_SUCCESS) return vk_error(what, r_); \
   } while (0)
 
@@ -70,8 +86,8 @@ struct GpuMesh {
 };
 
 VKAPI_ATTR VkBool32 VKAPI_CALL on_message(VkDebugUtilsMessageSeverityFlagBitsEXT severity,
-                                          VkDebugUtilsMessageTypeFlagsEXT, const VkDebugUtilsMessengerCallbackDataEXT* data,
-                                          void* user) {
+                                          VkDebugUtilsMessageTypeFlagsEXT,
+                                          const VkDebugUtilsMessengerCallbackDataEXT* data, void* user) {
   if (severity >= VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT) {
     static_cast<std::atomic<std::uint32_t>*>(user)->fetch_add(1);
     std::fprintf(stderr, "fabtwin-viewer: validation: %s\n", data && data->pMessage ? data->pMessage : "?");
@@ -135,7 +151,8 @@ struct Renderer::Impl {
     FT_VK(vkCreateBuffer(device, &bi, nullptr, &b.buffer), "vkCreateBuffer");
     VkMemoryRequirements req;
     vkGetBufferMemoryRequirements(device, b.buffer, &req);
-    auto type = memory_type(req.memoryTypeBits, VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
+    auto type = memory_type(req.memoryTypeBits,
+                            VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
     if (!type) return plain("no host-visible coherent memory type");
     VkMemoryAllocateInfo ai{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
     ai.allocationSize = req.size;
@@ -152,7 +169,8 @@ struct Renderer::Impl {
     b = Buffer{};
   }
 
-  model::Result<bool> make_image(Image& img, VkFormat format, VkImageUsageFlags usage, VkImageAspectFlags aspect) {
+  model::Result<bool> make_image(Image& img, VkFormat format, VkImageUsageFlags usage,
+                                 VkImageAspectFlags aspect) {
     VkImageCreateInfo ii{VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO};
     ii.imageType = VK_IMAGE_TYPE_2D;
     ii.format = format;
@@ -206,7 +224,8 @@ struct Renderer::Impl {
     std::vector<VkExtensionProperties> have_ext(n_ext);
     vkEnumerateInstanceExtensionProperties(nullptr, &n_ext, have_ext.data());
     auto has_ext = [&](const char* e) {
-      return std::any_of(have_ext.begin(), have_ext.end(), [&](const auto& p) { return std::strcmp(p.extensionName, e) == 0; });
+      return std::any_of(have_ext.begin(), have_ext.end(),
+                         [&](const auto& p) { return std::strcmp(p.extensionName, e) == 0; });
     };
     for (auto* e : exts)
       if (!has_ext(e)) return plain(std::string("missing instance extension ") + e);
@@ -215,10 +234,15 @@ struct Renderer::Impl {
       vkEnumerateInstanceLayerProperties(&n, nullptr);
       std::vector<VkLayerProperties> have(n);
       vkEnumerateInstanceLayerProperties(&n, have.data());
-      bool found = std::any_of(have.begin(), have.end(),
-                               [](const auto& l) { return std::strcmp(l.layerName, "VK_LAYER_KHRONOS_validation") == 0; });
-      if (!found) return plain("validation requested but VK_LAYER_KHRONOS_validation is not installed (vulkan-validationlayers)");
-      if (!has_ext(VK_EXT_DEBUG_UTILS_EXTENSION_NAME)) return plain("missing instance extension " VK_EXT_DEBUG_UTILS_EXTENSION_NAME);
+      bool found = std::any_of(have.begin(), have.end(), [](const auto& l) {
+        return std::strcmp(l.layerName, "VK_LAYER_KHRONOS_validation") == 0;
+      });
+      if (!found)
+        return plain(
+            "validation requested but VK_LAYER_KHRONOS_validation is not installed "
+            "(vulkan-validationlayers)");
+      if (!has_ext(VK_EXT_DEBUG_UTILS_EXTENSION_NAME))
+        return plain("missing instance extension " VK_EXT_DEBUG_UTILS_EXTENSION_NAME);
       layers.push_back("VK_LAYER_KHRONOS_validation");
       exts.push_back(VK_EXT_DEBUG_UTILS_EXTENSION_NAME);
     }
@@ -226,8 +250,10 @@ struct Renderer::Impl {
     app.pApplicationName = "fabtwin-viewer";
     app.apiVersion = VK_API_VERSION_1_1;
     VkDebugUtilsMessengerCreateInfoEXT mi{VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT};
-    mi.messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT;
-    mi.messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT |
+    mi.messageSeverity =
+        VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT;
+    mi.messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT |
+                     VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT |
                      VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT;
     mi.pfnUserCallback = on_message;
     mi.pUserData = &messages;
@@ -253,7 +279,8 @@ struct Renderer::Impl {
     std::uint32_t n = 0;
     VkResult r = vkEnumeratePhysicalDevices(instance, &n, nullptr);
     if (r != VK_SUCCESS || n == 0)
-      return plain("no Vulkan device found (on a machine without a GPU install mesa-vulkan-drivers for lavapipe)");
+      return plain(
+          "no Vulkan device found (on a machine without a GPU install mesa-vulkan-drivers for lavapipe)");
     std::vector<VkPhysicalDevice> devs(n);
     vkEnumeratePhysicalDevices(instance, &n, devs.data());
     int best_score = -1;
@@ -301,9 +328,10 @@ struct Renderer::Impl {
       }
     }
     if (!phys) {
-      if (!opt.device.empty()) return plain("no usable device matches --device '" + opt.device + "' (found: " + names + ")");
-      return plain(std::string("no device with a graphics queue") + (surface ? " that presents to the window" : "") +
-                   " (found: " + names + ")");
+      if (!opt.device.empty())
+        return plain("no usable device matches --device '" + opt.device + "' (found: " + names + ")");
+      return plain(std::string("no device with a graphics queue") +
+                   (surface ? " that presents to the window" : "") + " (found: " + names + ")");
     }
     vkGetPhysicalDeviceMemoryProperties(phys, &mem_props);
     float prio = 1.f;
@@ -358,11 +386,13 @@ struct Renderer::Impl {
     VkSubpassDependency dep[2]{};
     dep[0].srcSubpass = VK_SUBPASS_EXTERNAL;
     dep[0].dstSubpass = 0;
-    dep[0].srcStageMask = VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT | VK_PIPELINE_STAGE_LATE_FRAGMENT_TESTS_BIT |
-                          VK_PIPELINE_STAGE_TRANSFER_BIT;
-    dep[0].dstStageMask = VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT | VK_PIPELINE_STAGE_EARLY_FRAGMENT_TESTS_BIT;
+    dep[0].srcStageMask = VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT |
+                          VK_PIPELINE_STAGE_LATE_FRAGMENT_TESTS_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT;
+    dep[0].dstStageMask =
+        VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT | VK_PIPELINE_STAGE_EARLY_FRAGMENT_TESTS_BIT;
     dep[0].srcAccessMask = VK_ACCESS_DEPTH_STENCIL_ATTACHMENT_WRITE_BIT | VK_ACCESS_TRANSFER_READ_BIT;
-    dep[0].dstAccessMask = VK_ACCESS_COLOR_ATTACHMENT_WRITE_BIT | VK_ACCESS_DEPTH_STENCIL_ATTACHMENT_WRITE_BIT;
+    dep[0].dstAccessMask =
+        VK_ACCESS_COLOR_ATTACHMENT_WRITE_BIT | VK_ACCESS_DEPTH_STENCIL_ATTACHMENT_WRITE_BIT;
     dep[1].srcSubpass = 0;
     dep[1].dstSubpass = VK_SUBPASS_EXTERNAL;
     dep[1].srcStageMask = VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT;
@@ -381,7 +411,8 @@ struct Renderer::Impl {
   }
 
   model::Result<bool> create_pipeline() {
-    auto module = [&](const std::uint32_t* code, std::size_t bytes, VkShaderModule& out) -> model::Result<bool> {
+    auto module = [&](const std::uint32_t* code, std::size_t bytes,
+                      VkShaderModule& out) -> model::Result<bool> {
       VkShaderModuleCreateInfo si{VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO};
       si.codeSize = bytes;
       si.pCode = code;
@@ -407,10 +438,8 @@ struct Renderer::Impl {
     VkVertexInputBindingDescription binds[2] = {{0, sizeof(Vertex), VK_VERTEX_INPUT_RATE_VERTEX},
                                                 {1, sizeof(Instance), VK_VERTEX_INPUT_RATE_INSTANCE}};
     VkVertexInputAttributeDescription attrs[5] = {
-        {0, 0, VK_FORMAT_R32G32B32_SFLOAT, 0},
-        {1, 0, VK_FORMAT_R32G32B32_SFLOAT, 12},
-        {2, 1, VK_FORMAT_R32G32B32A32_SFLOAT, 0},
-        {3, 1, VK_FORMAT_R32G32B32A32_SFLOAT, 16},
+        {0, 0, VK_FORMAT_R32G32B32_SFLOAT, 0},     {1, 0, VK_FORMAT_R32G32B32_SFLOAT, 12},
+        {2, 1, VK_FORMAT_R32G32B32A32_SFLOAT, 0},  {3, 1, VK_FORMAT_R32G32B32A32_SFLOAT, 16},
         {4, 1, VK_FORMAT_R32G32B32A32_SFLOAT, 32},
     };
     VkPipelineVertexInputStateCreateInfo vi{VK_STRUCTURE_TYPE_PIPELINE_VERTEX_INPUT_STATE_CREATE_INFO};
@@ -435,7 +464,8 @@ struct Renderer::Impl {
     ds.depthWriteEnable = VK_TRUE;
     ds.depthCompareOp = VK_COMPARE_OP_LESS_OR_EQUAL;
     VkPipelineColorBlendAttachmentState cb{};
-    cb.colorWriteMask = VK_COLOR_COMPONENT_R_BIT | VK_COLOR_COMPONENT_G_BIT | VK_COLOR_COMPONENT_B_BIT | VK_COLOR_COMPONENT_A_BIT;
+    cb.colorWriteMask = VK_COLOR_COMPONENT_R_BIT | VK_COLOR_COMPONENT_G_BIT | VK_COLOR_COMPONENT_B_BIT |
+                        VK_COLOR_COMPONENT_A_BIT;
     VkPipelineColorBlendStateCreateInfo cbs{VK_STRUCTURE_TYPE_PIPELINE_COLOR_BLEND_STATE_CREATE_INFO};
     cbs.attachmentCount = 1;
     cbs.pAttachments = &cb;
@@ -485,11 +515,14 @@ struct Renderer::Impl {
     VkFormatFeatureFlags need = VK_FORMAT_FEATURE_COLOR_ATTACHMENT_BIT | VK_FORMAT_FEATURE_TRANSFER_SRC_BIT;
     if ((fp.optimalTilingFeatures & need) != need)
       return plain("the device cannot render to and copy from VK_FORMAT_R8G8B8A8_UNORM");
-    if (auto r = make_image(colour, colour_format, VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT | VK_IMAGE_USAGE_TRANSFER_SRC_BIT,
+    if (auto r = make_image(colour, colour_format,
+                            VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT | VK_IMAGE_USAGE_TRANSFER_SRC_BIT,
                             VK_IMAGE_ASPECT_COLOR_BIT);
         !r)
       return r;
-    if (auto r = make_image(depth, depth_format, VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT, VK_IMAGE_ASPECT_DEPTH_BIT); !r)
+    if (auto r = make_image(depth, depth_format, VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT,
+                            VK_IMAGE_ASPECT_DEPTH_BIT);
+        !r)
       return r;
     VkImageView views[2] = {colour.view, depth.view};
     VkFramebufferCreateInfo fi{VK_STRUCTURE_TYPE_FRAMEBUFFER_CREATE_INFO};
@@ -538,13 +571,16 @@ struct Renderer::Impl {
 
   model::Result<bool> create_swapchain() {
     VkSurfaceCapabilitiesKHR caps;
-    FT_VK(vkGetPhysicalDeviceSurfaceCapabilitiesKHR(phys, surface, &caps), "vkGetPhysicalDeviceSurfaceCapabilitiesKHR");
+    FT_VK(vkGetPhysicalDeviceSurfaceCapabilitiesKHR(phys, surface, &caps),
+          "vkGetPhysicalDeviceSurfaceCapabilitiesKHR");
     int fw = 0, fh = 0;
     glfwGetFramebufferSize(opt.window, &fw, &fh);
     VkExtent2D ext = caps.currentExtent;
     if (ext.width == 0xFFFFFFFFu) {
-      ext.width = std::clamp(static_cast<std::uint32_t>(fw), caps.minImageExtent.width, caps.maxImageExtent.width);
-      ext.height = std::clamp(static_cast<std::uint32_t>(fh), caps.minImageExtent.height, caps.maxImageExtent.height);
+      ext.width =
+          std::clamp(static_cast<std::uint32_t>(fw), caps.minImageExtent.width, caps.maxImageExtent.width);
+      ext.height =
+          std::clamp(static_cast<std::uint32_t>(fh), caps.minImageExtent.height, caps.maxImageExtent.height);
     }
     if (ext.width == 0 || ext.height == 0) return false;  // minimised
     width = static_cast<int>(ext.width);
@@ -567,12 +603,14 @@ struct Renderer::Impl {
     si.imageColorSpace = VK_COLOR_SPACE_SRGB_NONLINEAR_KHR;
     si.imageExtent = ext;
     si.imageArrayLayers = 1;
-    si.imageUsage = VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT | (sc_transfer_src ? VK_IMAGE_USAGE_TRANSFER_SRC_BIT : 0);
+    si.imageUsage =
+        VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT | (sc_transfer_src ? VK_IMAGE_USAGE_TRANSFER_SRC_BIT : 0);
     si.imageSharingMode = VK_SHARING_MODE_EXCLUSIVE;
     si.preTransform = caps.currentTransform;
     si.compositeAlpha = (caps.supportedCompositeAlpha & VK_COMPOSITE_ALPHA_OPAQUE_BIT_KHR)
                             ? VK_COMPOSITE_ALPHA_OPAQUE_BIT_KHR
-                            : static_cast<VkCompositeAlphaFlagBitsKHR>(caps.supportedCompositeAlpha & -caps.supportedCompositeAlpha);
+                            : static_cast<VkCompositeAlphaFlagBitsKHR>(caps.supportedCompositeAlpha &
+                                                                       -caps.supportedCompositeAlpha);
     si.presentMode = mode;
     si.clipped = VK_TRUE;
     FT_VK(vkCreateSwapchainKHR(device, &si, nullptr, &swapchain), "vkCreateSwapchainKHR");
@@ -580,7 +618,9 @@ struct Renderer::Impl {
     vkGetSwapchainImagesKHR(device, swapchain, &n, nullptr);
     sc_images.resize(n);
     vkGetSwapchainImagesKHR(device, swapchain, &n, sc_images.data());
-    if (auto r = make_image(depth, depth_format, VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT, VK_IMAGE_ASPECT_DEPTH_BIT); !r)
+    if (auto r = make_image(depth, depth_format, VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT,
+                            VK_IMAGE_ASPECT_DEPTH_BIT);
+        !r)
       return r;
     for (auto img : sc_images) {
       VkImageViewCreateInfo vi{VK_STRUCTURE_TYPE_IMAGE_VIEW_CREATE_INFO};
@@ -607,8 +647,9 @@ struct Renderer::Impl {
       FT_VK(vkCreateSemaphore(device, &s, nullptr, &sem), "vkCreateSemaphore");
       sc_done.push_back(sem);
     }
-    if (auto r = make_buffer(readback, static_cast<VkDeviceSize>(width) * static_cast<VkDeviceSize>(height) * 4,
-                             VK_BUFFER_USAGE_TRANSFER_DST_BIT);
+    if (auto r =
+            make_buffer(readback, static_cast<VkDeviceSize>(width) * static_cast<VkDeviceSize>(height) * 4,
+                        VK_BUFFER_USAGE_TRANSFER_DST_BIT);
         !r)
       return r;
     return true;
@@ -618,14 +659,20 @@ struct Renderer::Impl {
     for (int k = 0; k < kMeshKindCount; ++k) {
       const auto& md = scene.meshes()[k];
       GpuMesh gm;
-      if (auto r = make_buffer(gm.vertices, md.vertices.size() * sizeof(Vertex), VK_BUFFER_USAGE_VERTEX_BUFFER_BIT); !r) return r;
+      if (auto r = make_buffer(gm.vertices, md.vertices.size() * sizeof(Vertex),
+                               VK_BUFFER_USAGE_VERTEX_BUFFER_BIT);
+          !r)
+        return r;
       std::memcpy(gm.vertices.mapped, md.vertices.data(), md.vertices.size() * sizeof(Vertex));
-      if (auto r = make_buffer(gm.indices, md.indices.size() * 4, VK_BUFFER_USAGE_INDEX_BUFFER_BIT); !r) return r;
+      if (auto r = make_buffer(gm.indices, md.indices.size() * 4, VK_BUFFER_USAGE_INDEX_BUFFER_BIT); !r)
+        return r;
       std::memcpy(gm.indices.mapped, md.indices.data(), md.indices.size() * 4);
       gm.index_count = static_cast<std::uint32_t>(md.indices.size());
       const auto& set = scene.instances(static_cast<MeshKind>(k));
       gm.instance_count = static_cast<std::uint32_t>(set.items.size());
-      if (auto r = make_buffer(gm.instances, set.items.size() * sizeof(Instance), VK_BUFFER_USAGE_VERTEX_BUFFER_BIT); !r)
+      if (auto r = make_buffer(gm.instances, set.items.size() * sizeof(Instance),
+                               VK_BUFFER_USAGE_VERTEX_BUFFER_BIT);
+          !r)
         return r;
       meshes.push_back(gm);
     }
@@ -677,8 +724,8 @@ struct Renderer::Impl {
     b.image = img;
     b.subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
     if (layout_now != VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL)
-      vkCmdPipelineBarrier(c, VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 0, nullptr, 0,
-                           nullptr, 1, &b);
+      vkCmdPipelineBarrier(c, VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT,
+                           0, 0, nullptr, 0, nullptr, 1, &b);
     VkBufferImageCopy region{};
     region.imageSubresource = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 0, 1};
     region.imageExtent = {static_cast<std::uint32_t>(width), static_cast<std::uint32_t>(height), 1};
@@ -689,14 +736,15 @@ struct Renderer::Impl {
     bb.srcQueueFamilyIndex = bb.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
     bb.buffer = readback.buffer;
     bb.size = VK_WHOLE_SIZE;
-    vkCmdPipelineBarrier(c, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 0, nullptr, 1, &bb, 0, nullptr);
+    vkCmdPipelineBarrier(c, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 0, nullptr, 1, &bb,
+                         0, nullptr);
     if (layout_now == VK_IMAGE_LAYOUT_PRESENT_SRC_KHR) {
       b.srcAccessMask = VK_ACCESS_TRANSFER_READ_BIT;
       b.dstAccessMask = 0;
       b.oldLayout = VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL;
       b.newLayout = VK_IMAGE_LAYOUT_PRESENT_SRC_KHR;
-      vkCmdPipelineBarrier(c, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, 0, 0, nullptr, 0,
-                           nullptr, 1, &b);
+      vkCmdPipelineBarrier(c, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, 0, 0,
+                           nullptr, 0, nullptr, 1, &b);
     }
   }
 
@@ -742,17 +790,21 @@ model::Result<std::unique_ptr<Renderer>> Renderer::create(const RenderOptions& o
   im->opt = options;
   im->width = options.width;
   im->height = options.height;
-  if (!options.window && (options.width < 16 || options.height < 16 || options.width > 16384 || options.height > 16384))
+  if (!options.window &&
+      (options.width < 16 || options.height < 16 || options.width > 16384 || options.height > 16384))
     return plain("image size must be 16 to 16384 pixels each way");
   if (auto r = im->create_instance(); !r) return r.error();
   if (options.window) {
-    FT_VK(glfwCreateWindowSurface(im->instance, options.window, nullptr, &im->surface), "glfwCreateWindowSurface");
+    FT_VK(glfwCreateWindowSurface(im->instance, options.window, nullptr, &im->surface),
+          "glfwCreateWindowSurface");
   }
   if (auto r = im->pick_device(); !r) return r.error();
   if (im->surface) {
     if (auto r = im->choose_surface_format(); !r) return r.error();
   }
-  if (auto r = im->create_pass(im->surface ? VK_IMAGE_LAYOUT_PRESENT_SRC_KHR : VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL); !r)
+  if (auto r = im->create_pass(im->surface ? VK_IMAGE_LAYOUT_PRESENT_SRC_KHR
+                                           : VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL);
+      !r)
     return r.error();
   if (auto r = im->create_pipeline(); !r) return r.error();
   if (auto r = im->create_commands(); !r) return r.error();
@@ -822,8 +874,8 @@ model::Result<std::vector<std::uint8_t>> Renderer::read_pixels() {
   return px;
 }
 
-model::Result<bool> Renderer::present(Scene& scene, const Camera& camera, const Overlay& overlay, bool capture,
-                                      FrameStats* stats) {
+model::Result<bool> Renderer::present(Scene& scene, const Camera& camera, const Overlay& overlay,
+                                      bool capture, FrameStats* stats) {
   auto& im = *impl_;
   if (!im.surface) return plain("present() needs a window");
   FT_VK(vkWaitForFences(im.device, 1, &im.fence, VK_TRUE, UINT64_MAX), "vkWaitForFences");
@@ -838,7 +890,8 @@ model::Result<bool> Renderer::present(Scene& scene, const Camera& camera, const 
     if (!r.value()) return false;
   }
   std::uint32_t index = 0;
-  VkResult ar = vkAcquireNextImageKHR(im.device, im.swapchain, UINT64_MAX, im.acquired, VK_NULL_HANDLE, &index);
+  VkResult ar =
+      vkAcquireNextImageKHR(im.device, im.swapchain, UINT64_MAX, im.acquired, VK_NULL_HANDLE, &index);
   if (ar == VK_ERROR_OUT_OF_DATE_KHR) {
     vkDeviceWaitIdle(im.device);
     im.destroy_swapchain();
@@ -921,6 +974,8 @@ VkDevice Renderer::device() const { return impl_->device; }
 std::uint32_t Renderer::queue_family() const { return impl_->family; }
 VkQueue Renderer::queue() const { return impl_->queue; }
 VkRenderPass Renderer::render_pass() const { return impl_->pass; }
-std::uint32_t Renderer::image_count() const { return static_cast<std::uint32_t>(std::max<std::size_t>(impl_->sc_images.size(), 2)); }
+std::uint32_t Renderer::image_count() const {
+  return static_cast<std::uint32_t>(std::max<std::size_t>(impl_->sc_images.size(), 2));
+}
 
 }  // namespace fabtwin::viewer

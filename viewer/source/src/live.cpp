@@ -24,7 +24,8 @@ FabInfo fab_from_summary(const v1::ModelSummary& m) {
   f.name = m.name();
   for (const auto& a : m.areas()) f.areas.push_back(a);
   if (f.areas.empty()) f.areas.push_back("fab");
-  for (const auto& g : m.tool_groups()) f.groups.push_back({g.name(), g.area(), g.first_tool(), g.tool_count()});
+  for (const auto& g : m.tool_groups())
+    f.groups.push_back({g.name(), g.area(), g.first_tool(), g.tool_count()});
   for (const auto& t : m.tools()) {
     f.tools.push_back(t.name());
     f.tool_group.push_back(t.group());
@@ -40,12 +41,15 @@ model::Result<bool> check_fab(const FabInfo& f) {
   for (std::size_t g = 0; g < f.groups.size(); ++g) {
     const auto& gi = f.groups[g];
     if (gi.area >= f.areas.size() || std::uint64_t{gi.first_tool} + gi.tool_count > f.tools.size())
-      return model::Error{"GetModel", 0, "tool_groups", "tool group " + gi.name + " points outside the model"};
+      return model::Error{"GetModel", 0, "tool_groups",
+                          "tool group " + gi.name + " points outside the model"};
   }
   for (auto g : f.tool_group)
-    if (g >= f.groups.size()) return model::Error{"GetModel", 0, "tools", "a tool's group is outside the model"};
+    if (g >= f.groups.size())
+      return model::Error{"GetModel", 0, "tools", "a tool's group is outside the model"};
   for (auto g : f.step_group)
-    if (g >= f.groups.size()) return model::Error{"GetModel", 0, "steps", "a step's tool group is outside the model"};
+    if (g >= f.groups.size())
+      return model::Error{"GetModel", 0, "steps", "a step's tool group is outside the model"};
   return true;
 }
 
@@ -69,7 +73,8 @@ class LiveSource : public Source {
   bool live() const override { return true; }
   std::string describe() const override {
     std::lock_guard lock(mutex_);
-    return "live: " + fab_.name + " on " + opt_.target + ", version " + std::to_string(version_) + " (" + status_ + ")";
+    return "live: " + fab_.name + " on " + opt_.target + ", version " + std::to_string(version_) + " (" +
+           status_ + ")";
   }
 
   model::Result<PollStats> poll(Scene& scene, std::int64_t) override {
@@ -152,7 +157,8 @@ class LiveSource : public Source {
       {
         std::lock_guard lock(mutex_);
         status_ = "reconnecting: " + s.error_message();
-        if (s.error_code() == grpc::StatusCode::UNAUTHENTICATED || s.error_code() == grpc::StatusCode::PERMISSION_DENIED ||
+        if (s.error_code() == grpc::StatusCode::UNAUTHENTICATED ||
+            s.error_code() == grpc::StatusCode::PERMISSION_DENIED ||
             s.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
           fatal_ = model::Error{"StreamState", 0, "", s.error_message()};
           return;
@@ -194,8 +200,10 @@ model::Result<std::unique_ptr<Source>> connect_live(const LiveOptions& options) 
   v1::ModelSummary summary;
   grpc::Status s = stub->GetModel(&ctx, v1::GetModelRequest{}, &summary);
   if (!s.ok())
-    return model::Error{"", 0, "", "--connect " + options.target + ": GetModel failed: " + s.error_message() +
-                                       (s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ? " (no server answered)" : "")};
+    return model::Error{
+        "", 0, "",
+        "--connect " + options.target + ": GetModel failed: " + s.error_message() +
+            (s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ? " (no server answered)" : "")};
   FabInfo fab = fab_from_summary(summary);
   if (auto r = check_fab(fab); !r) return r.error();
   return std::unique_ptr<Source>(new LiveSource(options, channel, std::move(fab)));

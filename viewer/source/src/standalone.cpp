@@ -4,14 +4,16 @@
 
 namespace fabtwin::viewer {
 
-model::Result<std::unique_ptr<StandaloneSource>> StandaloneSource::create(const model::Model& model, double start_days,
+model::Result<std::unique_ptr<StandaloneSource>> StandaloneSource::create(const model::Model& model,
+                                                                          double start_days,
                                                                           std::uint64_t seed) {
   des::Options o;
   o.seed = seed;
   auto sim = des::Simulation::create(model, o);
   if (!sim) return sim.error();
   sim->enable_journal();
-  if (start_days > 0) sim->run_until(model::SimTime{model::Duration{static_cast<std::int64_t>(start_days * 86'400'000.0)}});
+  if (start_days > 0)
+    sim->run_until(model::SimTime{model::Duration{static_cast<std::int64_t>(start_days * 86'400'000.0)}});
   return std::unique_ptr<StandaloneSource>(new StandaloneSource(std::move(sim.value()), fab_info(model)));
 }
 

@@ -30,7 +30,7 @@ struct Camera {
 
   void orbit(float dyaw_deg, float dpitch_deg);
   void pan(float dx_pixels, float dy_pixels);  // moves the target in the ground plane
-  void zoom(float factor);                      // distance *= factor
+  void zoom(float factor);                     // distance *= factor
   // Looks at a box (min, max) from the current angles, at a distance that fits it.
   void fit(const Vec3& min, const Vec3& max);
 };

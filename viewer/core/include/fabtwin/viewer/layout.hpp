@@ -15,22 +15,22 @@ namespace fabtwin::viewer {
 
 struct BayLayout {
   std::uint32_t area = 0;
-  float x = 0, z = 0;           // corner with the smallest x and z
-  float width = 0, depth = 0;   // along x and z
+  float x = 0, z = 0;          // corner with the smallest x and z
+  float width = 0, depth = 0;  // along x and z
 };
 
 struct GroupLayout {
-  float x = 0, z = 0;              // where its first tool stands
-  std::uint32_t per_row = 8;       // tools per row (further rows behind, +z)
+  float x = 0, z = 0;         // where its first tool stands
+  std::uint32_t per_row = 8;  // tools per row (further rows behind, +z)
   MeshKind mesh = MeshKind::Chamber;
-  std::array<float, 2> wip{};      // where its WIP stack stands (x, z)
+  std::array<float, 2> wip{};  // where its WIP stack stands (x, z)
 };
 
 struct Layout {
-  float tool_spacing = 2.5f;  // between tools in a row
-  float row_spacing = 3.0f;   // between rows of one group
-  std::vector<BayLayout> bays;      // one per area that has tool groups
-  std::vector<GroupLayout> groups;  // per tool group
+  float tool_spacing = 2.5f;                // between tools in a row
+  float row_spacing = 3.0f;                 // between rows of one group
+  std::vector<BayLayout> bays;              // one per area that has tool groups
+  std::vector<GroupLayout> groups;          // per tool group
   std::vector<std::array<float, 2>> tools;  // per tool: (x, z) of its centre
   std::array<float, 2> min{}, max{};        // floor bounds
 };

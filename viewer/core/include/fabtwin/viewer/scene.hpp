@@ -24,10 +24,10 @@ using Rgba = std::array<std::uint8_t, 4>;
 // scheduled down / PM orange, unscheduled down red, non-scheduled grey.
 Rgba state_colour(des::ToolState s);
 std::optional<des::ToolState> parse_state(std::string_view s);  // names of to_string, plus down/idle/pm/up
-inline constexpr Rgba kHeldColour{200, 40, 200, 255};       // held lot (FOUP) and its marker
-inline constexpr Rgba kOverdueColour{255, 255, 255, 255};   // marker above a tool past its expected end
-inline constexpr Rgba kFoupColour{150, 160, 180, 255};      // lot waiting
-inline constexpr Rgba kTransportColour{90, 200, 230, 255};  // lot in transport
+inline constexpr Rgba kHeldColour{200, 40, 200, 255};           // held lot (FOUP) and its marker
+inline constexpr Rgba kOverdueColour{255, 255, 255, 255};       // marker above a tool past its expected end
+inline constexpr Rgba kFoupColour{150, 160, 180, 255};          // lot waiting
+inline constexpr Rgba kTransportColour{90, 200, 230, 255};      // lot in transport
 inline constexpr Rgba kFloorColour{58, 62, 70, 255};
 inline constexpr Rgba kBackground{24, 26, 30, 255};
 
@@ -43,8 +43,8 @@ static_assert(sizeof(Instance) == 48);
 
 struct InstanceSet {
   std::vector<Instance> items;
-  std::vector<std::uint8_t> dirty_flag;  // per item
-  std::vector<std::uint32_t> dirty;      // indices marked since the last take
+  std::vector<std::uint8_t> dirty_flag;          // per item
+  std::vector<std::uint32_t> dirty;              // indices marked since the last take
   void set(std::uint32_t i, const Instance& v);  // marks only if the value changes
   void mark_all();
   // Coalesced (first, count) runs of dirty items, sorted; clears the marks.

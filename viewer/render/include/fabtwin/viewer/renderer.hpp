@@ -81,6 +81,7 @@ class Renderer {
 };
 
 // RGBA rows to a PNG file. Error: the file cannot be written.
-model::Result<bool> write_png(const std::string& path, int width, int height, const std::vector<std::uint8_t>& rgba);
+model::Result<bool> write_png(const std::string& path, int width, int height,
+                              const std::vector<std::uint8_t>& rgba);
 
 }  // namespace fabtwin::viewer
