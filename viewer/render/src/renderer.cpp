@@ -264,7 +264,12 @@ struct Renderer::Impl {
     ci.enabledLayerCount = static_cast<std::uint32_t>(layers.size());
     ci.ppEnabledLayerNames = layers.data();
     if (opt.validation) ci.pNext = &mi;  // also what instance creation itself reports
-    FT_VK(vkCreateInstance(&ci, nullptr, &instance), "vkCreateInstance");
+    VkResult ir = vkCreateInstance(&ci, nullptr, &instance);
+    if (ir == VK_ERROR_INCOMPATIBLE_DRIVER)
+      return plain(
+          "no Vulkan device found: no driver for Vulkan 1.1 (on a machine without a GPU install "
+          "mesa-vulkan-drivers for lavapipe)");
+    if (ir != VK_SUCCESS) return vk_error("vkCreateInstance", ir);
     if (opt.validation) {
       auto create = reinterpret_cast<PFN_vkCreateDebugUtilsMessengerEXT>(
           vkGetInstanceProcAddr(instance, "vkCreateDebugUtilsMessengerEXT"));
