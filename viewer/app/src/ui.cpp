@@ -5,6 +5,7 @@
 #include <imgui_impl_vulkan.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 
 #include "app.hpp"
@@ -21,8 +22,9 @@ double hours(model::Duration d) { return static_cast<double>(d.count()) / 3'600'
 ImU32 to_u32(Rgba c) { return IM_COL32(c[0], c[1], c[2], c[3]); }
 
 void kpi_panel(const Scene& scene, const Source& source, const UiState& ui) {
-  ImGui::SetNextWindowPos(ImVec2(10, 10), ImGuiCond_FirstUseEver);
-  ImGui::SetNextWindowSize(ImVec2(340, 0), ImGuiCond_FirstUseEver);
+  ImGui::SetNextWindowPos(ImVec2(8, 8), ImGuiCond_FirstUseEver);
+  ImGui::SetNextWindowSize(ImVec2(300, 0), ImGuiCond_FirstUseEver);
+  ImGui::SetNextWindowBgAlpha(0.75f);
   ImGui::Begin("KPIs");
   const auto& s = scene.state();
   const auto& k = s.kpis;
@@ -46,13 +48,17 @@ void kpi_panel(const Scene& scene, const Source& source, const UiState& ui) {
   ImGui::Text("tools by E10 state:");
   ImVec2 p = ImGui::GetCursorScreenPos();
   float w = ImGui::GetContentRegionAvail().x, h = 18;
+  // What the scene shows (a --force override included), not only what the state says.
+  std::array<std::uint32_t, des::kToolStateCount> by_state{};
+  for (std::uint32_t t = 0; t < scene.fab().tools.size(); ++t)
+    ++by_state[static_cast<int>(scene.shown_state(t))];
   std::uint32_t total = 0;
-  for (auto n : k.tools_by_state) total += n;
+  for (auto n : by_state) total += n;
   float x = p.x;
   auto* dl = ImGui::GetWindowDrawList();
   for (int i = 0; i < des::kToolStateCount; ++i) {
     if (!total) break;
-    float ww = w * static_cast<float>(k.tools_by_state[i]) / static_cast<float>(total);
+    float ww = w * static_cast<float>(by_state[i]) / static_cast<float>(total);
     dl->AddRectFilled(ImVec2(x, p.y), ImVec2(x + ww, p.y + h),
                       to_u32(state_colour(static_cast<des::ToolState>(i))));
     x += ww;
@@ -62,7 +68,7 @@ void kpi_panel(const Scene& scene, const Source& source, const UiState& ui) {
     auto st = static_cast<des::ToolState>(i);
     auto c = state_colour(st);
     ImGui::TextColored(ImVec4(c[0] / 255.f, c[1] / 255.f, c[2] / 255.f, 1), "%-16s %u",
-                       std::string(des::to_string(st)).c_str(), k.tools_by_state[i]);
+                       std::string(des::to_string(st)).c_str(), by_state[i]);
   }
   ImGui::Separator();
   ImGui::Text("frame %.2f ms, update %.3f ms, %zu bytes uploaded", ui.frame_ms, ui.update_ms,
@@ -74,8 +80,11 @@ void kpi_panel(const Scene& scene, const Source& source, const UiState& ui) {
 
 void inspector(const Scene& scene, const UiState& ui) {
   auto tool = ui.hovered ? ui.hovered : ui.picked;
-  ImGui::SetNextWindowPos(ImVec2(10, 420), ImGuiCond_FirstUseEver);
-  ImGui::SetNextWindowSize(ImVec2(340, 300), ImGuiCond_FirstUseEver);
+  const auto& io = ImGui::GetIO();
+  ImGui::SetNextWindowPos(ImVec2(io.DisplaySize.x - 8, io.DisplaySize.y - 8), ImGuiCond_FirstUseEver,
+                          ImVec2(1, 1));
+  ImGui::SetNextWindowSize(ImVec2(320, 160), ImGuiCond_FirstUseEver);
+  ImGui::SetNextWindowBgAlpha(0.75f);
   ImGui::Begin("Inspector");
   if (!tool) {
     ImGui::TextWrapped("Hover over a tool (click to keep it; F focuses its group).");
@@ -117,12 +126,13 @@ void inspector(const Scene& scene, const UiState& ui) {
 
 void time_controls(Source& source, UiState& ui) {
   if (source.live()) return;
-  ImGui::SetNextWindowPos(ImVec2(360, 10), ImGuiCond_FirstUseEver);
+  ImGui::SetNextWindowPos(ImVec2(ImGui::GetIO().DisplaySize.x - 8, 8), ImGuiCond_FirstUseEver, ImVec2(1, 0));
+  ImGui::SetNextWindowSize(ImVec2(260, 0), ImGuiCond_FirstUseEver);
+  ImGui::SetNextWindowBgAlpha(0.75f);
   ImGui::Begin("Time");
   ImGui::Checkbox("paused (space)", &ui.paused);
   float sp = static_cast<float>(ui.speed);
-  if (ImGui::SliderFloat("speed (model s / s)", &sp, 1.f, 86400.f, "%.0f", ImGuiSliderFlags_Logarithmic))
-    ui.speed = sp;
+  if (ImGui::SliderFloat("speed", &sp, 1.f, 86400.f, "%.0f", ImGuiSliderFlags_Logarithmic)) ui.speed = sp;
   ImGui::End();
 }
 }  // namespace
