@@ -51,13 +51,12 @@ std::string data_path(const std::string& rel) {
 
 // "fit", "top", "group:NAME", "tool:NAME" or "yaw,pitch,distance[,x,y,z]".
 void apply_camera(const std::string& spec, const Scene& scene, Camera& cam) {
-  auto b = scene.bounds();
-  cam.fit(b[0], b[1]);
+  cam.fit_points(scene.floor_corners());
   if (spec == "fit") return;
   if (spec == "top") {
     cam.pitch_deg = 89.9f;
     cam.yaw_deg = 0;
-    cam.fit(b[0], b[1]);
+    cam.fit_points(scene.floor_corners());
     return;
   }
   auto focus = [&](Vec3 lo, Vec3 hi) {
@@ -277,7 +276,7 @@ int run_headless(const Args& a, Setup& s) {
     }
     double upd = ms_since(t0);
     auto t1 = Clock::now();
-    auto st = renderer.render(*s.scene, cam);
+    auto st = renderer.render(*s.scene, cam, f + 1 == a.frames);
     if (!st) return fail(st.error().message);
     frame_ms.push_back(ms_since(t1));
     update_ms.push_back(upd);
@@ -300,6 +299,12 @@ int run_headless(const Args& a, Setup& s) {
         "bytes uploaded\n",
         renderer.device_name().c_str(), renderer.width(), renderer.height(), a.frames, med(frame_ms),
         med(update_ms), bytes);
+    std::uint32_t g_max = 0;
+    for (std::uint32_t g = 0; g < s.scene->fab().groups.size(); ++g)
+      if (s.scene->group_stats(g).queued > s.scene->group_stats(g_max).queued) g_max = g;
+    std::printf("stats: longest queue %s (%u lots); %llu lots in fab\n",
+                s.scene->fab().groups[g_max].name.c_str(), s.scene->group_stats(g_max).queued,
+                static_cast<unsigned long long>(s.scene->state().kpis.lots_in_fab));
   }
   std::printf("fabtwin-viewer: wrote %s (%dx%d, device '%s', %s; validation %s: %u messages)\n",
               a.out.c_str(), renderer.width(), renderer.height(), renderer.device_name().c_str(),

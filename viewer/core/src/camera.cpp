@@ -73,6 +73,20 @@ void Camera::pan(float dx, float dy) {
 void Camera::zoom(float factor) { distance = std::clamp(distance * factor, 1.f, 1e5f); }
 
 void Camera::fit(const Vec3& mn, const Vec3& mx) {
+  std::vector<Vec3> corners;
+  for (int c = 0; c < 8; ++c)
+    corners.push_back({(c & 1) ? mx[0] : mn[0], (c & 2) ? mx[1] : mn[1], (c & 4) ? mx[2] : mn[2]});
+  fit_points(corners);
+}
+
+void Camera::fit_points(const std::vector<Vec3>& pts) {
+  if (pts.empty()) return;
+  Vec3 mn = pts[0], mx = pts[0];
+  for (const auto& p : pts)
+    for (int k = 0; k < 3; ++k) {
+      mn[k] = std::min(mn[k], p[k]);
+      mx[k] = std::max(mx[k], p[k]);
+    }
   target = {(mn[0] + mx[0]) / 2, (mn[1] + mx[1]) / 2, (mn[2] + mx[2]) / 2};
   float r = 0.5f * glm::length(g(mx) - g(mn));
   float aspect = static_cast<float>(std::max(width, 1)) / static_cast<float>(std::max(height, 1));
@@ -82,8 +96,7 @@ void Camera::fit(const Vec3& mn, const Vec3& mx) {
   // The sphere is loose: bring the camera in while the box's corners stay inside 95 % of the view.
   auto inside = [&](float d) {
     distance = d;
-    for (int c = 0; c < 8; ++c) {
-      Vec3 p{(c & 1) ? mx[0] : mn[0], (c & 2) ? mx[1] : mn[1], (c & 4) ? mx[2] : mn[2]};
+    for (const auto& p : pts) {
       auto q = project(p);
       if (!q) return false;
       float fx = (*q)[0] / static_cast<float>(std::max(width, 1)),

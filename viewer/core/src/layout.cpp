@@ -74,20 +74,48 @@ Layout auto_layout(const FabInfo& fab) {
     L.groups[g].per_row = std::max<std::uint32_t>(1, std::min(kAutoPerRow, gi.tool_count));
     L.groups[g].mesh = mesh_for_group(gi.name, gi.area < fab.areas.size() ? fab.areas[gi.area] : "");
   }
-  // Bay sizes: widest row and the rows of all groups.
+  // Per area: the widest row, then the groups split into columns so that a bay is about as deep
+  // as it is wide (an area with many groups would otherwise be one long strip).
+  constexpr float kColumnGap = 2.0f;
   std::size_t n_areas = fab.areas.size();
-  std::vector<float> width(n_areas, 0), depth(n_areas, 0);
-  std::vector<bool> used(n_areas, false);
+  std::vector<float> row_w(n_areas, 0), width(n_areas, 0), depth(n_areas, 0);
+  std::vector<std::vector<std::uint32_t>> members(n_areas);
+  auto group_depth = [&](std::size_t g) {
+    return static_cast<float>(rows_of(fab.groups[g], L.groups[g].per_row)) * L.row_spacing;
+  };
   for (std::size_t g = 0; g < fab.groups.size(); ++g) {
     auto a = fab.groups[g].area;
-    used[a] = true;
-    width[a] = std::max(width[a], kWipSpace + static_cast<float>(L.groups[g].per_row - 1) * L.tool_spacing);
-    depth[a] += static_cast<float>(rows_of(fab.groups[g], L.groups[g].per_row)) * L.row_spacing;
+    members[a].push_back(static_cast<std::uint32_t>(g));
+    row_w[a] = std::max(row_w[a], kWipSpace + static_cast<float>(L.groups[g].per_row - 1) * L.tool_spacing);
+  }
+  // Group positions relative to the bay's corner.
+  std::vector<std::array<float, 2>> rel(fab.groups.size());
+  for (std::size_t a = 0; a < n_areas; ++a) {
+    if (members[a].empty()) continue;
+    float total = 0;
+    for (auto g : members[a]) total += group_depth(g);
+    float cw = row_w[a] + kColumnGap;
+    auto cols = static_cast<std::size_t>(std::max(1.0f, std::round(std::sqrt(total / cw))));
+    float target = total / static_cast<float>(cols);
+    std::size_t col = 0;
+    float z = 0;
+    for (auto g : members[a]) {
+      float gd = group_depth(g);
+      if (z > 0 && z + gd / 2 > target && col + 1 < cols) {
+        ++col;
+        z = 0;
+      }
+      rel[g] = {static_cast<float>(col) * cw + kWipSpace, z};
+      z += gd;
+      depth[a] = std::max(depth[a], z);
+      width[a] = std::max(width[a], static_cast<float>(col) * cw + row_w[a]);
+    }
   }
   std::vector<std::uint32_t> areas;
   for (std::uint32_t a = 0; a < n_areas; ++a)
-    if (used[a]) areas.push_back(a);
-  auto cols = static_cast<std::size_t>(std::ceil(std::sqrt(static_cast<double>(areas.size()))));
+    if (!members[a].empty()) areas.push_back(a);
+  // Wider than deep (screens are): about sqrt(1.6 n) columns.
+  auto cols = static_cast<std::size_t>(std::ceil(std::sqrt(1.6 * static_cast<double>(areas.size()))));
   cols = std::max<std::size_t>(cols, 1);
   // Column widths and row depths of the bay grid.
   std::vector<float> col_w(cols, 0);
@@ -100,12 +128,9 @@ Layout auto_layout(const FabInfo& fab) {
     float x = 0, z = 0;
     for (std::size_t c = 0; c < i % cols; ++c) x += col_w[c] + 2 * kMargin + kAisle;
     for (std::size_t r = 0; r < i / cols; ++r) z += row_d[r] + 2 * kMargin + kAisle;
-    float zz = z;
-    for (std::size_t g = 0; g < fab.groups.size(); ++g) {
-      if (fab.groups[g].area != areas[i]) continue;
-      L.groups[g].x = x + kWipSpace;
-      L.groups[g].z = zz;
-      zz += static_cast<float>(rows_of(fab.groups[g], L.groups[g].per_row)) * L.row_spacing;
+    for (auto g : members[areas[i]]) {
+      L.groups[g].x = x + rel[g][0];
+      L.groups[g].z = z + rel[g][1];
     }
   }
   finish_layout(L, fab);

@@ -421,6 +421,14 @@ std::array<Vec3, 2> Scene::bounds() const {
   return {Vec3{layout_.min[0], 0, layout_.min[1]}, Vec3{layout_.max[0], 2.5f, layout_.max[1]}};
 }
 
+std::vector<Vec3> Scene::floor_corners() const {
+  std::vector<Vec3> out;
+  for (const auto& b : layout_.bays)
+    for (int c = 0; c < 8; ++c)
+      out.push_back({b.x + ((c & 1) ? b.width : 0), (c & 2) ? 2.5f : 0, b.z + ((c & 4) ? b.depth : 0)});
+  return out;
+}
+
 std::optional<std::uint32_t> Scene::pick(const std::array<Vec3, 2>& ray) const {
   const auto& o = ray[0];
   const auto& d = ray[1];

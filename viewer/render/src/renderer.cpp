@@ -841,7 +841,7 @@ FrameStats Renderer::upload(Scene& scene) {
   return st;
 }
 
-model::Result<FrameStats> Renderer::render(Scene& scene, const Camera& camera) {
+model::Result<FrameStats> Renderer::render(Scene& scene, const Camera& camera, bool capture) {
   auto& im = *impl_;
   if (im.surface) return plain("render() is the headless path; a windowed renderer presents");
   FT_VK(vkWaitForFences(im.device, 1, &im.fence, VK_TRUE, UINT64_MAX), "vkWaitForFences");
@@ -853,14 +853,14 @@ model::Result<FrameStats> Renderer::render(Scene& scene, const Camera& camera) {
   FT_VK(vkBeginCommandBuffer(im.cmd, &bi), "vkBeginCommandBuffer");
   FrameStats st = im.record_scene(im.cmd, im.framebuffer, camera);
   vkCmdEndRenderPass(im.cmd);
-  im.record_copy(im.cmd, im.colour.image, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL);
+  if (capture) im.record_copy(im.cmd, im.colour.image, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL);
   FT_VK(vkEndCommandBuffer(im.cmd), "vkEndCommandBuffer");
   VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
   si.commandBufferCount = 1;
   si.pCommandBuffers = &im.cmd;
   FT_VK(vkQueueSubmit(im.queue, 1, &si, im.fence), "vkQueueSubmit");
   FT_VK(vkWaitForFences(im.device, 1, &im.fence, VK_TRUE, UINT64_MAX), "vkWaitForFences");
-  im.have_pixels = true;
+  im.have_pixels = im.have_pixels || capture;
   st.bytes_uploaded = up.bytes_uploaded;
   st.ranges_uploaded = up.ranges_uploaded;
   return st;

@@ -3,6 +3,7 @@
 #include <array>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "fabtwin/model/error.hpp"
 
@@ -33,6 +34,8 @@ struct Camera {
   void zoom(float factor);                     // distance *= factor
   // Looks at a box (min, max) from the current angles, at a distance that fits it.
   void fit(const Vec3& min, const Vec3& max);
+  // Looks at the centre of `points`' box from the current angles, as close as keeps them all in view.
+  void fit_points(const std::vector<Vec3>& points);
 };
 
 }  // namespace fabtwin::viewer

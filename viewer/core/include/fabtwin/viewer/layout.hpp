@@ -35,8 +35,9 @@ struct Layout {
   std::array<float, 2> min{}, max{};        // floor bounds
 };
 
-// Automatic: areas in model order as bays on a grid of about sqrt(n) columns; in a bay the groups
-// in model order, each on its own row(s) of at most 10 tools, its WIP stack at the row's start.
+// Automatic: areas in model order as bays on a grid of about sqrt(1.6 n) columns; in a bay the groups
+// in model order, each on its own row(s) of at most 10 tools with its WIP stack at the row's
+// start, split into columns so that the bay is about as deep as it is wide.
 Layout auto_layout(const FabInfo& fab);
 // Reads a layout file; every tool group of the model must be placed and every name must exist
 // (errors name the file, line and field).

@@ -96,7 +96,8 @@ class Scene {
   Vec3 tool_top(std::uint32_t tool) const;
   Vec3 group_centre(std::uint32_t group) const;
   std::array<Vec3, 2> tool_bounds(std::uint32_t tool) const;
-  std::array<Vec3, 2> bounds() const;  // the whole floor
+  std::array<Vec3, 2> bounds() const;       // the whole floor
+  std::vector<Vec3> floor_corners() const;  // each bay's corners, at the floor and 2.5 m up
   // The tool hit by a ray (nearest), by bounding box.
   std::optional<std::uint32_t> pick(const std::array<Vec3, 2>& ray) const;
 

@@ -44,8 +44,9 @@ class Renderer {
 
   // Copies the dirty instance ranges of every mesh into the instance buffers; clears the marks.
   FrameStats upload(Scene& scene);
-  // Headless: one frame into the offscreen image (waits for it).
-  model::Result<FrameStats> render(Scene& scene, const Camera& camera);
+  // Headless: one frame into the offscreen image (waits for it); with `capture` also copied to
+  // the readback buffer for read_pixels().
+  model::Result<FrameStats> render(Scene& scene, const Camera& camera, bool capture = true);
   // The offscreen image (headless) or the last presented image when captured (windowed): RGBA rows.
   model::Result<std::vector<std::uint8_t>> read_pixels();
 
