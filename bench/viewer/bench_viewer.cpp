@@ -1,9 +1,10 @@
 // bench_viewer: the viewer's cost per frame on a big fab (docs/benchmarks.md "Viewer").
 //   bench_viewer --model twin_models/smt2020/SMT2020_HVLM [--days 30] [--frames 60] [--step-s 60]
-//                [--sizes 1280x720,1920x1080] [--device NAME]
+//                [--sizes 1280x720,1920x1080] [--device NAME] [--lod PIXELS]
 // Runs the model (autonomous, seed 1) for --days, builds the scene (automatic layout) and then:
 //  1. frame time: per size, --frames headless frames of the whole fab (fit camera, no readback),
-//     the renderer waiting for each; median and 90th percentile;
+//     the renderer waiting for each; median and 90th percentile; with the level of detail as the
+//     viewer has it (--lod, default 12 px: equipment as boxes when a tool is smaller) and without;
 //  2. update time: --frames steps of --step-s model seconds each; per step the CPU time of
 //     changes_since + Scene::apply (the delta -> instances) and of the upload of the dirty ranges,
 //     apart from the simulation's own run_until. Medians; instances and bytes per step.
@@ -39,7 +40,7 @@ int usage(const char* m) {
 
 int main(int argc, char** argv) {
   std::string model_path = "twin_models/smt2020/SMT2020_HVLM", sizes = "1280x720,1920x1080", device;
-  double days = 30, step_s = 60;
+  double days = 30, step_s = 60, lod = 12;
   int frames = 60;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -93,29 +94,37 @@ int main(int argc, char** argv) {
     pos = comma == std::string::npos ? sizes.size() : comma + 1;
     int w = 0, h = 0;
     if (std::sscanf(s.c_str(), "%dx%d", &w, &h) != 2) return usage(("bad size " + s).c_str());
-    RenderOptions o;
-    o.width = w;
-    o.height = h;
-    o.device = device;
-    auto r = Renderer::create(o, scene);
-    if (!r) {
-      std::fprintf(stderr, "bench_viewer: %s\n", r.error().message.c_str());
-      return 1;
+    for (float l : {static_cast<float>(lod), 0.f}) {
+      RenderOptions o;
+      o.width = w;
+      o.height = h;
+      o.device = device;
+      o.lod_pixels = l;
+      auto r = Renderer::create(o, scene);
+      if (!r) {
+        std::fprintf(stderr, "bench_viewer: %s\n", r.error().message.c_str());
+        return 1;
+      }
+      Camera cam;
+      cam.width = w;
+      cam.height = h;
+      cam.fit_points(scene.floor_corners());
+      std::vector<double> t;
+      bool far = false;
+      for (int f = 0; f < frames + 3; ++f) {
+        auto a = Clock::now();
+        auto st = r.value()->render(scene, cam, false);
+        if (!st) return usage(st.error().message.c_str());
+        far = st->far;
+        if (f >= 3) t.push_back(ms(a, Clock::now()));  // 3 warm-up frames
+      }
+      std::printf("frame %dx%d on '%s', %s: median %.2f ms, p90 %.2f ms (%d frames)\n", w, h,
+                  r.value()->device_name().c_str(),
+                  far ? "equipment as boxes (level of detail)" : "full meshes", pct(t, 0.5), pct(t, 0.9),
+                  frames);
+      if (l == 0) keep.push_back(std::move(r.value()));
+      if (lod == 0) break;
     }
-    Camera cam;
-    cam.width = w;
-    cam.height = h;
-    cam.fit_points(scene.floor_corners());
-    std::vector<double> t;
-    for (int f = 0; f < frames + 3; ++f) {
-      auto a = Clock::now();
-      auto st = r.value()->render(scene, cam, false);
-      if (!st) return usage(st.error().message.c_str());
-      if (f >= 3) t.push_back(ms(a, Clock::now()));  // 3 warm-up frames
-    }
-    std::printf("frame %dx%d on '%s': median %.2f ms, p90 %.2f ms (%d frames)\n", w, h,
-                r.value()->device_name().c_str(), pct(t, 0.5), pct(t, 0.9), frames);
-    keep.push_back(std::move(r.value()));
   }
   // Updates from deltas: the last renderer's buffers receive the uploads.
   auto& renderer = *keep.back();

@@ -136,17 +136,33 @@ TEST_CASE("colours per E10 state and state names", "[viewer]") {
 
 TEST_CASE("instance sets coalesce dirty items into runs", "[viewer]") {
   InstanceSet s;
-  s.items.resize(10);
-  s.dirty_flag.assign(10, 0);
+  s.resize(10);
   Instance a;
   a.scale[0] = 1;
   for (std::uint32_t i : {7u, 2u, 3u, 4u, 9u}) s.set(i, a);
   s.set(3, a);  // same value: nothing new
+  // Packed in the order shown: slots 7, 2, 3, 4, 9 at 0..4.
+  CHECK(s.visible.size() == 5);
+  CHECK(s.slot_at == std::vector<std::uint32_t>{7, 2, 3, 4, 9});
   auto runs = s.take_dirty_ranges();
-  CHECK(runs == std::vector<std::pair<std::uint32_t, std::uint32_t>>{{2, 3}, {7, 1}, {9, 1}});
+  CHECK(runs == std::vector<std::pair<std::uint32_t, std::uint32_t>>{{0, 5}});
   CHECK(s.take_dirty_ranges().empty());
   s.set(2, a);  // unchanged since: not dirty
   CHECK(s.take_dirty_ranges().empty());
+  Instance b = a;
+  b.colour[0] = 0.5f;
+  s.set(4, b);  // changes in place
+  CHECK(s.take_dirty_ranges() == std::vector<std::pair<std::uint32_t, std::uint32_t>>{{3, 1}});
+  s.set(2, Instance{});  // hidden: the last packed entry (slot 9) moves into its place
+  CHECK(s.visible.size() == 4);
+  CHECK(s.slot_at == std::vector<std::uint32_t>{7, 9, 3, 4});
+  CHECK(s.pos_of_slot[9] == 1);
+  CHECK(s.pos_of_slot[2] == InstanceSet::kHidden);
+  CHECK(s.take_dirty_ranges() == std::vector<std::pair<std::uint32_t, std::uint32_t>>{{1, 1}});
+  s.set(4, Instance{});  // the last one hidden: nothing moves, nothing to upload
+  CHECK(s.visible.size() == 3);
+  CHECK(s.take_dirty_ranges().empty());
+  for (std::uint32_t p = 0; p < s.visible.size(); ++p) CHECK(s.pos_of_slot[s.slot_at[p]] == p);
 }
 
 TEST_CASE("a scene follows keyframe and deltas; only changed instances are dirty", "[viewer]") {
@@ -186,6 +202,7 @@ TEST_CASE("a scene follows keyframe and deltas; only changed instances are dirty
   for (auto i : set.dirty) tool_dirty = tool_dirty || i == 0;  // Litho_E_1 is the only stepper
   CHECK(tool_dirty);
   CHECK(set.items[0].colour[0] == Approx(225 / 255.0));
+  CHECK(set.visible[set.pos_of_slot[0]].colour[0] == Approx(225 / 255.0));
   // The other tool meshes were not touched by this delta.
   for (auto k : {MeshKind::Furnace, MeshKind::Implanter}) CHECK(scene.instances(k).dirty.empty());
 

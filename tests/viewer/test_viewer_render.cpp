@@ -94,6 +94,30 @@ TEST_CASE("a tool forced DOWN shows red, an idle tool yellow, every tool its sta
   CHECK(f.renderer->validation_messages() == 0);
 }
 
+TEST_CASE("far away, equipment is drawn as boxes that keep the state colours", "[viewer][render]") {
+  Fixture f(640, 360, 3.0);
+  f.scene->force(f.tool("Diffusion_AB_1"), des::ToolState::UnscheduledDown);
+  auto near = f.renderer->render(*f.scene, f.cam);
+  REQUIRE(near.ok());
+  CHECK_FALSE(near->far);
+  f.cam.zoom(4.f);
+  auto far = f.renderer->render(*f.scene, f.cam);
+  REQUIRE(far.ok());
+  CHECK(far->far);
+  auto px = f.renderer->read_pixels();
+  REQUIRE(px.ok());
+  for (std::uint32_t t = 0; t < f.scene->fab().tools.size(); ++t) {
+    auto p = f.cam.project(f.scene->tool_top(t));
+    REQUIRE(p);
+    const auto* q =
+        &px.value()[(static_cast<std::size_t>((*p)[1]) * 640 + static_cast<std::size_t>((*p)[0])) * 4];
+    auto c = state_colour(f.scene->shown_state(t));
+    INFO(f.scene->fab().tools[t]);
+    CHECK(Rgba{q[0], q[1], q[2], 255} == c);
+  }
+  CHECK(f.renderer->validation_messages() == 0);
+}
+
 TEST_CASE("golden image of the mini-fab at a fixed camera", "[viewer][render]") {
   Fixture f(320, 180, 3.0);
   f.scene->force(f.tool("Diffusion_AB_1"), des::ToolState::UnscheduledDown);

@@ -49,19 +49,54 @@ std::optional<des::ToolState> parse_state(std::string_view s) {
 
 // ---- InstanceSet ----------------------------------------------------------------------------
 
+void InstanceSet::resize(std::size_t n) {
+  items.assign(n, Instance{});
+  visible.clear();
+  visible.reserve(n);
+  pos_of_slot.assign(n, kHidden);
+  slot_at.clear();
+  dirty_flag.assign(n, 0);
+  dirty.clear();
+}
+
+void InstanceSet::mark(std::uint32_t p) {
+  if (!dirty_flag[p]) {
+    dirty_flag[p] = 1;
+    dirty.push_back(p);
+  }
+}
+
 void InstanceSet::set(std::uint32_t i, const Instance& v) {
   if (std::memcmp(&items[i], &v, sizeof(Instance)) == 0) return;
   items[i] = v;
-  if (!dirty_flag[i]) {
-    dirty_flag[i] = 1;
-    dirty.push_back(i);
+  bool show = v.scale[0] != 0;
+  auto p = pos_of_slot[i];
+  if (show && p != kHidden) {
+    visible[p] = v;
+    mark(p);
+  } else if (show) {
+    p = static_cast<std::uint32_t>(visible.size());
+    visible.push_back(v);
+    slot_at.push_back(i);
+    pos_of_slot[i] = p;
+    mark(p);
+  } else if (p != kHidden) {
+    // Hide: the last packed entry moves into its place.
+    auto last = static_cast<std::uint32_t>(visible.size() - 1);
+    if (p != last) {
+      visible[p] = visible[last];
+      slot_at[p] = slot_at[last];
+      pos_of_slot[slot_at[p]] = p;
+      mark(p);
+    }
+    visible.pop_back();
+    slot_at.pop_back();
+    pos_of_slot[i] = kHidden;
   }
 }
 
 void InstanceSet::mark_all() {
-  dirty_flag.assign(items.size(), 1);
-  dirty.resize(items.size());
-  for (std::uint32_t i = 0; i < items.size(); ++i) dirty[i] = i;
+  for (std::uint32_t p = 0; p < visible.size(); ++p) mark(p);
 }
 
 std::vector<std::pair<std::uint32_t, std::uint32_t>> InstanceSet::take_dirty_ranges() {
@@ -69,6 +104,7 @@ std::vector<std::pair<std::uint32_t, std::uint32_t>> InstanceSet::take_dirty_ran
   std::vector<std::pair<std::uint32_t, std::uint32_t>> runs;
   for (auto i : dirty) {
     dirty_flag[i] = 0;
+    if (i >= visible.size()) continue;  // hidden since it was marked
     if (!runs.empty() && runs.back().first + runs.back().second == i)
       ++runs.back().second;
     else
@@ -90,11 +126,7 @@ Scene::Scene(FabInfo fab, Layout layout, std::vector<MeshData> meshes)
 }
 
 void Scene::build_static() {
-  auto size = [&](MeshKind k, std::size_t n) {
-    auto& s = sets_[static_cast<int>(k)];
-    s.items.assign(n, Instance{});
-    s.dirty_flag.assign(n, 0);
-  };
+  auto size = [&](MeshKind k, std::size_t n) { sets_[static_cast<int>(k)].resize(n); };
   std::array<std::size_t, kMeshKindCount> counts{};
   tool_slot_.resize(fab_.tools.size());
   for (std::size_t t = 0; t < fab_.tools.size(); ++t) {

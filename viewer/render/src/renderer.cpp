@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <optional>
@@ -83,6 +84,9 @@ struct Image {
 struct GpuMesh {
   Buffer vertices, indices, instances;
   std::uint32_t index_count = 0, instance_count = 0;
+  bool tool = false;                  // an equipment mesh (level of detail applies)
+  float lod_scale[4] = {1, 1, 1, 0};  // its bounding box as a scaled unit box (far away)
+  float lod_offset[4] = {0, 0, 0, 0};
 };
 
 VKAPI_ATTR VkBool32 VKAPI_CALL on_message(VkDebugUtilsMessageSeverityFlagBitsEXT severity,
@@ -427,7 +431,7 @@ struct Renderer::Impl {
     VkShaderModule vs = VK_NULL_HANDLE, fs = VK_NULL_HANDLE;
     if (auto r = module(kVertSpv, sizeof(kVertSpv), vs); !r) return r;
     if (auto r = module(kFragSpv, sizeof(kFragSpv), fs); !r) return r;
-    VkPushConstantRange push{VK_SHADER_STAGE_VERTEX_BIT, 0, 64};
+    VkPushConstantRange push{VK_SHADER_STAGE_VERTEX_BIT, 0, 96};
     VkPipelineLayoutCreateInfo li{VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO};
     li.pushConstantRangeCount = 1;
     li.pPushConstantRanges = &push;
@@ -673,6 +677,12 @@ struct Renderer::Impl {
         return r;
       std::memcpy(gm.indices.mapped, md.indices.data(), md.indices.size() * 4);
       gm.index_count = static_cast<std::uint32_t>(md.indices.size());
+      gm.tool = k < static_cast<int>(MeshKind::Foup);
+      for (int i = 0; i < 3; ++i) gm.lod_scale[i] = md.max[i] - md.min[i];
+      gm.lod_scale[1] = md.top_at_centre - md.min[1];  // the box's top is the face over the centre
+      gm.lod_offset[0] = (md.min[0] + md.max[0]) / 2;
+      gm.lod_offset[1] = md.min[1];
+      gm.lod_offset[2] = (md.min[2] + md.max[2]) / 2;
       const auto& set = scene.instances(static_cast<MeshKind>(k));
       gm.instance_count = static_cast<std::uint32_t>(set.items.size());
       if (auto r = make_buffer(gm.instances, set.items.size() * sizeof(Instance),
@@ -706,13 +716,27 @@ struct Renderer::Impl {
     cam.height = height;
     auto vpm = cam.view_projection();
     vkCmdPushConstants(c, layout, VK_SHADER_STAGE_VERTEX_BIT, 0, 64, vpm.data());
+    // Level of detail: where a 2 m tool at the target's distance is under lod_pixels tall on
+    // screen, each equipment mesh is drawn as its bounding box (12 triangles instead of up to 90).
+    float px_per_m =
+        static_cast<float>(height) / (2.f * cam.distance * std::tan(cam.fov_y_deg * 3.14159265f / 360.f));
+    st.far = opt.lod_pixels > 0 && 2.f * px_per_m < opt.lod_pixels;
+    const GpuMesh& box = meshes[static_cast<int>(MeshKind::Box)];
     for (const auto& m : meshes) {
       if (m.instance_count == 0) continue;
-      VkBuffer bufs[2] = {m.vertices.buffer, m.instances.buffer};
+      bool as_box = st.far && m.tool;
+      const GpuMesh& geo = as_box ? box : m;
+      float lod[8] = {1, 1, 1, 0, 0, 0, 0, 0};
+      if (as_box) {
+        std::copy(m.lod_scale, m.lod_scale + 4, lod);
+        std::copy(m.lod_offset, m.lod_offset + 4, lod + 4);
+      }
+      vkCmdPushConstants(c, layout, VK_SHADER_STAGE_VERTEX_BIT, 64, 32, lod);
+      VkBuffer bufs[2] = {geo.vertices.buffer, m.instances.buffer};
       VkDeviceSize offs[2] = {0, 0};
       vkCmdBindVertexBuffers(c, 0, 2, bufs, offs);
-      vkCmdBindIndexBuffer(c, m.indices.buffer, 0, VK_INDEX_TYPE_UINT32);
-      vkCmdDrawIndexed(c, m.index_count, m.instance_count, 0, 0, 0);
+      vkCmdBindIndexBuffer(c, geo.indices.buffer, 0, VK_INDEX_TYPE_UINT32);
+      vkCmdDrawIndexed(c, geo.index_count, m.instance_count, 0, 0, 0);
       ++st.draws;
       st.instances_drawn += m.instance_count;
     }
@@ -831,8 +855,9 @@ FrameStats Renderer::upload(Scene& scene) {
   for (int k = 0; k < kMeshKindCount; ++k) {
     auto& set = scene.instances(static_cast<MeshKind>(k));
     auto& gm = impl_->meshes[k];
+    gm.instance_count = static_cast<std::uint32_t>(set.visible.size());  // the packed, shown slots
     for (auto [first, count] : set.take_dirty_ranges()) {
-      std::memcpy(static_cast<char*>(gm.instances.mapped) + first * sizeof(Instance), &set.items[first],
+      std::memcpy(static_cast<char*>(gm.instances.mapped) + first * sizeof(Instance), &set.visible[first],
                   count * sizeof(Instance));
       st.bytes_uploaded += count * sizeof(Instance);
       ++st.ranges_uploaded;

@@ -41,14 +41,27 @@ struct Instance {
 };
 static_assert(sizeof(Instance) == 48);
 
+// The instances of one mesh. `items` holds every slot (a tool, a FOUP place, a marker place) by
+// its fixed index; `visible` packs the slots that are shown (scale not 0), which is what the GPU
+// draws, so hidden slots (empty FOUP places, absent markers) cost nothing. Showing, hiding or
+// changing a slot touches one or two packed entries, marked dirty for the upload.
 struct InstanceSet {
-  std::vector<Instance> items;
-  std::vector<std::uint8_t> dirty_flag;          // per item
-  std::vector<std::uint32_t> dirty;              // indices marked since the last take
-  void set(std::uint32_t i, const Instance& v);  // marks only if the value changes
+  std::vector<Instance> items;             // by slot
+  std::vector<Instance> visible;           // packed: what is drawn
+  std::vector<std::uint32_t> pos_of_slot;  // slot -> index in visible, or kHidden
+  std::vector<std::uint32_t> slot_at;      // index in visible -> slot
+  std::vector<std::uint8_t> dirty_flag;    // per index in visible
+  std::vector<std::uint32_t> dirty;        // indices in visible marked since the last take
+  static constexpr std::uint32_t kHidden = 0xFFFFFFFFu;
+
+  void resize(std::size_t n);                    // n hidden slots
+  void set(std::uint32_t i, const Instance& v);  // marks only what changes
   void mark_all();
-  // Coalesced (first, count) runs of dirty items, sorted; clears the marks.
+  // Coalesced (first, count) runs of dirty entries of `visible`, sorted; clears the marks.
   std::vector<std::pair<std::uint32_t, std::uint32_t>> take_dirty_ranges();
+
+ private:
+  void mark(std::uint32_t p);
 };
 
 enum class ColourMode : std::uint8_t { State, HeatQueue, HeatUtilisation };

@@ -25,6 +25,9 @@ struct RenderOptions {
   std::string device;              // a substring of the device name to prefer ("" = the best)
   GLFWwindow* window = nullptr;    // windowed: present to this window
   bool vsync = true;
+  // Level of detail: equipment is drawn as bounding boxes where a 2 m tool at the camera target's
+  // distance is under this many pixels tall (0: always the full meshes).
+  float lod_pixels = 12;
 };
 
 struct FrameStats {
@@ -32,6 +35,7 @@ struct FrameStats {
   std::size_t ranges_uploaded = 0;
   std::size_t instances_drawn = 0;
   std::size_t draws = 0;
+  bool far = false;  // equipment drawn as bounding boxes (RenderOptions::lod_pixels)
 };
 
 class Renderer {
