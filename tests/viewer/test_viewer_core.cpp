@@ -262,3 +262,46 @@ TEST_CASE("camera: projection, rays and picking agree", "[viewer]") {
   cam.orbit(10, 100);
   CHECK(cam.pitch_deg <= 89.9f);
 }
+
+TEST_CASE("overdue jobs, held lots and heat maps show in the instances", "[viewer]") {
+  auto src = StandaloneSource::create(minifab(), 3.0).value();
+  auto fab = src->fab();
+  Scene scene(fab, auto_layout(fab), meshes());
+  des::StateView v = src->simulation().view();
+  // A job past its expected end (what follow mode shows before the track-out comes).
+  std::uint32_t busy = 0;
+  while (busy < v.tools.size() && v.tools[busy].lots.empty()) ++busy;
+  REQUIRE(busy < v.tools.size());
+  v.tools[busy].lots[0].expected_end = v.now - model::Duration{60'000};
+  // A held lot in a queue.
+  std::size_t q = 0;
+  while (q < v.queues.size() && v.queues[q].lots.empty()) ++q;
+  REQUIRE(q < v.queues.size());
+  const std::string held = v.queues[q].lots[0].lot;
+  for (auto& l : v.lots)
+    if (l.name == held) l.held = true;
+  REQUIRE(scene.apply(v).ok());
+  CHECK(scene.overdue(busy));
+  const auto& markers = scene.instances(MeshKind::Marker);
+  CHECK(markers.pos_of_slot[busy] != InstanceSet::kHidden);
+  CHECK(markers.items[busy].colour[0] == 1.0f);  // white
+  CHECK(scene.group_stats(static_cast<std::uint32_t>(q)).held == 1);
+  CHECK(markers.pos_of_slot[fab.tools.size() + q] != InstanceSet::kHidden);  // the group's held marker
+  const auto& foups = scene.instances(MeshKind::Foup);
+  CHECK(foups.items[q * Scene::kFoupsPerGroup].colour[0] == Approx(kHeldColour[0] / 255.0));
+  // Heat by queue: the tools of the group with the longest queue are the hottest (red, 220,30,30).
+  scene.set_colour_mode(ColourMode::HeatQueue);
+  std::uint32_t gmax = 0;
+  for (std::uint32_t g = 0; g < fab.groups.size(); ++g)
+    if (scene.group_stats(g).queued > scene.group_stats(gmax).queued) gmax = g;
+  REQUIRE(scene.group_stats(gmax).queued > 0);
+  auto t = fab.groups[gmax].first_tool;
+  auto kind = scene.layout().groups[gmax].mesh;
+  std::uint32_t slot = 0;  // tools take the slots of their mesh in tool order
+  for (std::uint32_t k = 0; k < t; ++k) slot += scene.layout().groups[fab.tool_group[k]].mesh == kind;
+  const auto& hot = scene.instances(kind).items[slot];
+  CHECK(hot.colour[0] == Approx(220 / 255.0));
+  CHECK(hot.colour[1] == Approx(30 / 255.0));
+  scene.set_colour_mode(ColourMode::State);
+  CHECK(scene.colour_mode() == ColourMode::State);
+}

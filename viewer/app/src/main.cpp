@@ -32,7 +32,7 @@ struct Args {
   double speed = 60, start_days = 0, timeout = 30;
   std::uint64_t seed = 1;
   bool headless = false, validation = false, stats = false;
-  int width = 1280, height = 720, frames = 1;
+  int width = 1280, height = 720, frames = -1;  // -1: headless 1, windowed until closed
 };
 
 struct UsageError : std::runtime_error {
@@ -525,6 +525,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "fabtwin-viewer: give --model PATH or --connect HOST:PORT\n");
     return kExitUsage;
   }
+  if (a.frames < 0) a.frames = a.headless ? 1 : 0;
   if (a.headless && a.frames < 1) {
     std::fprintf(stderr, "fabtwin-viewer: --frames must be at least 1 with --headless\n");
     return kExitUsage;
