@@ -113,12 +113,13 @@ class LiveSource : public Source {
   void run() {
     auto stub = v1::TwinService::NewStub(channel_);
     double backoff = 0.05;
-    std::optional<std::uint64_t> held;
+    bool have = false;  // a version is held (the next stream starts from it)
+    std::uint64_t held = 0;
     while (!stop_) {
-      if (resync_.exchange(false)) held.reset();
+      if (resync_.exchange(false)) have = false;
       v1::StreamStateRequest req;
       req.set_max_frames_per_second(opt_.max_frames_per_second);
-      if (held) req.set_from_version(*held);
+      if (have) req.set_from_version(held);
       {
         std::lock_guard lock(ctx_mutex_);
         ctx_ = std::make_unique<grpc::ClientContext>();
@@ -138,6 +139,7 @@ class LiveSource : public Source {
             return;
           }
           held = v->version;
+          have = true;
           version_ = v->version;
           pending_.clear();
           pending_key_ = std::move(v.value());
@@ -148,6 +150,7 @@ class LiveSource : public Source {
             return;
           }
           held = d->to;
+          have = true;
           version_ = d->to;
           pending_.push_back(std::move(d.value()));
         }
