@@ -20,6 +20,7 @@
 #include "fabtwin/twin/forecast.hpp"
 #include "fabtwin/twin_pb/twin_pb.hpp"
 #include "fabtwin/v1/twin.grpc.pb.h"
+#include "gate.hpp"
 #include "ingest.hpp"
 #include "publisher.hpp"
 
@@ -57,52 +58,6 @@ Decoded decode(const twin_pb::EventDecoder& decoder, const v1::IngestRequest& re
   auto events = requests::ingest(decoder, request, max_events);
   if (!events) return {{}, invalid(events.error())};
   return {std::move(events.value()), grpc::Status::OK};
-}
-
-// The check at the top of every gated handler: the caller's token and the method's role
-// (auth.hpp). Without tokens every call passes.
-class Gate {
- public:
-  explicit Gate(std::shared_ptr<const Tokens> tokens) : tokens_(std::move(tokens)) {}
-
-  // OK: go on; else the status to finish the call with.
-  grpc::Status check(const grpc::CallbackServerContext* ctx, std::string_view method) const {
-    if (!tokens_) return grpc::Status::OK;
-    std::vector<std::string_view> values;
-    const auto& md = ctx->client_metadata();
-    for (auto [it, end] =
-             md.equal_range(grpc::string_ref(kAuthorizationKey.data(), kAuthorizationKey.size()));
-         it != end; ++it)
-      values.emplace_back(it->second.data(), it->second.size());
-    const Decision d = authorize(tokens_.get(), method, values);
-    switch (d.code) {
-      case Decision::Code::allowed:
-        return grpc::Status::OK;
-      case Decision::Code::unauthenticated:
-        return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, d.message);
-      case Decision::Code::permission_denied:
-        return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, d.message);
-    }
-    return grpc::Status(grpc::StatusCode::INTERNAL, "authorization");
-  }
-
- private:
-  std::shared_ptr<const Tokens> tokens_;
-};
-
-// The full names the gate checks (method_roles() in auth.cpp has a row for each).
-constexpr std::string_view kGetModel = "/fabtwin.v1.TwinService/GetModel";
-constexpr std::string_view kGetSnapshot = "/fabtwin.v1.TwinService/GetSnapshot";
-constexpr std::string_view kStreamState = "/fabtwin.v1.TwinService/StreamState";
-constexpr std::string_view kForecast = "/fabtwin.v1.TwinService/Forecast";
-constexpr std::string_view kIngest = "/fabtwin.v1.IngestService/Ingest";
-constexpr std::string_view kIngestEvents = "/fabtwin.v1.IngestService/IngestEvents";
-
-// A unary reply finished at once with `status`.
-grpc::ServerUnaryReactor* finish_now(grpc::CallbackServerContext* ctx, const grpc::Status& status) {
-  auto* r = ctx->DefaultReactor();
-  r->Finish(status);
-  return r;
 }
 
 using TwinServiceBase = v1::TwinService::WithCallbackMethod_GetModel<
@@ -273,13 +228,6 @@ class IngestStreamReactor final : public grpc::ServerBidiReactor<v1::IngestReque
   v1::IngestReply reply_;
 };
 
-// A stream refused before its first read (the gate): finished at once.
-class RefusedStreamReactor final : public grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestReply> {
- public:
-  explicit RefusedStreamReactor(const grpc::Status& status) { Finish(status); }
-  void OnDone() override { delete this; }
-};
-
 class IngestServiceImpl final : public v1::IngestService::CallbackService {
  public:
   IngestServiceImpl(const model::Model& model, IngestWriter& writer, std::uint32_t max_events,
@@ -307,7 +255,8 @@ class IngestServiceImpl final : public v1::IngestService::CallbackService {
 
   grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestReply>* IngestEvents(
       grpc::CallbackServerContext* ctx) override {
-    if (auto st = gate_->check(ctx, kIngestEvents); !st.ok()) return new RefusedStreamReactor(st);
+    if (auto st = gate_->check(ctx, kIngestEvents); !st.ok())
+      return new RefusedBidiReactor<v1::IngestRequest, v1::IngestReply>(st);
     return new IngestStreamReactor(decoder_, *writer_, max_events_);
   }
 
