@@ -77,14 +77,16 @@ int serve(const ServeArgs& a) {
   }
   server::Server& srv = *s.value();
   std::printf(
-      "fabtwin serve: %s, %s twin on %s (port %d%s%s), speed %g; store %s (%s)\n", m->name().c_str(),
-      a.mode.c_str(), a.listen.c_str(), srv.port(),
-      so.tls.enabled() ? (so.tls.client_ca.empty() ? ", TLS" : ", TLS with client certificates") : "",
-      so.tokens ? (", " + std::to_string(so.tokens->size()) + " tokens").c_str() : ", no tokens", so.speed,
-      a.db.c_str(),
+      "fabtwin serve: %s, %s twin on %s (port %d), speed %g; store %s (%s)\n", m->name().c_str(),
+      a.mode.c_str(), a.listen.c_str(), srv.port(), so.speed, a.db.c_str(),
       rec.created
           ? "new"
           : ("recovered: " + std::to_string(rec.events_replayed) + " events after the checkpoint").c_str());
+  std::printf("fabtwin serve: %s; %s\n",
+              so.tls.enabled() ? (so.tls.client_ca.empty() ? "TLS" : "TLS with client certificates")
+                               : "plaintext (no TLS)",
+              so.tokens ? (std::to_string(so.tokens->size()) + " tokens from " + a.auth).c_str()
+                        : "no tokens: every call allowed (loopback only)");
   std::printf("fabtwin serve: Ctrl-C or SIGTERM stops it\n");
   std::fflush(stdout);
 
