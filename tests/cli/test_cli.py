@@ -412,5 +412,49 @@ if " serve " in out or "\n  serve" in out:
         rc, out, err = run("serve", "--model", MINIFAB, "--mode", "sideways")
         check("serve --mode sideways: exit 2", rc == 2 and "--mode" in err, (rc, err))
 
+    # Security (docs/operations.md "Security"): --auth tokens and roles; clients' --token-file.
+    with tempfile.TemporaryDirectory() as tmp:
+        def write(name, text):
+            path = os.path.join(tmp, name)
+            with open(path, "w") as f:
+                f.write(text)
+            return path
+        auth = write("auth.txt", "# who may do what\nviewer-token-cli-0001 viewer\noperator-token-cli-0002 operator\n")
+        viewer, operator = write("viewer.tok", "viewer-token-cli-0001\n"), write("operator.tok", "operator-token-cli-0002\n")
+        db = os.path.join(tmp, "live.db")
+        rc, out, err = run("serve", "--model", MINIFAB, "--listen", "0.0.0.0:0", "--db", db)
+        check("serve on 0.0.0.0 without --auth: exit 2 naming --listen",
+              rc == 2 and "--listen" in err and "loopback" in err and not os.path.exists(db), (rc, err))
+        bad = write("bad.txt", "# c\nviewer-token-cli-0001 viewer\nviewer-token-cli-0001 analyst\n")
+        rc, out, err = run("serve", "--model", MINIFAB, "--listen", "127.0.0.1:0", "--db", db, "--auth", bad)
+        check("serve --auth with a repeated token: exit 2 naming file:line, not the token",
+              rc == 2 and f"{bad}:3:" in err and "line 2" in err and "viewer-token" not in err, (rc, err))
+        rc, out, err = run("serve", "--model", MINIFAB, "--db", db, "--tls-cert", auth)
+        check("serve --tls-cert without --tls-key: exit 2", rc == 2 and "--tls-key" in err, (rc, err))
+        rc, out, err = run("watch", "--target", "127.0.0.1:1", "--token", "x" * 20, "--token-file", viewer)
+        check("watch --token with --token-file: exit 2", rc == 2 and "--token" in err, (rc, err))
+        p = subprocess.Popen([FAB, "serve", "--model", MINIFAB, "--listen", "127.0.0.1:0", "--db", db, "--auth", auth],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        first = p.stdout.readline()
+        second = p.stdout.readline()
+        port = re.search(r"\(port (\d+)\)", first)
+        check("serve --auth says how many tokens", port is not None and "plaintext (no TLS); 2 tokens from" in second,
+              first + second)
+        if port:
+            target = "127.0.0.1:" + port.group(1)
+            rc, out, err = run("watch", "--target", target, "--every", "0.5", "--minutes", "0.02")
+            check("watch without a token: exit 1, unauthenticated", rc == 1 and "no token" in err, (rc, err))
+            rc, out, err = run("watch", "--target", target, "--every", "0.5", "--minutes", "0.02", "--token-file", viewer)
+            check("watch with a viewer token: exit 0", rc == 0 and "lots in fab" in out, (rc, out, err))
+            rc, out, err = run("emulate", "--model", MINIFAB, "--days", "2", "--target", target, "--token-file", viewer)
+            check("emulate --target with a viewer token: exit 1, permission denied",
+                  rc == 1 and "needs operator" in err, (rc, err))
+            rc, out, err = run("emulate", "--model", MINIFAB, "--days", "2", "--target", target, "--token-file", operator)
+            check("emulate --target with an operator token: exit 0", rc == 0 and "refused 0" in out, (rc, out, err))
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=60)
+        check("serve --auth stops on SIGTERM with exit 0", p.returncode == 0, (p.returncode, out, err))
+        check("serve never prints a token", "token-cli" not in out + err + first + second, out + err)
+
 print(f"{passed} passed, {len(failures)} failed")
 sys.exit(1 if failures else 0)
