@@ -42,6 +42,9 @@ YieldTracker::YieldTracker(const Model& model, YieldParams params, DefectModel d
       options_(options),
       health_(model.tools().size()) {
   options_.run.keep_maps = false;
+  // Tool groups for the Tool and ToolGroup levels of commonality().
+  records_.tool_group.reserve(model.tools().size());
+  for (const Tool& t : model.tools()) records_.tool_group.push_back(t.group);
 }
 
 void YieldTracker::on_tool_state(ToolId tool, des::ToolState state, SimTime at) {
@@ -86,7 +89,7 @@ void YieldTracker::on_lot_completed(const des::LotRecord& r) {
     if (!before.empty()) hist.insert(hist.begin(), before.begin(), before.end());
   }
   ly.rates = defects_.rates(hist);
-  ly.history = records_.add_history(pairs);
+  ly.history = records_.add_history(pairs, r.product.value);  // stratum: the product (its route)
   lots_.push_back(ly);
   if (lots_.size() - pending_from_ >= options_.batch_lots) flush();
 }
