@@ -281,6 +281,21 @@ void tool_levels(const YieldRecords& rec, std::span<const Group> hist,
     const std::uint32_t s = i < rec.history_stratum.size() ? rec.history_stratum[i] : 0;
     stratum[i] = stratum_index.try_emplace(s, static_cast<std::uint32_t>(stratum_index.size())).first->second;
   }
+  // Strata differ in spread (a larger die yields lower and more variably): a unit is weighted by
+  // 1 / its stratum's variance (weighted least squares). With one pooled variance, a tool used
+  // mostly by the noisier product gets too small a standard error (tested on SMT2020_HVLM: null
+  // runs flagged a tool in 3 of 15 seeds at each of the Tool and ToolGroup levels instead of ~5 %).
+  std::vector<Moments> stratum_units(stratum_index.size());
+  for (std::size_t i = 0; i < hist.size(); ++i) stratum_units[stratum[i]].add(hist[i].units);
+  double pooled_ss = 0, pooled_df = 0;
+  for (const Moments& m : stratum_units)
+    if (m.n > 1) pooled_ss += m.var() * (m.n - 1), pooled_df += m.n - 1;
+  const double pooled_var = pooled_df > 0 && pooled_ss > 0 ? pooled_ss / pooled_df : 1.0;
+  std::vector<double> inv_var(stratum_index.size());
+  for (std::size_t s = 0; s < inv_var.size(); ++s) {
+    const Moments& m = stratum_units[s];
+    inv_var[s] = 1.0 / (m.n >= 10 && m.var() > 0 ? m.var() : pooled_var);  // few units: the pooled variance
+  }
   // Per group: entries (history, tool, count), in history order.
   struct Entry {
     std::uint32_t history, tool, count;
@@ -342,8 +357,10 @@ void tool_levels(const YieldRecords& rec, std::span<const Group> hist,
       }
       a = b;
       const Group& hg = hist[h];
-      const double w = hg.units.n, ys = hg.units.sum;
-      units += w;
+      const std::uint32_t s = stratum[h];
+      const double iv = inv_var[s];
+      const double w = hg.units.n * iv, ys = hg.units.sum * iv;
+      units += hg.units.n;
       all.add(hg);
       x.emplace_back(0, n_g);
       for (const auto& [c, v] : x) {
@@ -352,8 +369,7 @@ void tool_levels(const YieldRecords& rec, std::span<const Group> hist,
         cp.at(c, Y) += v * ys;
         cp.at(Y, c) += v * ys;
       }
-      cp.at(Y, Y) += hg.units.sum2;
-      const std::uint32_t s = stratum[h];
+      cp.at(Y, Y) += hg.units.sum2 * iv;
       stratum_w[s] += w;
       for (const auto& [c, v] : x) stratum_s[s * P + c] += w * v;
       stratum_s[s * P + Y] += ys;
