@@ -5,7 +5,8 @@
 // lot's process history does not depend on the yield parameters, so every (tool, multiplier) only
 // redoes the yield part (YieldTracker::records_under: the Monte Carlo, then commonality()).
 // "Found" at a level: the level's top-ranked test is the planted tool (tool_group: its group) and
-// it is significant after the level's Holm correction (the analyst's first suspect is right).
+// it is significant after the level's Holm correction (the analyst's first suspect is right). The
+// multiplier reported per seed is the smallest rung from which every larger rung finds it.
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -126,7 +127,7 @@ int run(const PowerOptions& a) {
   yield::CommonalityOptions copt;
   copt.levels.assign(kLevels.begin(), kLevels.end());
 
-  // found[tool][level][seed]: smallest multiplier found (0: none on the ladder).
+  // found[tool][level][seed]: smallest rung from which every larger rung finds the tool (0: none).
   std::vector<std::array<std::vector<double>, 3>> found(tools.size());
   for (auto& f : found)
     for (auto& l : f) l.assign(a.seeds.size(), 0.0);
@@ -159,6 +160,7 @@ int run(const PowerOptions& a) {
     for (std::size_t ti = 0; ti < tools.size(); ++ti) {
       const ToolId tool = tools[ti];
       const ToolGroupId group = m.tool(tool).group;
+      std::array<std::vector<bool>, 3> hit;
       for (const double mult : a.multipliers) {
         auto p = params.value();
         std::erase_if(p.faults, [&](const yield::ToolFault& f) { return f.tool == m.tool(tool).name; });
@@ -175,8 +177,7 @@ int run(const PowerOptions& a) {
         ro.add("multiplier", mult);
         for (const auto l : kLevels) {
           const Seen& s = seen[static_cast<std::size_t>(l)];
-          double& first = found[ti][static_cast<std::size_t>(l)][si];
-          if (s.found() && first == 0) first = mult;
+          hit[static_cast<std::size_t>(l)].push_back(s.found());
           if (csv)
             csv->row(a.seeds[si], m.tool(tool).name, m.tool_group(group).name, mult, yield::to_string(l),
                      s.rank, s.p_adjusted, s.significant, s.found());
@@ -199,13 +200,18 @@ int run(const PowerOptions& a) {
           std::fflush(stdout);
         }
       }
+      for (std::size_t l = 0; l < 3; ++l) {
+        double from = 0;
+        for (std::size_t k = a.multipliers.size(); k-- > 0 && hit[l][k];) from = a.multipliers[k];
+        found[ti][l][si] = from;
+      }
     }
     yield_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - ty).count();
   }
   if (csv) csv->close();
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-  // Summary: per tool and level, the smallest multiplier found in every seed (0: not on the ladder).
+  // Summary: per tool and level, the smallest multiplier found in every seed (0: none on the ladder).
   auto all_seeds = [](const std::vector<double>& per_seed) {
     double worst = 0;
     for (double x : per_seed) {
@@ -256,7 +262,8 @@ int run(const PowerOptions& a) {
   }
   std::printf("\n%s, %g days, %zu lots (last seed), seeds", m.name().c_str(), a.days, lots);
   for (auto s : a.seeds) std::printf(" %llu", static_cast<unsigned long long>(s));
-  std::printf(": smallest multiplier found (every seed; per seed); '-': not on the ladder\n");
+  std::printf(
+      ": smallest multiplier from which the level finds the tool (every seed; per seed); '-': none\n");
   std::printf("%-22s %-20s %-12s %-18s %-18s %-18s\n", "tool", "tool_group", "area", "step_tool", "tool",
               "tool_group");
   for (std::size_t ti = 0; ti < tools.size(); ++ti) {
