@@ -18,6 +18,9 @@
 #include "app.hpp"
 #include "fabtwin/io/data_dir.hpp"
 #include "fabtwin/io/load.hpp"
+#ifdef FABTWIN_VIEWER_HAVE_LIVE
+#include "fabtwin/client/client.hpp"
+#endif
 
 namespace fabtwin::viewer {
 namespace {
@@ -28,6 +31,8 @@ using Clock = std::chrono::steady_clock;
 struct Args {
   std::string model, connect, token, layout, meshes, out = "frame.png", camera = "fit", heat, device;
   std::string wait_state, screenshot;
+  std::string token_file, tls_ca, tls_cert, tls_key;
+  bool tls = false;
   std::vector<std::string> force, probe;
   double speed = 60, start_days = 0, timeout = 30;
   std::uint64_t seed = 1;
@@ -162,6 +167,15 @@ std::optional<int> make_setup(const Args& a, Setup& s) {
     LiveOptions lo;
     lo.target = a.connect;
     lo.token = a.token;
+    if (!a.token_file.empty()) {
+      auto t = client::read_token_file(a.token_file);
+      if (!t) throw UsageError("--token-file: " + t.error().what());
+      lo.token = t.value();
+    }
+    lo.tls = a.tls;
+    lo.tls_ca = a.tls_ca;
+    lo.tls_cert = a.tls_cert;
+    lo.tls_key = a.tls_key;
     lo.connect_timeout_s = a.timeout;
     auto src = connect_live(lo);
     if (!src) return fail(src.error().what());
@@ -483,7 +497,20 @@ int main(int argc, char** argv) {
   auto* model = app.add_option("--model", a.model, "model file or SMT2020 folder (standalone)");
   auto* conn = app.add_option("--connect", a.connect, "HOST:PORT of `fabtwin serve` (live)");
   model->excludes(conn);
-  app.add_option("--token", a.token, "sent as `authorization: Bearer TOKEN` metadata (live)")->needs(conn);
+  auto* token =
+      app.add_option("--token", a.token, "live: sent as `authorization: Bearer TOKEN` (prefer --token-file)")
+          ->needs(conn);
+  app.add_option("--token-file", a.token_file, "live: the token from this file's first line")
+      ->needs(conn)
+      ->excludes(token);
+  app.add_flag("--tls", a.tls,
+               "live: TLS with the system's root certificates (implied by --tls-ca, --tls-cert)")
+      ->needs(conn);
+  app.add_option("--tls-ca", a.tls_ca, "live: TLS: the CA certificate (PEM) that signed the server's")
+      ->needs(conn);
+  app.add_option("--tls-cert", a.tls_cert, "live: TLS: this client's certificate (PEM), with --tls-key")
+      ->needs(conn);
+  app.add_option("--tls-key", a.tls_key, "live: TLS: the private key (PEM) of --tls-cert")->needs(conn);
   app.add_option("--speed", a.speed, "standalone: model seconds per wall second (default 60)")
       ->check(CLI::Range(0.0, 1e9));
   app.add_option("--start-days", a.start_days, "standalone: run the simulation this long first")

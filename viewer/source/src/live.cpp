@@ -7,6 +7,7 @@
 #include <mutex>
 #include <thread>
 
+#include "fabtwin/client/client.hpp"
 #include "fabtwin/twin_pb/twin_pb.hpp"
 #include "fabtwin/v1/twin.grpc.pb.h"
 #include "fabtwin/viewer/source.hpp"
@@ -14,10 +15,6 @@
 namespace fabtwin::viewer {
 
 namespace {
-
-void add_auth(grpc::ClientContext& ctx, const std::string& token) {
-  if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
-}
 
 FabInfo fab_from_summary(const v1::ModelSummary& m) {
   FabInfo f;
@@ -123,7 +120,6 @@ class LiveSource : public Source {
       {
         std::lock_guard lock(ctx_mutex_);
         ctx_ = std::make_unique<grpc::ClientContext>();
-        add_auth(*ctx_, opt_.token);
         if (stop_) ctx_->TryCancel();
       }
       auto reader = stub->StreamState(ctx_.get(), req);
@@ -189,14 +185,18 @@ class LiveSource : public Source {
 };
 
 model::Result<std::unique_ptr<Source>> connect_live(const LiveOptions& options) {
-  grpc::ChannelArguments args;
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-  args.SetMaxReceiveMessageSize(256 << 20);
-  auto channel = grpc::CreateCustomChannel(options.target, grpc::InsecureChannelCredentials(), args);
+  client::ChannelOptions co;
+  co.target = options.target;
+  co.token = options.token;
+  co.tls = options.tls;
+  co.tls_ca = options.tls_ca;
+  co.tls_cert = options.tls_cert;
+  co.tls_key = options.tls_key;
+  auto ch = client::connect(co);
+  if (!ch) return model::Error{"", 0, "", "--connect: " + ch.error().what()};
+  auto channel = ch.value();
   auto stub = v1::TwinService::NewStub(channel);
   grpc::ClientContext ctx;
-  add_auth(ctx, options.token);
   ctx.set_wait_for_ready(true);
   ctx.set_deadline(std::chrono::system_clock::now() +
                    std::chrono::milliseconds(static_cast<std::int64_t>(options.connect_timeout_s * 1000)));

@@ -3,7 +3,8 @@
 // (des::StateView), then deltas (des::StateDelta).
 //   Standalone  an in-process des::Simulation (autonomous), advanced by model time on each poll
 //   Live        TwinService.StreamState of `fabtwin serve` over gRPC (keyframe + deltas), on a
-//               thread of its own; --token goes out as `authorization: Bearer <token>` metadata
+//               thread of its own; the channel of client::connect (token as `authorization:
+//               Bearer` metadata on every call, TLS where asked)
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -54,8 +55,10 @@ class StandaloneSource : public Source {
 
 #ifdef FABTWIN_VIEWER_HAVE_LIVE
 struct LiveOptions {
-  std::string target;  // host:port
-  std::string token;   // "" = none
+  std::string target;                     // host:port
+  std::string token;                      // "" = none; sent as `authorization: Bearer TOKEN` on every call
+  bool tls = false;                       // TLS with the system's roots (implied by the files below)
+  std::string tls_ca, tls_cert, tls_key;  // PEM files (client::ChannelOptions)
   double connect_timeout_s = 10;
   double max_frames_per_second = 30;
 };
