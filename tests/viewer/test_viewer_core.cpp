@@ -230,6 +230,25 @@ TEST_CASE("a delta that does not chain is refused", "[viewer]") {
   CHECK_FALSE(scene.apply(d).ok());
   des::StateView wrong;
   CHECK(scene.apply(wrong).error().message.find("tools") != std::string::npos);
+  // Ids outside the model (a bad server): refused, nothing applied.
+  auto before = scene.state();
+  des::StateDelta bad;
+  bad.from = before.version;
+  bad.to = before.version + 1;
+  des::ToolView tv;
+  tv.tool = model::ToolId{999};
+  bad.tools.push_back(tv);
+  CHECK(scene.apply(bad).error().message == "a tool id outside the model");
+  bad.tools.clear();
+  des::QueueView qv;
+  qv.group = model::ToolGroupId{77};
+  bad.queues.push_back(qv);
+  CHECK(scene.apply(bad).error().message == "a tool group id outside the model");
+  CHECK(scene.state() == before);
+  auto kf = before;
+  kf.lots.at(0).tool = model::ToolId{12345};
+  CHECK(scene.apply(kf).error().message.find("a tool outside the model") != std::string::npos);
+  CHECK(scene.state() == before);
 }
 
 TEST_CASE("camera: projection, rays and picking agree", "[viewer]") {

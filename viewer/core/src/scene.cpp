@@ -302,7 +302,29 @@ void Scene::index_lots() {
   for (std::size_t i = 0; i < state_.lots.size(); ++i) lot_index_.emplace(state_.lots[i].name, i);
 }
 
+namespace {
+// Ids a frame may use must name things of the model (a frame from a server is checked before any
+// of it is applied).
+template <class Tools, class Queues, class Lots>
+std::optional<std::string> bad_ids(const FabInfo& fab, const Tools& tools, const Queues& queues,
+                                   const Lots& lots) {
+  for (const auto& t : tools)
+    if (t.tool.index() >= fab.tools.size()) return "a tool id outside the model";
+  for (const auto& q : queues)
+    if (q.group.index() >= fab.groups.size()) return "a tool group id outside the model";
+  for (const auto& l : lots) {
+    if (l.group.valid() && l.group.index() >= fab.groups.size())
+      return "lot " + l.name + ": a tool group outside the model";
+    if (l.tool.valid() && l.tool.index() >= fab.tools.size())
+      return "lot " + l.name + ": a tool outside the model";
+  }
+  return std::nullopt;
+}
+}  // namespace
+
 model::Result<bool> Scene::apply(const des::StateView& keyframe) {
+  if (auto e = bad_ids(fab_, keyframe.tools, keyframe.queues, keyframe.lots))
+    return model::Error{"", 0, "keyframe", *e};
   if (keyframe.tools.size() != fab_.tools.size() || keyframe.queues.size() != fab_.groups.size())
     return model::Error{"", 0, "keyframe",
                         "the state has " + std::to_string(keyframe.tools.size()) + " tools and " +
@@ -329,6 +351,11 @@ model::Result<bool> Scene::apply(const des::StateView& keyframe) {
 
 model::Result<bool> Scene::apply(const des::StateDelta& d) {
   if (!have_state_) return model::Error{"", 0, "delta", "a delta before the first keyframe"};
+  if (auto e = bad_ids(fab_, d.tools, d.queues, d.lots)) return model::Error{"", 0, "delta", *e};
+  if (d.from != state_.version)
+    return model::Error{"", 0, "delta",
+                        "the delta starts at version " + std::to_string(d.from) + ", the scene holds " +
+                            std::to_string(state_.version)};
   touched_ = 0;
   std::vector<std::uint32_t> groups, tools, areas;
   auto lot_area = [&](const des::LotView& l) -> std::int64_t {
