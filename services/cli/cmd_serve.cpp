@@ -1,6 +1,6 @@
 // fabtwin serve --model PATH [--listen HOST:PORT] [--db FILE] [--mode follow|autonomous] [--speed X]
-// [--seed S] [--rule R]: the live twin over gRPC (services/server; docs/api.md "gRPC services",
-// docs/operations.md "Ports and serving"). Only where the services are built.
+// [--seed S] [--rule R] [--yield-params FILE | --no-yield]: the live twin over gRPC (services/server;
+// docs/api.md "gRPC services", docs/operations.md "Ports and serving"). Only where the services are built.
 #if FABTWIN_HAVE_SERVER
 #include <pthread.h>
 
@@ -10,9 +10,11 @@
 #include <optional>
 
 #include "commands.hpp"
+#include "fabtwin/io/data_dir.hpp"
 #include "fabtwin/io/load.hpp"
 #include "fabtwin/live/live_twin.hpp"
 #include "fabtwin/server/server.hpp"
+#include "fabtwin/yield/params.hpp"
 
 namespace fabtwin::cli {
 
@@ -22,6 +24,8 @@ struct ServeArgs {
   std::string model, listen = "127.0.0.1:50051", db = "fabtwin.db", mode = "follow", rule;
   double speed = -1;  // < 0: the mode's default (follow 0, autonomous 1)
   std::uint64_t seed = 1;
+  std::string yield_params;  // "": yield_params.json in the data folder
+  bool no_yield = false;
 };
 
 int serve(const ServeArgs& a) {
@@ -32,6 +36,13 @@ int serve(const ServeArgs& a) {
   o.sim.rule = a.rule;
   o.sim.mode = a.mode == "autonomous" ? des::Mode::Autonomous : des::Mode::Follow;
   o.db_path = a.db;
+  if (!a.no_yield) {
+    const std::filesystem::path params = a.yield_params.empty() ? io::require_data("yield_params.json")
+                                                                : std::filesystem::path(a.yield_params);
+    auto p = yield::read_yield_params(params);
+    if (!p.ok()) throw std::runtime_error(p.error().what());
+    o.yield = std::move(p.value());
+  }
   auto twin = live::LiveTwin::open(m.value(), o);
   if (!twin.ok()) throw std::runtime_error(twin.error().what());
   const live::Recovery rec = twin.value()->recovery();
@@ -56,6 +67,12 @@ int serve(const ServeArgs& a) {
       rec.created
           ? "new"
           : ("recovered: " + std::to_string(rec.events_replayed) + " events after the checkpoint").c_str());
+  std::printf(
+      "fabtwin serve: yield records %s\n",
+      a.no_yield
+          ? "off (--no-yield)"
+          : ("on (" + (a.yield_params.empty() ? std::string("yield_params.json") : a.yield_params) + ")")
+                .c_str());
   std::printf("fabtwin serve: Ctrl-C or SIGTERM stops it\n");
   std::fflush(stdout);
 
@@ -79,7 +96,9 @@ void add_serve_command(CLI::App& root, Commands& out) {
   auto a = std::make_shared<ServeArgs>();
   CLI::App* c = add_command(
       root, "serve", "The live twin over gRPC: state streaming, durable MES ingest",
-      "TwinService (GetModel, GetSnapshot, StreamState) and IngestService (Ingest, IngestEvents),\n"
+      "TwinService (GetModel, GetSnapshot, StreamState), IngestService (Ingest, IngestEvents) and\n"
+      "YieldService (the yield records of every lot the twin completes: ListWafers, YieldSummary,\n"
+      "WaferMap, StackedMap, Commonality),\n"
       "gRPC health and reflection (docs/api.md \"gRPC services\"). Every acknowledged event is in the\n"
       "store (--db, SQLite); a restart on the same store recovers the twin. SIGINT or SIGTERM stop it\n"
       "cleanly (a final checkpoint).");
@@ -99,6 +118,12 @@ void add_serve_command(CLI::App& root, Commands& out) {
   c->add_option("--rule", a->rule, "base dispatch rule (as for simulate)")
       ->check(dispatch_rule())
       ->type_name("RULE");
+  auto* params =
+      c->add_option("--yield-params", a->yield_params,
+                    "yield parameters for the yield records (default: yield_params.json in the data folder)")
+          ->type_name("FILE");
+  c->add_flag("--no-yield", a->no_yield, "record no yield (no defect model / Monte Carlo per completed lot)")
+      ->excludes(params);
   out.push_back({c, [a] { return serve(*a); }});
 }
 
