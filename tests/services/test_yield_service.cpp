@@ -479,6 +479,43 @@ TEST_CASE("YieldService: every query equals the hand-computed answer from the en
     }
   }
 
+  SECTION(
+      "Commonality at every level: the engine's analysis with routes as strata and the model's tool groups") {
+    grpc::ClientContext ctx;
+    v1::CommonalityRequest req;  // no levels: all three
+    req.set_bonferroni(true);
+    v1::CommonalityReply rep;
+    REQUIRE(stub.Commonality(&ctx, req, &rep).ok());
+    yield::YieldRecords rec = ref.tracker->records();
+    rec.history_stratum.assign(rec.histories(), 0);
+    for (const auto& l : lots) rec.history_stratum[l.history] = d.products[l.product.index()].route.value;
+    rec.tool_group.clear();
+    for (const auto& t : d.tools) rec.tool_group.push_back(t.group);
+    yield::CommonalityOptions o;
+    o.levels = {yield::Level::StepTool, yield::Level::Tool, yield::Level::ToolGroup};
+    o.correction = yield::Correction::Bonferroni;
+    const auto want = yield::commonality(rec, o);
+    const auto tests = yield::tests_per_level(want);
+    REQUIRE(rep.rows_size() == static_cast<int>(want.size()));
+    for (int i = 0; i < 3; ++i) CHECK(rep.tests(i) == tests[static_cast<std::size_t>(i)]);
+    CHECK(tests[1] > 0);
+    CHECK(tests[2] > 0);
+    for (int i = 0; i < rep.rows_size(); ++i) {
+      const auto& row = rep.rows(i);
+      const auto& x = want[static_cast<std::size_t>(i)];
+      INFO("row " << i);
+      CHECK(static_cast<int>(row.level()) == static_cast<int>(x.level) + 1);
+      CHECK(row.tool() == (x.pair.tool.valid() ? d.tools[x.pair.tool.index()].name : std::string()));
+      CHECK(row.tool_group() == d.tool_groups[x.group.index()].name);
+      CHECK(row.p() == Approx(x.p).margin(1e-12));
+      CHECK(row.p_adjusted() == Approx(x.p_adjusted).margin(1e-12));
+      CHECK(row.statistic() == Approx(x.statistic).margin(1e-9));
+      CHECK(row.df1() == x.df1);
+      CHECK(row.df2() == x.df2);
+      CHECK(row.effect() == Approx(x.effect).margin(1e-12));
+    }
+  }
+
   SECTION("bad requests: INVALID_ARGUMENT naming the field, NOT_FOUND for an unknown wafer") {
     const auto summary_status = [&](const v1::YieldFilter& f, v1::GroupBy by = v1::GROUP_BY_PRODUCT) {
       grpc::ClientContext ctx;

@@ -602,7 +602,9 @@ Result<CommonalityOut> YieldQuery::commonality(const YieldFilter& filter, const 
   int rc;
   while ((rc = sqlite3_step(lots->get())) == SQLITE_ROW) {
     const auto h = decode_history(lots->get(), 2);
-    history_of[sqlite3_column_int64(lots->get(), 0)] = rec.add_history(h);
+    // Stratum: the route (the Tool and ToolGroup levels compare lots of one route).
+    history_of[sqlite3_column_int64(lots->get(), 0)] =
+        rec.add_history(h, static_cast<std::uint32_t>(sqlite3_column_int64(lots->get(), 1)));
     ++out.lots;
   }
   if (rc != SQLITE_DONE) return impl_->failed(db);
@@ -627,40 +629,45 @@ Result<CommonalityOut> YieldQuery::commonality(const YieldFilter& filter, const 
   std::vector<CommonalityLevel> levels = cq.levels;
   if (levels.empty())
     levels = {CommonalityLevel::StepTool, CommonalityLevel::Tool, CommonalityLevel::ToolGroup};
-  const bool step_tool = std::find(levels.begin(), levels.end(), CommonalityLevel::StepTool) != levels.end();
   yield::CommonalityOptions o;
   o.significance = cq.significance;
   o.correction = cq.bonferroni ? yield::Correction::Bonferroni : yield::Correction::Holm;
+  o.levels.clear();
+  for (CommonalityLevel lv : levels)
+    o.levels.push_back(lv == CommonalityLevel::StepTool ? yield::Level::StepTool
+                       : lv == CommonalityLevel::Tool   ? yield::Level::Tool
+                                                        : yield::Level::ToolGroup);
   const auto& d = model_->data();
-  if (step_tool && rec.histories() > 0) {
+  rec.tool_group.resize(d.tools.size());
+  for (std::size_t t = 0; t < d.tools.size(); ++t) rec.tool_group[t] = d.tools[t].group;
+  if (rec.histories() > 0) {
     const auto res = yield::commonality(rec, o);
-    out.tests[0] = static_cast<std::uint32_t>(res.size());
+    const auto tests = yield::tests_per_level(res);
+    for (std::size_t i = 0; i < 3; ++i) out.tests[i] = static_cast<std::uint32_t>(tests[i]);
     for (const auto& x : res) {
       CommonalityRowOut row;
-      row.level = CommonalityLevel::StepTool;
+      row.level = x.level == yield::Level::StepTool ? CommonalityLevel::StepTool
+                  : x.level == yield::Level::Tool   ? CommonalityLevel::Tool
+                                                    : CommonalityLevel::ToolGroup;
       row.step = x.pair.step;
       row.tool = x.pair.tool;
-      if (x.pair.tool.valid()) row.group = d.tools[x.pair.tool.index()].group;
+      row.group = x.group;
+      if (!row.group.valid() && x.pair.tool.valid()) row.group = d.tools[x.pair.tool.index()].group;
       row.lots = x.units_in + x.units_out;
       row.lots_in = x.units_in;
       row.yield_in = x.yield_in;
       row.yield_out = x.yield_out;
-      row.effect = x.difference;
-      row.statistic = x.t;
-      row.df1 = x.df;
-      row.df2 = 0;
+      row.effect = x.effect;
+      row.statistic = x.statistic;
+      row.df1 = x.df1;
+      row.df2 = x.df2;
       row.p = x.p;
       row.p_adjusted = x.p_adjusted;
       row.significant = x.significant;
       out.rows.push_back(row);
     }
   }
-  std::stable_sort(out.rows.begin(), out.rows.end(),
-                   [](const CommonalityRowOut& a, const CommonalityRowOut& b) {
-                     if (a.p_adjusted != b.p_adjusted) return a.p_adjusted < b.p_adjusted;
-                     if (a.p != b.p) return a.p < b.p;
-                     return a.effect < b.effect;
-                   });
+  // (the engine ranks them: p_adjusted, then p, then level, then effect)
   return out;
 }
 

@@ -93,7 +93,7 @@ struct CommonalityRowOut {
 };
 
 struct CommonalityOut {
-  std::vector<CommonalityRowOut> rows;  // ranked by p_adjusted, then p, then effect
+  std::vector<CommonalityRowOut> rows;  // ranked as yield::commonality ranks them
   std::uint64_t lots = 0, wafers = 0;
   std::array<std::uint32_t, 3> tests{};  // per level: step_tool, tool, tool_group
 };
