@@ -271,18 +271,21 @@ TEST_CASE("YieldService: every query equals the hand-computed answer from the en
   }
 
   SECTION("YieldSummary by product, day, tool and step, pre-aggregated and from the lots") {
-    for (const bool aggregated : {true, false}) {
-      INFO((aggregated ? "whole days: from the aggregates" : "a time filter inside a day: from the lots"));
+    for (const int mode : {0, 1, 2}) {
+      // 0: days 1 and 2 (whole days: aggregates of 1 day); 1: from day 1 plus 1 ms (from the lots);
+      // 2: everything (aggregates of 4 days and of 1)
+      const bool aggregated = mode != 1;
+      INFO("mode " << mode);
       v1::YieldFilter f;
       std::int64_t from = 0, to = INT64_MAX;
-      if (aggregated) {  // days 1 and 2 (whole days)
+      if (mode == 0) {
         from = kDay;
         to = 3 * kDay;
-      } else {  // from day 1 plus 1 ms to the end
+        f.set_to_ms(to);
+      } else if (mode == 1) {
         from = kDay + 1;
       }
-      f.set_from_ms(from);
-      if (to != INT64_MAX) f.set_to_ms(to);
+      if (mode != 2) f.set_from_ms(from);
       std::vector<std::size_t> in;
       for (std::size_t l = 0; l < lots.size(); ++l) {
         const auto c = lots[l].completed.time_since_epoch().count();

@@ -382,7 +382,10 @@ struct Store::Impl {
       for (const std::int64_t span : kYieldAggSpans) {
         const std::int64_t start = day >= 0 ? day / span * span : day;
         agg[{0, span, start, l.product, 0}] += sums;
-        for (std::uint32_t t : tools) agg[{1, span, start, l.product, t}] += sums;
+        for (std::uint32_t t : tools) {
+          agg[{1, span, start, l.product, t}] += sums;
+          agg[{1, span, start, kYieldAggAllProducts, t}] += sums;  // a tool's rows over all products
+        }
         for (std::uint32_t st : steps) agg[{2, span, start, l.product, st}] += sums;
       }
     }

@@ -330,7 +330,30 @@ Result<Summary> YieldQuery::summary(const YieldFilter& filter, GroupBy by) const
   sqlite3* db = l.value()->db;
   const auto& d = model_->data();
   // (product, key) -> sums; key: 0 (product), day, tool or step.
-  std::map<std::pair<std::uint32_t, std::int64_t>, YieldSums> groups;
+  // Sums per (product, key): dense arrays for product, tool and step keys (O(1) per row), a map for days.
+  struct Groups {
+    std::size_t products = 0, keys = 0;  // keys 0: sparse (days)
+    std::vector<YieldSums> dense;
+    std::vector<char> used;
+    std::map<std::pair<std::uint32_t, std::int64_t>, YieldSums> sparse;
+    YieldSums* at(std::uint32_t p, std::int64_t k) {
+      if (keys == 0) return &sparse[{p, k}];
+      if (p >= products || k < 0 || static_cast<std::size_t>(k) >= keys) return nullptr;  // not of this model
+      const std::size_t i = p * keys + static_cast<std::size_t>(k);
+      used[i] = 1;
+      return &dense[i];
+    }
+  } groups;
+  groups.products = by == GroupBy::Product || by == GroupBy::Step ? d.products.size() : 1;
+  groups.keys = by == GroupBy::Product ? 1
+                : by == GroupBy::Tool  ? d.tools.size()
+                : by == GroupBy::Step  ? d.steps.size()
+                                       : 0;
+  groups.dense.resize(groups.products * groups.keys);
+  groups.used.resize(groups.dense.size());
+  const auto add_to = [&](std::uint32_t p, std::int64_t k, const YieldSums& y) {
+    if (YieldSums* g = groups.at(p, k)) *g += y;
+  };
   Summary out;
   const bool whole_days = (!r->from || *r->from % kMsPerDay == 0) && (!r->to || *r->to % kMsPerDay == 0);
   out.pre_aggregated = !r->lot && !r->by_lot_steps() && !r->none && whole_days;
@@ -364,7 +387,7 @@ Result<Summary> YieldQuery::summary(const YieldFilter& filter, GroupBy by) const
           for (int b = 0; b < 5; ++b)
             y.bins[static_cast<std::size_t>(b)] = static_cast<std::uint64_t>(sqlite3_column_int64(q, 8 + b));
           const std::uint32_t gp = by == GroupBy::Product || by == GroupBy::Step ? p : 0;
-          groups[{gp, day_key ? sqlite3_column_int64(q, 13) : key}] += y;
+          add_to(gp, day_key ? sqlite3_column_int64(q, 13) : key, y);
         }
         if (rc != SQLITE_DONE) return impl_->failed(db);
         return true;
@@ -380,9 +403,16 @@ Result<Summary> YieldQuery::summary(const YieldFilter& filter, GroupBy by) const
           if (auto ok = read_rows(q->get(), true); !ok.ok()) return ok.error();
         } else {
           const std::int64_t kind = by == GroupBy::Product ? 0 : by == GroupBy::Tool ? 1 : 2;
-          auto q = impl_->prepare(
-              db, std::string("SELECT ") + cols + " FROM yield_agg WHERE kind = ? AND span = ? AND start = ?",
-              {});
+          // One product: in the key (the primary key's prefix), so its rows alone are read.
+          // A summary by tool over every product: the tool rows summed over products.
+          const bool all = by == GroupBy::Tool && !r->products;
+          const bool one = all || (r->products && r->products->size() == 1);
+          const std::int64_t product = all ? std::int64_t{kYieldAggAllProducts} : one ? (*r->products)[0] : 0;
+          auto q = impl_->prepare(db,
+                                  std::string("SELECT ") + cols +
+                                      " FROM yield_agg WHERE kind = ? AND span = ? AND start = ?" +
+                                      (one ? " AND product = ?" : ""),
+                                  {});
           if (!q.ok()) return q.error();
           // The range as blocks: at each day the largest aligned block that fits.
           for (std::int64_t day = d0; day < d1;) {
@@ -396,6 +426,7 @@ Result<Summary> YieldQuery::summary(const YieldFilter& filter, GroupBy by) const
             sqlite3_bind_int64(q->get(), 1, kind);
             sqlite3_bind_int64(q->get(), 2, span);
             sqlite3_bind_int64(q->get(), 3, day);
+            if (one) sqlite3_bind_int64(q->get(), 4, product);
             if (auto ok = read_rows(q->get(), false); !ok.ok()) return ok.error();
             day += span;
           }
@@ -412,37 +443,56 @@ Result<Summary> YieldQuery::summary(const YieldFilter& filter, GroupBy by) const
     if (!q.ok()) return q.error();
     int rc;
     std::vector<std::uint32_t> keys;
+    std::vector<std::uint64_t> stamp(by == GroupBy::Step   ? d.steps.size()
+                                     : by == GroupBy::Tool ? d.tools.size()
+                                                           : 0,
+                                     0);
+    std::uint64_t lot_no = 0;
     while ((rc = sqlite3_step(q->get())) == SQLITE_ROW) {
       sqlite3_stmt* s = q->get();
       const auto p = static_cast<std::uint32_t>(sqlite3_column_int64(s, 0));
       const YieldSums y = lot_sums(s, 2);
       switch (by) {
         case GroupBy::Product:
-          groups[{p, 0}] += y;
+          add_to(p, 0, y);
           break;
         case GroupBy::Day:
-          groups[{0, floor_day(sqlite3_column_int64(s, 1))}] += y;
+          add_to(0, floor_day(sqlite3_column_int64(s, 1)), y);
           break;
         case GroupBy::Tool:
         case GroupBy::Step: {
+          // Each key once per lot: a stamp per key instead of sorting the history.
+          ++lot_no;
+          const auto* h = static_cast<const char*>(sqlite3_column_blob(s, 8));
+          const auto n = static_cast<std::size_t>(sqlite3_column_bytes(s, 8)) / (2 * sizeof(std::uint32_t));
           keys.clear();
-          for (const auto& st : decode_history(s, 8))
-            if (by == GroupBy::Step)
-              keys.push_back(st.step.value);
-            else if (st.tool.valid())
-              keys.push_back(st.tool.value);
-          std::sort(keys.begin(), keys.end());
-          keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-          for (std::uint32_t k : keys) groups[{by == GroupBy::Step ? p : 0, k}] += y;
+          for (std::size_t i = 0; i < n; ++i) {
+            std::uint32_t v[2];
+            std::memcpy(v, h + i * sizeof v, sizeof v);
+            const std::uint32_t k = by == GroupBy::Step ? v[0] : v[1];
+            if (k >= stamp.size() || stamp[k] == lot_no) continue;  // (an invalid tool: none recorded)
+            stamp[k] = lot_no;
+            keys.push_back(k);
+          }
+          for (std::uint32_t k : keys) add_to(by == GroupBy::Step ? p : 0, k, y);
           break;
         }
       }
     }
     if (rc != SQLITE_DONE) return impl_->failed(db);
   }
-  for (const auto& [k, y] : groups) {
+  std::vector<std::pair<std::pair<std::uint32_t, std::int64_t>, const YieldSums*>> found;
+  if (groups.keys == 0)
+    for (const auto& [k, y] : groups.sparse) found.push_back({k, &y});
+  else
+    for (std::size_t i = 0; i < groups.dense.size(); ++i)
+      if (groups.used[i])
+        found.push_back(
+            {{static_cast<std::uint32_t>(i / groups.keys), static_cast<std::int64_t>(i % groups.keys)},
+             &groups.dense[i]});
+  for (const auto& [k, y] : found) {
     SummaryRow row;
-    row.sums = y;
+    row.sums = *y;
     switch (by) {
       case GroupBy::Product:
         row.product = ProductId{k.first};

@@ -31,8 +31,11 @@ inline constexpr int kSchemaVersion = 3;
 
 // Days per block of the yield aggregates (yield_agg.span), largest first: a day range is summed
 // from at most a few blocks of each size.
-inline constexpr std::int64_t kYieldAggSpans[] = {512, 64, 8, 1};
+inline constexpr std::int64_t kYieldAggSpans[] = {256, 64, 16, 4, 1};
 inline constexpr std::int64_t kMsPerDay = 86'400'000;
+// yield_agg.product of the tool rows summed over every product (a summary by tool without a
+// product filter reads these: half the rows of a two-product fab).
+inline constexpr std::uint32_t kYieldAggAllProducts = 0xFFFF'FFFFu;
 
 // What a store belongs to, written to `meta` at creation and checked at every open: another
 // model (fingerprint) or other options make open() fail, naming the key and both values.

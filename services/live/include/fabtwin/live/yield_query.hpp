@@ -3,7 +3,7 @@
 // and the YieldService"). Every query selects lots in SQL through an index (yield_lots by lot, by
 // (product, completed) or by completed; lot_steps by tool or (step, tool) for the tool and step
 // filters) or, for summaries over whole days without a lot, tool or step filter, reads the per-day
-// aggregates (yield_agg) in blocks of 512, 64, 8 and 1 days. Reads go through connections of their
+// aggregates (yield_agg) in blocks of 256, 64, 16, 4 and 1 days. Reads go through connections of their
 // own (WAL: a read never waits for the live twin's commits), a small pool of them; thread-safe.
 // Errors name the request field ("filter.product: unknown product 'X'"); field "lot" / "wafer"
 // mean not found.
