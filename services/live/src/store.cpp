@@ -217,7 +217,10 @@ struct Store::Impl {
   Stmt insert_event, insert_step, add_duplicates, insert_checkpoint;
   Stmt insert_yield_lot, insert_yield_wafer, upsert_yield_agg;
   std::uint64_t last_seq = 0;
-  std::uint64_t recent_rows = 0;        // rows in lot_steps_recent (committed)
+  std::uint64_t recent_rows = 0;  // rows in lot_steps_recent (committed)
+  // Days before this are in the yield_agg blocks of more than one day (meta yield_agg_rolled_until);
+  // pending: as the open transaction leaves it.
+  std::int64_t agg_rolled_until = 0, agg_rolled_pending = 0;
   int schema_version = kSchemaVersion;  // the file's, as opened (1: migrated by an open for writing)
   int fail_commits = 0;
   mutable std::mutex mutex;
@@ -319,6 +322,7 @@ struct Store::Impl {
     if (lots.empty()) return true;
     static_assert(yield::kBinCount == 5, "yield_agg has columns bin0..bin4");
     std::map<YieldAggKey, YieldAggSums> agg;
+    std::int64_t max_day = -1;
     for (const YieldLotRow& l : lots) {
       YieldAggSums sums;
       sums.lots = 1;
@@ -379,7 +383,10 @@ struct Store::Impl {
       tools.erase(std::unique(tools.begin(), tools.end()), tools.end());
       std::sort(steps.begin(), steps.end());
       steps.erase(std::unique(steps.begin(), steps.end()), steps.end());
+      max_day = std::max(max_day, day);
       for (const std::int64_t span : kYieldAggSpans) {
+        // A day not rolled up yet gets its day row only: its blocks get it when it is rolled up.
+        if (span > 1 && (day < 0 || day >= agg_rolled_pending)) continue;
         const std::int64_t start = day >= 0 ? day / span * span : day;
         agg[{0, span, start, l.product, 0}] += sums;
         for (std::uint32_t t : tools) {
@@ -408,6 +415,41 @@ struct Store::Impl {
       sqlite3_reset(a);
       if (rc != SQLITE_DONE) return fail("cannot update the yield aggregates");
     }
+    return roll_up(max_day);
+  }
+  // Adds the day rows of days [agg_rolled_pending, until) to the blocks of 4 to 256 days; days
+  // complete when a later day's lot arrives (the twin's completions come in time order; a lot of
+  // a day rolled up already goes to its blocks directly). One pass per block size, in SQL.
+  model::Result<bool> roll_up(std::int64_t until) {
+    if (until <= agg_rolled_pending) return true;
+    for (const std::int64_t span : kYieldAggSpans) {
+      if (span == 1) continue;
+      const std::string sp = std::to_string(span);
+      const std::string sql =
+          "INSERT INTO yield_agg(kind, span, start, product, key, lots, wafers, dies, pass, sum_y, sum_y2, "
+          "bin0, "
+          "bin1, bin2, bin3, bin4) SELECT kind, " +
+          sp + ", start / " + sp + " * " + sp +
+          ", product, key, sum(lots), sum(wafers), sum(dies), sum(pass), sum(sum_y), sum(sum_y2), sum(bin0), "
+          "sum(bin1), sum(bin2), sum(bin3), sum(bin4) FROM yield_agg WHERE span = 1 AND start >= " +
+          std::to_string(agg_rolled_pending) + " AND start < " + std::to_string(until) +
+          " GROUP BY kind, start / " + sp +
+          ", product, key ON CONFLICT(kind, span, start, product, key) DO UPDATE "
+          "SET lots = lots + excluded.lots, wafers = wafers + excluded.wafers, dies = dies + excluded.dies, "
+          "pass = "
+          "pass + excluded.pass, sum_y = sum_y + excluded.sum_y, sum_y2 = sum_y2 + excluded.sum_y2, bin0 = "
+          "bin0 + "
+          "excluded.bin0, bin1 = bin1 + excluded.bin1, bin2 = bin2 + excluded.bin2, bin3 = bin3 + "
+          "excluded.bin3, "
+          "bin4 = bin4 + excluded.bin4";
+      if (std::string m = exec(sql.c_str()); !m.empty())
+        return error(path, "", "cannot roll up the yield aggregates: " + m);
+    }
+    const std::string meta = "INSERT OR REPLACE INTO meta(key, value) VALUES ('yield_agg_rolled_until', '" +
+                             std::to_string(until) + "')";
+    if (std::string m = exec(meta.c_str()); !m.empty())
+      return error(path, "", "cannot roll up the yield aggregates: " + m);
+    agg_rolled_pending = until;
     return true;
   }
   // Moves the recent lot steps into the indexed table (inside the caller's transaction).
@@ -528,6 +570,9 @@ struct Store::Impl {
     auto r = scalar("SELECT count(*) FROM lot_steps_recent");
     if (!r.ok()) return r.error();
     recent_rows = r.value() ? std::stoull(*r.value()) : 0;
+    auto rolled = scalar("SELECT value FROM meta WHERE key = 'yield_agg_rolled_until'");
+    if (!rolled.ok()) return rolled.error();
+    agg_rolled_until = agg_rolled_pending = rolled.value() ? std::stoll(*rolled.value()) : 0;
     return load_last_seq();
   }
   model::Result<bool> load_last_seq() {
@@ -645,6 +690,7 @@ model::Result<std::uint64_t> Store::append(const Batch& batch) {
   if (auto b = m.begin(); !b.ok()) return b.error();
   auto abort = [&](model::Error e) -> model::Result<std::uint64_t> {
     m.exec("ROLLBACK");
+    m.agg_rolled_pending = m.agg_rolled_until;
     return e;
   };
   sqlite3_stmt* s = m.insert_event.get();
@@ -684,7 +730,11 @@ model::Result<std::uint64_t> Store::append(const Batch& batch) {
     sqlite3_reset(d);
     if (rc != SQLITE_DONE) return abort(m.fail("cannot count duplicates"));
   }
-  if (auto c = m.commit(); !c.ok()) return c.error();
+  if (auto c = m.commit(); !c.ok()) {
+    m.agg_rolled_pending = m.agg_rolled_until;
+    return c.error();
+  }
+  m.agg_rolled_until = m.agg_rolled_pending;
   m.last_seq = seq;
   m.recent_rows = recent;
   return seq;
@@ -778,6 +828,7 @@ model::Result<std::uint64_t> Store::write_checkpoint(const Checkpoint& c, std::s
   if (auto b = m.begin(); !b.ok()) return b.error();
   auto abort = [&](model::Error e) -> model::Result<std::uint64_t> {
     m.exec("ROLLBACK");
+    m.agg_rolled_pending = m.agg_rolled_until;
     return e;
   };
   if (auto w = m.insert_steps(steps); !w.ok()) return abort(w.error());
@@ -802,7 +853,11 @@ model::Result<std::uint64_t> Store::write_checkpoint(const Checkpoint& c, std::s
       keep + ")";
   if (std::string e = m.exec(prune.c_str()); !e.empty())
     return abort(error(m.path, "", "cannot prune checkpoints: " + e));
-  if (auto k = m.commit(); !k.ok()) return k.error();
+  if (auto k = m.commit(); !k.ok()) {
+    m.agg_rolled_pending = m.agg_rolled_until;
+    return k.error();
+  }
+  m.agg_rolled_until = m.agg_rolled_pending;
   m.recent_rows = 0;
   return c.seq;
 }

@@ -122,6 +122,22 @@ struct Resolved {
 
 }  // namespace
 
+namespace {
+
+// BEGIN ... COMMIT around a query's statements (declared before them, so it ends after them).
+struct ReadTransaction {
+  sqlite3* db;
+  explicit ReadTransaction(sqlite3* d) : db(d) { sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr); }
+  ~ReadTransaction() {
+    if (sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK)
+      sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  ReadTransaction(const ReadTransaction&) = delete;
+  ReadTransaction& operator=(const ReadTransaction&) = delete;
+};
+
+}  // namespace
+
 struct YieldQuery::Impl {
   std::string path;
   mutable std::mutex mu;
@@ -328,8 +344,15 @@ Result<Summary> YieldQuery::summary(const YieldFilter& filter, GroupBy by) const
   auto l = impl_->lease();
   if (!l.ok()) return l.error();
   sqlite3* db = l.value()->db;
+  // One read transaction: every block and the roll-up mark from the same snapshot of the store.
+  const ReadTransaction snapshot(db);
+  std::int64_t rolled = 0;  // days before this are in the blocks of more than one day
+  {
+    auto m = impl_->prepare(db, "SELECT value FROM meta WHERE key = 'yield_agg_rolled_until'", {});
+    if (!m.ok()) return m.error();
+    if (sqlite3_step(m->get()) == SQLITE_ROW) rolled = std::stoll(text(m->get(), 0));
+  }
   const auto& d = model_->data();
-  // (product, key) -> sums; key: 0 (product), day, tool or step.
   // Sums per (product, key): dense arrays for product, tool and step keys (O(1) per row), a map for days.
   struct Groups {
     std::size_t products = 0, keys = 0;  // keys 0: sparse (days)
@@ -418,7 +441,7 @@ Result<Summary> YieldQuery::summary(const YieldFilter& filter, GroupBy by) const
           for (std::int64_t day = d0; day < d1;) {
             std::int64_t span = 1;
             for (std::int64_t s : kYieldAggSpans)
-              if (day % s == 0 && day + s <= d1) {
+              if (s == 1 || (day >= 0 && day % s == 0 && day + s <= d1 && day + s <= rolled)) {
                 span = s;
                 break;
               }
