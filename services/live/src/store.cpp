@@ -419,7 +419,8 @@ struct Store::Impl {
   }
   // Adds the day rows of days [agg_rolled_pending, until) to the blocks of 4 to 256 days; days
   // complete when a later day's lot arrives (the twin's completions come in time order; a lot of
-  // a day rolled up already goes to its blocks directly). One pass per block size, in SQL.
+  // a day rolled up already goes to its blocks directly). One pass per block size, in SQL, over
+  // those days' rows only (kind IN (...) lets the primary key find them).
   model::Result<bool> roll_up(std::int64_t until) {
     if (until <= agg_rolled_pending) return true;
     for (const std::int64_t span : kYieldAggSpans) {
@@ -431,7 +432,8 @@ struct Store::Impl {
           "bin1, bin2, bin3, bin4) SELECT kind, " +
           sp + ", start / " + sp + " * " + sp +
           ", product, key, sum(lots), sum(wafers), sum(dies), sum(pass), sum(sum_y), sum(sum_y2), sum(bin0), "
-          "sum(bin1), sum(bin2), sum(bin3), sum(bin4) FROM yield_agg WHERE span = 1 AND start >= " +
+          "sum(bin1), sum(bin2), sum(bin3), sum(bin4) FROM yield_agg WHERE kind IN (0, 1, 2) AND span = 1 "
+          "AND start >= " +
           std::to_string(agg_rolled_pending) + " AND start < " + std::to_string(until) +
           " GROUP BY kind, start / " + sp +
           ", product, key ON CONFLICT(kind, span, start, product, key) DO UPDATE "
