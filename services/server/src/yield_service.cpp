@@ -14,7 +14,7 @@ namespace fabtwin::server {
 
 namespace {
 
-constexpr std::uint32_t kMaxPageSize = 100'000;
+constexpr std::uint32_t kMaxPageSize = 20'000;  // ~1 MB a page: under gRPC's 4 MB default receive limit
 constexpr std::uint32_t kMinPng = 64, kMaxPng = 4096;
 
 grpc::Status status_of(const model::Error& e) {
