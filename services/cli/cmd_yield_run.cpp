@@ -237,7 +237,10 @@ int run(const YieldRunOptions& a) {
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   yield::CommonalityOptions copt;
   copt.levels = a.levels;
+  const auto tc = std::chrono::steady_clock::now();
   const auto ranked = yield::commonality(tr.records(), copt);
+  const double commonality_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - tc).count();
 
   std::error_code ec;
   std::filesystem::create_directories(out, ec);
@@ -303,6 +306,7 @@ int run(const YieldRunOptions& a) {
   o.add("monte_carlo_seconds", tr.monte_carlo_seconds());
   o.add("dies_per_second", dies_per_second);
   o.add("wall_seconds", wall);
+  o.add("commonality_seconds", commonality_seconds);
   const std::string text = json::write(o);
   {
     io::OutputFile f(out / "yield.json");
@@ -318,7 +322,7 @@ int run(const YieldRunOptions& a) {
       "%s: %g days, %zu lots, %zu wafers, die yield %.4f; Monte Carlo %.2f s (%.3g dies/s); %.1f s wall\n",
       m.name().c_str(), days, tr.lots().size(), tr.wafers().size(), totals.die_yield(),
       tr.monte_carlo_seconds(), dies_per_second, wall);
-  std::printf("commonality:");
+  std::printf("commonality (%.2f s):", commonality_seconds);
   for (const auto l : a.levels)
     std::printf(" %s %zu tested, %zu significant;", std::string(yield::to_string(l)).c_str(),
                 tests[static_cast<std::size_t>(l)], significant[static_cast<std::size_t>(l)]);

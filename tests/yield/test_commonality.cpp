@@ -264,8 +264,9 @@ TEST_CASE("levels: names round-trip; the default tests (step, tool) pairs only",
   for (const auto& r : res) {
     CHECK(r.level == Level::StepTool);
     CHECK(r.group == model::ToolGroupId(r.pair.tool.value / 4));  // the given groups
-    CHECK(r.statistic == Approx(r.effect / (r.effect / r.statistic)));
+    CHECK(r.df1 == r.units_in + r.units_out - 2);                 // pooled t
     CHECK(r.df2 == 0);
+    CHECK(r.effect == Approx(r.difference).margin(1e-12));  // one wafer value per lot unit: the same means
   }
   const auto n = tests_per_level(commonality(rec, kAllLevels));
   CHECK(n[0] == 120);

@@ -343,6 +343,7 @@ void tool_levels(const YieldRecords& rec, std::span<const Group> hist,
     std::vector<double> stratum_w(stratum_index.size(), 0.0), stratum_s(stratum_index.size() * P, 0.0);
     // Per tool: in (>= 1 step on it) and out (steps of the group, none on it) moments.
     std::vector<Group> tool_in(K);
+    std::vector<double> only_on(K, 0.0);  // units whose group steps all ran on that tool
     Group all;
     double units = 0;
     std::vector<std::pair<std::size_t, double>> x;  // sparse row: (column, value)
@@ -362,6 +363,7 @@ void tool_levels(const YieldRecords& rec, std::span<const Group> hist,
       const double w = hg.units.n * iv, ys = hg.units.sum * iv;
       units += hg.units.n;
       all.add(hg);
+      if (x.size() == 1) only_on[x[0].first - 1] += hg.units.n;
       x.emplace_back(0, n_g);
       for (const auto& [c, v] : x) {
         if (c != 0) tool_in[c - 1].add(hg);
@@ -398,15 +400,7 @@ void tool_levels(const YieldRecords& rec, std::span<const Group> hist,
       o.wafers = all.wafers.minus(in.wafers);
       o.units = all.units.minus(in.units);
       // Units whose group steps did not all run on this tool: the comparison.
-      double not_all = 0;
-      for (std::size_t a = 0; a < entries.size();) {
-        std::size_t b = a;
-        bool only_this = true;
-        for (; b < entries.size() && entries[b].history == entries[a].history; ++b)
-          only_this = only_this && entries[b].tool == gtools[k];
-        if (!only_this) not_all += hist[entries[a].history].units.n;
-        a = b;
-      }
+      const double not_all = units - only_on[k];
       if (in.units.n < opt.min_units || not_all < opt.min_units) continue;
       const double sxx = cp.at(c, c), sxy = cp.at(c, Y);
       const double df = units - strata - covariates - 1;

@@ -6,8 +6,11 @@
 //    the tool; within the tool's group, a regression of the lot's yield on that dose, holding its
 //    route (stratum) and its number of the group's steps fixed: the effect is the yield change per
 //    step run on this tool instead of another tool of its group; Student's t on that coefficient.
-//    (Lots visit a group many times, so nearly every lot touches every tool: "touched it or not"
-//    leaves no comparison group, the dose does.)
+//    (The harm grows with the number of steps on the tool: "touched it or not" would lump a lot
+//    with one such step together with one with four. Measured on HVLM: adjusted p 6 to 10^7 times
+//    smaller than with an in/out indicator.) Units are weighted by 1 / their stratum's variance
+//    (products differ in spread).
+//    (Docs: docs/yield.md, "Commonality analysis".)
 //  - ToolGroup: does it matter which of the group's tools a lot's steps ran on? The same
 //    regression with every tool's dose at once; F test of "all the group's tools alike" (df1 =
 //    tools compared - 1). One test per group: fewer tests to correct for than tools.
