@@ -1,7 +1,7 @@
 // fabtwin serve --model PATH [--listen HOST:PORT] [--db FILE] [--mode follow|autonomous] [--speed X]
-// [--seed S] [--rule R] [--auth FILE] [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]: the
-// live twin over gRPC (services/server; docs/api.md "gRPC services", docs/operations.md "Ports and
-// serving", "Security"). Only where the services are built.
+// [--seed S] [--rule R] [--yield-params FILE | --no-yield] [--auth FILE] [--tls-cert FILE --tls-key FILE
+// [--tls-client-ca FILE]]: the live twin over gRPC (services/server; docs/api.md "gRPC services",
+// docs/operations.md "Ports and serving", "Security"). Only where the services are built.
 #if FABTWIN_HAVE_SERVER
 #include <pthread.h>
 
@@ -11,9 +11,11 @@
 #include <optional>
 
 #include "commands.hpp"
+#include "fabtwin/io/data_dir.hpp"
 #include "fabtwin/io/load.hpp"
 #include "fabtwin/live/live_twin.hpp"
 #include "fabtwin/server/server.hpp"
+#include "fabtwin/yield/params.hpp"
 
 namespace fabtwin::cli {
 
@@ -24,6 +26,8 @@ struct ServeArgs {
   std::string auth, tls_cert, tls_key, tls_client_ca;
   double speed = -1;  // < 0: the mode's default (follow 0, autonomous 1)
   std::uint64_t seed = 1;
+  std::string yield_params;  // "": yield_params.json in the data folder
+  bool no_yield = false;
 };
 
 int serve(const ServeArgs& a) {
@@ -53,6 +57,13 @@ int serve(const ServeArgs& a) {
   o.sim.rule = a.rule;
   o.sim.mode = a.mode == "autonomous" ? des::Mode::Autonomous : des::Mode::Follow;
   o.db_path = a.db;
+  if (!a.no_yield) {
+    const std::filesystem::path params = a.yield_params.empty() ? io::require_data("yield_params.json")
+                                                                : std::filesystem::path(a.yield_params);
+    auto p = yield::read_yield_params(params);
+    if (!p.ok()) throw std::runtime_error(p.error().what());
+    o.yield = std::move(p.value());
+  }
   auto twin = live::LiveTwin::open(m.value(), o);
   if (!twin.ok()) throw std::runtime_error(twin.error().what());
   const live::Recovery rec = twin.value()->recovery();
@@ -87,6 +98,12 @@ int serve(const ServeArgs& a) {
                                : "plaintext (no TLS)",
               so.tokens ? (std::to_string(so.tokens->size()) + " tokens from " + a.auth).c_str()
                         : "no tokens: every call allowed (loopback only)");
+  std::printf(
+      "fabtwin serve: yield records %s\n",
+      a.no_yield
+          ? "off (--no-yield)"
+          : ("on (" + (a.yield_params.empty() ? std::string("yield_params.json") : a.yield_params) + ")")
+                .c_str());
   std::printf("fabtwin serve: Ctrl-C or SIGTERM stops it\n");
   std::fflush(stdout);
 
@@ -110,7 +127,9 @@ void add_serve_command(CLI::App& root, Commands& out) {
   auto a = std::make_shared<ServeArgs>();
   CLI::App* c = add_command(
       root, "serve", "The live twin over gRPC: state streaming, durable MES ingest",
-      "TwinService (GetModel, GetSnapshot, StreamState) and IngestService (Ingest, IngestEvents),\n"
+      "TwinService (GetModel, GetSnapshot, StreamState), IngestService (Ingest, IngestEvents) and\n"
+      "YieldService (the yield records of every lot the twin completes: ListWafers, YieldSummary,\n"
+      "WaferMap, StackedMap, Commonality),\n"
       "gRPC health and reflection (docs/api.md \"gRPC services\"). Every acknowledged event is in the\n"
       "store (--db, SQLite); a restart on the same store recovers the twin. SIGINT or SIGTERM stop it\n"
       "cleanly (a final checkpoint).\n"
@@ -143,6 +162,12 @@ void add_serve_command(CLI::App& root, Commands& out) {
   c->add_option("--tls-client-ca", a->tls_client_ca,
                 "TLS: require a client certificate signed by this CA (PEM)")
       ->type_name("FILE");
+  auto* params =
+      c->add_option("--yield-params", a->yield_params,
+                    "yield parameters for the yield records (default: yield_params.json in the data folder)")
+          ->type_name("FILE");
+  c->add_flag("--no-yield", a->no_yield, "record no yield (no defect model / Monte Carlo per completed lot)")
+      ->excludes(params);
   out.push_back({c, [a] { return serve(*a); }});
 }
 

@@ -51,6 +51,8 @@ int info(const InfoArgs& a) {
     v.add("checkpoints", c->checkpoints);
     if (c->newest_checkpoint_seq) v.add("newest_checkpoint_seq", *c->newest_checkpoint_seq);
     v.add("lot_steps", c->lot_steps);
+    v.add("yield_lots", c->yield_lots);
+    v.add("yield_wafers", c->yield_wafers);
     std::printf("%s\n", io::json::write(v).c_str());
     return 0;
   }
@@ -66,6 +68,8 @@ int info(const InfoArgs& a) {
   if (c->newest_checkpoint_seq)
     std::printf(" (newest after event seq %llu)", static_cast<unsigned long long>(*c->newest_checkpoint_seq));
   std::printf("\nlot steps %llu\n", static_cast<unsigned long long>(c->lot_steps));
+  std::printf("yield records: %llu lots, %llu wafers\n", static_cast<unsigned long long>(c->yield_lots),
+              static_cast<unsigned long long>(c->yield_wafers));
   return 0;
 }
 

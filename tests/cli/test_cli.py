@@ -295,12 +295,12 @@ if "store" in run("--help")[1].replace(",", " ").split():
         with open(exp) as fh:
             exported = fh.read().splitlines()
         check("store export: the payloads in seq order", rc == 0 and exported == lines, (rc, err))
-        con.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+        con.execute("UPDATE meta SET value = '9' WHERE key = 'schema_version'")
         con.commit()
         con.close()
         rc, out, err = run("store", "info", "--db", db)
         check("store info, another schema version: exit 1 naming it",
-              rc == 1 and "schema version 3" in err and err.count("\n") == 1, (rc, err))
+              rc == 1 and "schema version 9" in err and err.count("\n") == 1, (rc, err))
         rc, out, err = run("store", "export", "--db", ev, "--out", exp)
         check("store export of a file that is not SQLite: exit 1 naming it",
               rc == 1 and ev in err and "not a SQLite database" in err and err.count("\n") == 1, (rc, err))

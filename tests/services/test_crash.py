@@ -143,7 +143,14 @@ with tempfile.TemporaryDirectory() as tmp:
     stored = con.execute("SELECT count(*), count(DISTINCT id) FROM events").fetchone()
     stored_ids = {r[0] for r in con.execute("SELECT id FROM events")}
     outcomes = dict(con.execute("SELECT outcome, count(*) FROM events GROUP BY outcome").fetchall())
+    # Yield records (serve records them by default), written with the events that completed the lots.
+    yield_lots, yield_names, yield_wafers = con.execute(
+        "SELECT count(*), count(DISTINCT lot), sum(wafers) FROM yield_lots").fetchone()
+    wafer_rows = con.execute("SELECT count(*) FROM yield_wafers").fetchone()[0]
     con.close()
+    check("yield records: each completed lot once, with all its wafers",
+          yield_lots > 0 and yield_lots == yield_names and wafer_rows == yield_wafers,
+          (yield_lots, yield_names, yield_wafers, wafer_rows))
     check("every acknowledged id is in the store exactly once, and no other",
           stored[0] == stored[1] == len(ids) and stored_ids == set(ids), (stored, len(ids)))
     check("the store holds them applied", outcomes == {"applied": len(ids)}, outcomes)

@@ -146,7 +146,7 @@ Event refused_event(const std::string& id, model::SimTime t) {
 
 }  // namespace
 
-TEST_CASE("a new store holds schema v1, the model and the options in meta, and the indexes", "[live]") {
+TEST_CASE("a new store holds the schema, the model and the options in meta, and the indexes", "[live]") {
   TempDir dir;
   const std::string db = dir.file("twin.db");
   std::uint64_t fingerprint = 0;
@@ -169,13 +169,17 @@ TEST_CASE("a new store holds schema v1, the model and the options in meta, and t
                    "SELECT type || ' ' || name FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY "
                    "name") == std::vector<std::string>{"table checkpoints", "table events", "view lot_steps",
                                                        "table lot_steps_indexed", "table lot_steps_recent",
-                                                       "table meta"});
+                                                       "table meta", "table yield_agg", "table yield_lots",
+                                                       "table yield_wafers"});
   const auto indexes =
       sql_column(db, "SELECT sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name");
-  CHECK(indexes ==
-        std::vector<std::string>{"CREATE INDEX lot_steps_lot ON lot_steps_indexed(lot)",
-                                 "CREATE INDEX lot_steps_step_tool ON lot_steps_indexed(step, tool)",
-                                 "CREATE INDEX lot_steps_tool_out ON lot_steps_indexed(tool, track_out)"});
+  CHECK(indexes == std::vector<std::string>{
+                       "CREATE INDEX lot_steps_lot ON lot_steps_indexed(lot)",
+                       "CREATE INDEX lot_steps_step_tool ON lot_steps_indexed(step, tool)",
+                       "CREATE INDEX lot_steps_tool_out ON lot_steps_indexed(tool, track_out)",
+                       "CREATE INDEX yield_lots_completed ON yield_lots(completed)",
+                       "CREATE INDEX yield_lots_lot ON yield_lots(lot)",
+                       "CREATE INDEX yield_lots_product_completed ON yield_lots(product, completed)"});
   // Clean close wrote a checkpoint of the fresh twin; reopening checks the meta and recovers it.
   auto again = open_twin(follow_options(db));
   CHECK_FALSE(again->recovery().created);
@@ -189,13 +193,13 @@ TEST_CASE("a store of another schema version, model or options, or not SQLite, i
   { open_twin(follow_options(db)); }
 
   SECTION("another schema version") {
-    sql(db, "UPDATE meta SET value = '3' WHERE key = 'schema_version'");
+    sql(db, "UPDATE meta SET value = '9' WHERE key = 'schema_version'");
     const std::string before = read_bytes(db);
     auto t = LiveTwin::open(minifab(), follow_options(db));
     REQUIRE_FALSE(t.ok());
     CHECK(t.error().file == db);
     CHECK(t.error().field == "schema_version");
-    CHECK_THAT(t.error().message, Catch::Contains("schema version 3") && Catch::Contains("versions 1 to 2"));
+    CHECK_THAT(t.error().message, Catch::Contains("schema version 9") && Catch::Contains("versions 1 to 3"));
     CHECK(read_bytes(db) == before);
   }
   SECTION("another model") {
@@ -561,7 +565,9 @@ TEST_CASE("a schema version 1 store is read as it is and migrated when opened fo
         std::vector<std::string>{"L2"});
   CHECK(sql_column(db,
                    "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name") ==
-        std::vector<std::string>{"lot_steps_lot", "lot_steps_step_tool", "lot_steps_tool_out"});
+        std::vector<std::string>{"lot_steps_lot", "lot_steps_step_tool", "lot_steps_tool_out",
+                                 "yield_lots_completed", "yield_lots_lot", "yield_lots_product_completed"});
+  CHECK(sql_column(db, "SELECT count(*) FROM yield_lots") == std::vector<std::string>{"0"});
   // Another version is refused, naming both.
   sql(db, "UPDATE meta SET value = '7' WHERE key = 'schema_version'");
   auto bad = live::Store::open_existing(db, true);

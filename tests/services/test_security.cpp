@@ -24,6 +24,7 @@
 #include "fabtwin/server/server.hpp"
 #include "fabtwin/twin_pb/twin_pb.hpp"
 #include "fabtwin/v1/twin.grpc.pb.h"
+#include "fabtwin/v1/yield.pb.h"
 #include "temp_dir.hpp"
 #include "test_paths.hpp"
 
@@ -43,7 +44,11 @@ const std::vector<std::pair<std::string, Role>>& expected_roles() {
       {"/fabtwin.v1.TwinService/GetSnapshot", Role::viewer},
       {"/fabtwin.v1.TwinService/StreamState", Role::viewer},
       {"/fabtwin.v1.TwinService/Forecast", Role::analyst},
-      // ---- YieldService (analyst): ListWafers, YieldSummary, WaferMap, StackedMap, Commonality ----
+      {"/fabtwin.v1.YieldService/ListWafers", Role::analyst},
+      {"/fabtwin.v1.YieldService/YieldSummary", Role::analyst},
+      {"/fabtwin.v1.YieldService/WaferMap", Role::analyst},
+      {"/fabtwin.v1.YieldService/StackedMap", Role::analyst},
+      {"/fabtwin.v1.YieldService/Commonality", Role::analyst},
       {"/fabtwin.v1.IngestService/Ingest", Role::operator_},
       {"/fabtwin.v1.IngestService/IngestEvents", Role::operator_},
   };
@@ -189,6 +194,11 @@ std::string request_for(const std::string& method) {
     v1::ForecastRequest r;
     r.set_horizon_days(0.05);
     r.set_replications(1);
+    return r.SerializeAsString();
+  }
+  if (method == "/fabtwin.v1.YieldService/YieldSummary") {
+    v1::YieldSummaryRequest r;
+    r.set_group_by(v1::GROUP_BY_PRODUCT);
     return r.SerializeAsString();
   }
   if (method == "/fabtwin.v1.IngestService/Ingest" || method == "/fabtwin.v1.IngestService/IngestEvents") {

@@ -366,18 +366,3 @@ def _filter(client: Client, pb, product=None, lot=None, route=None, step=None, t
 def _wafer_row(client: Client, w) -> dict:
     return {"lot": w.lot, "wafer": w.wafer, "product": w.product, "completed_ms": w.completed_ms,
             "dies": w.dies, "pass": getattr(w, "pass"), "die_yield": w.die_yield, "bins": list(w.bins)}
-
-
-
-
-
-
-
-
-
-
-
-Client.yield_summary = yield_summary
-Client.wafer_map = wafer_map
-Client.stacked_map = stacked_map
-Client.commonality = commonality

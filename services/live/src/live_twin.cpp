@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "fabtwin/twin/event_json.hpp"
+#include "yield_recorder.hpp"
 
 namespace fabtwin::live {
 
@@ -62,9 +63,10 @@ LiveTwin::~LiveTwin() {
   if (!sim_) return;
   if (!broken_ && options_.checkpoint_at_close &&
       (sim_->version() != version_at_checkpoint_ || ms(sim_->now()) != time_at_checkpoint_ ||
-       !steps_->rows.empty()))
+       !steps_->rows.empty() || (yield_ && !yield_->rows.empty())))
     (void)checkpoint_locked();
   sim_->remove_observer(steps_.get());
+  if (yield_) sim_->remove_observer(yield_.get());
 }
 
 model::Result<std::unique_ptr<LiveTwin>> LiveTwin::open(const model::Model& model, LiveOptions options) {
@@ -74,6 +76,12 @@ model::Result<std::unique_ptr<LiveTwin>> LiveTwin::open(const model::Model& mode
   auto store = Store::open(options.db_path, id);
   if (!store.ok()) return store.error();
   std::unique_ptr<LiveTwin> t(new LiveTwin(model, std::move(options)));
+  if (t->options_.yield) {
+    auto rec = YieldRecorder::make(t->model_, *t->options_.yield);
+    if (!rec.ok()) return with_context(rec.error(), "yield parameters");
+    t->yield_ = std::move(rec.value());
+    t->yield_grids_ = t->yield_->grids();
+  }
   t->store_.emplace(std::move(store.value()));
   if (auto r = t->recover(); !r.ok()) return r.error();
   return t;
@@ -95,6 +103,16 @@ model::Result<bool> LiveTwin::recover() {
                                              std::to_string(from));
   auto sim = std::make_unique<des::Simulation>(std::move(created.value()));
   auto ledger = std::make_unique<twin::Ledger>(*sim);
+  // The yield recorder follows the replay from the checkpoint's state (its records of lots the
+  // replay completes are in the store already: dropped).
+  if (yield_) {
+    if (sim_) sim_->remove_observer(yield_.get());
+    if (auto r = yield_->restore(cp.value() ? cp.value()->yield_state : std::string()); !r.ok())
+      return with_context(r.error(),
+                          "store '" + store_->path() + "': checkpoint seq " + std::to_string(from));
+    yield_->replaying = true;
+    sim->add_observer(yield_.get());
+  }
   rec.created = store_->last_seq() == 0 && !cp.value();
   if (cp.value()) rec.checkpoint_seq = from;
 
@@ -119,6 +137,7 @@ model::Result<bool> LiveTwin::recover() {
     const twin::EventOutcome o = ledger->apply(e.value());
     if (o.outcome != s.row.outcome) ++rec.outcome_mismatches;
   });
+  if (yield_) yield_->replaying = false;
   if (!n.ok()) return n.error();
   if (failed) return *failed;
   rec.events_replayed = n.value();
@@ -136,6 +155,7 @@ model::Result<bool> LiveTwin::recover() {
   sim_->enable_journal(options_.journal_entries);
   sim_->add_observer(steps_.get());
   steps_->rows.clear();
+  if (yield_) yield_->rows.clear();
   steps_->seq = store_->last_seq();
   events_since_checkpoint_ = rec.events_replayed;
   version_at_checkpoint_ = cp.value() ? cp.value()->version : UINT64_MAX;
@@ -207,6 +227,10 @@ model::Result<std::vector<twin::EventOutcome>> LiveTwin::ingest(std::span<const 
   steps_->seq = seq;
   batch.steps = std::move(steps_->rows);
   steps_->rows.clear();
+  if (yield_) {
+    batch.yield = std::move(yield_->rows);
+    yield_->rows.clear();
+  }
   auto committed = store_->append(batch);
   if (!committed.ok()) return rebuild(committed.error());  // nothing of the batch is stored
   events_since_checkpoint_ += batch.events.size();
@@ -235,13 +259,17 @@ model::Result<std::uint64_t> LiveTwin::checkpoint_locked() {
   c.sim_time_ms = ms(sim_->now());
   c.created_unix_ms = unix_ms_now();
   c.state = sim_->save();
-  auto w = store_->write_checkpoint(c, steps_->rows, options_.checkpoints_kept);
+  if (yield_) c.yield_state = yield_->save();
+  auto w = store_->write_checkpoint(
+      c, steps_->rows, options_.checkpoints_kept,
+      yield_ ? std::span<const YieldLotRow>(yield_->rows) : std::span<const YieldLotRow>());
   if (!w.ok()) {
     checkpoint_error_ = w.error().what();
     return w.error();
   }
   checkpoint_error_.clear();
   steps_->rows.clear();
+  if (yield_) yield_->rows.clear();
   events_since_checkpoint_ = 0;
   version_at_checkpoint_ = c.version;
   time_at_checkpoint_ = c.sim_time_ms;

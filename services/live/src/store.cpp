@@ -3,9 +3,11 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <ostream>
 
@@ -67,7 +69,8 @@ CREATE TABLE checkpoints(
   version INTEGER NOT NULL,
   sim_time INTEGER NOT NULL,
   created_unix_ms INTEGER NOT NULL,
-  state BLOB NOT NULL);
+  state BLOB NOT NULL,
+  yield_state BLOB);
 CREATE TABLE lot_steps_indexed(
   lot TEXT NOT NULL,
   product TEXT NOT NULL,
@@ -82,6 +85,55 @@ CREATE INDEX lot_steps_lot ON lot_steps_indexed(lot);
 CREATE INDEX lot_steps_tool_out ON lot_steps_indexed(tool, track_out);
 CREATE INDEX lot_steps_step_tool ON lot_steps_indexed(step, tool);
 )sql";
+
+// Schema 3's yield records (docs/operations.md "Store schema"): a row per completed lot (its sums,
+// its history as (step, tool) pairs), a row per wafer (rowid = lot id * 65536 + wafer: a lot's
+// wafers are one rowid range), and the aggregates per (kind, block of `span` days, product, key)
+// that summaries over whole days read instead of the lots.
+const char* const kYieldTables = R"sql(
+CREATE TABLE yield_lots(
+  id INTEGER PRIMARY KEY,
+  lot TEXT NOT NULL,
+  product INTEGER NOT NULL,
+  route INTEGER NOT NULL,
+  released INTEGER NOT NULL,
+  completed INTEGER NOT NULL,
+  wafers INTEGER NOT NULL,
+  dies INTEGER NOT NULL,
+  pass INTEGER NOT NULL,
+  sum_y REAL NOT NULL,
+  sum_y2 REAL NOT NULL,
+  bins BLOB NOT NULL,
+  history BLOB NOT NULL);
+CREATE INDEX yield_lots_lot ON yield_lots(lot);
+CREATE INDEX yield_lots_product_completed ON yield_lots(product, completed);
+CREATE INDEX yield_lots_completed ON yield_lots(completed);
+CREATE TABLE yield_wafers(
+  id INTEGER PRIMARY KEY,
+  dies INTEGER NOT NULL,
+  pass INTEGER NOT NULL,
+  bins BLOB NOT NULL,
+  map BLOB NOT NULL);
+CREATE TABLE yield_agg(
+  kind INTEGER NOT NULL,
+  span INTEGER NOT NULL,
+  start INTEGER NOT NULL,
+  product INTEGER NOT NULL,
+  key INTEGER NOT NULL,
+  lots INTEGER NOT NULL,
+  wafers INTEGER NOT NULL,
+  dies INTEGER NOT NULL,
+  pass INTEGER NOT NULL,
+  sum_y REAL NOT NULL,
+  sum_y2 REAL NOT NULL,
+  bin0 INTEGER NOT NULL, bin1 INTEGER NOT NULL, bin2 INTEGER NOT NULL, bin3 INTEGER NOT NULL,
+  bin4 INTEGER NOT NULL,
+  PRIMARY KEY(kind, span, start, product, key)) WITHOUT ROWID;
+)sql";
+
+// Schema 2 -> 3 in place: the yield tables (empty: lots completed before are not recorded) and
+// the checkpoints' yield_state (NULL in the old ones: the recorder starts afresh from them).
+const char* const kMigrate2To3 = "ALTER TABLE checkpoints ADD COLUMN yield_state BLOB;";
 
 // Schema 1 -> 2 in place (an open for writing): the indexed table keeps schema 1's rows.
 const char* const kMigrate1To2 = R"sql(
@@ -127,6 +179,28 @@ std::optional<twin::Outcome> parse_outcome(std::string_view s) {
 }
 
 // Binds text (NULL for an empty string when `null_if_empty`).
+struct YieldAggKey {
+  int kind;  // 0 product, 1 tool, 2 step
+  std::int64_t span, start;
+  std::uint32_t product, key;
+  friend auto operator<=>(const YieldAggKey&, const YieldAggKey&) = default;
+};
+struct YieldAggSums {
+  std::uint64_t lots = 0, wafers = 0, dies = 0, pass = 0;
+  double sum_y = 0, sum_y2 = 0;
+  std::array<std::uint64_t, yield::kBinCount> bins{};
+  YieldAggSums& operator+=(const YieldAggSums& o) {
+    lots += o.lots;
+    wafers += o.wafers;
+    dies += o.dies;
+    pass += o.pass;
+    sum_y += o.sum_y;
+    sum_y2 += o.sum_y2;
+    for (std::size_t b = 0; b < bins.size(); ++b) bins[b] += o.bins[b];
+    return *this;
+  }
+};
+
 void bind_text(sqlite3_stmt* s, int i, std::string_view v, bool null_if_empty = false) {
   if (null_if_empty && v.empty())
     sqlite3_bind_null(s, i);
@@ -141,8 +215,12 @@ struct Store::Impl {
   Db db;
   bool read_only = false;
   Stmt insert_event, insert_step, add_duplicates, insert_checkpoint;
+  Stmt insert_yield_lot, insert_yield_wafer, upsert_yield_agg;
   std::uint64_t last_seq = 0;
-  std::uint64_t recent_rows = 0;        // rows in lot_steps_recent (committed)
+  std::uint64_t recent_rows = 0;  // rows in lot_steps_recent (committed)
+  // Days before this are in the yield_agg blocks of more than one day (meta yield_agg_rolled_until);
+  // pending: as the open transaction leaves it.
+  std::int64_t agg_rolled_until = 0, agg_rolled_pending = 0;
   int schema_version = kSchemaVersion;  // the file's, as opened (1: migrated by an open for writing)
   int fail_commits = 0;
   mutable std::mutex mutex;
@@ -180,10 +258,29 @@ struct Store::Impl {
         prepare("UPDATE meta SET value = CAST(CAST(value AS INTEGER) + ?1 AS TEXT) WHERE key = 'duplicates'");
     if (!c.ok()) return c.error();
     auto d = prepare(
-        "INSERT OR REPLACE INTO checkpoints(seq, version, sim_time, created_unix_ms, state) VALUES (?1, ?2, "
-        "?3, ?4, "
-        "?5)");
+        "INSERT OR REPLACE INTO checkpoints(seq, version, sim_time, created_unix_ms, state, yield_state) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
     if (!d.ok()) return d.error();
+    auto yl = prepare(
+        "INSERT INTO yield_lots(lot, product, route, released, completed, wafers, dies, pass, sum_y, sum_y2, "
+        "bins, history) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+    if (!yl.ok()) return yl.error();
+    auto yw = prepare("INSERT INTO yield_wafers(id, dies, pass, bins, map) VALUES (?1, ?2, ?3, ?4, ?5)");
+    if (!yw.ok()) return yw.error();
+    auto ya = prepare(
+        "INSERT INTO yield_agg(kind, span, start, product, key, lots, wafers, dies, pass, sum_y, sum_y2, "
+        "bin0, "
+        "bin1, bin2, bin3, bin4) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
+        "?16) "
+        "ON CONFLICT(kind, span, start, product, key) DO UPDATE SET lots = lots + excluded.lots, wafers = "
+        "wafers + excluded.wafers, dies = dies + excluded.dies, pass = pass + excluded.pass, sum_y = sum_y + "
+        "excluded.sum_y, sum_y2 = sum_y2 + excluded.sum_y2, bin0 = bin0 + excluded.bin0, bin1 = bin1 + "
+        "excluded.bin1, bin2 = bin2 + excluded.bin2, bin3 = bin3 + excluded.bin3, bin4 = bin4 + "
+        "excluded.bin4");
+    if (!ya.ok()) return ya.error();
+    insert_yield_lot = std::move(yl.value());
+    insert_yield_wafer = std::move(yw.value());
+    upsert_yield_agg = std::move(ya.value());
     insert_event = std::move(a.value());
     insert_step = std::move(b.value());
     add_duplicates = std::move(c.value());
@@ -220,25 +317,166 @@ struct Store::Impl {
     }
     return true;
   }
+  // Inserts yield records and adds them to the aggregates (inside the caller's transaction).
+  model::Result<bool> insert_yield(std::span<const YieldLotRow> lots) {
+    if (lots.empty()) return true;
+    static_assert(yield::kBinCount == 5, "yield_agg has columns bin0..bin4");
+    std::map<YieldAggKey, YieldAggSums> agg;
+    std::int64_t max_day = -1;
+    for (const YieldLotRow& l : lots) {
+      YieldAggSums sums;
+      sums.lots = 1;
+      std::vector<std::uint32_t> wafer_bins;
+      for (const YieldWaferRow& w : l.wafers) {
+        ++sums.wafers;
+        sums.dies += w.dies;
+        sums.pass += w.pass;
+        const double y = w.dies ? static_cast<double>(w.pass) / w.dies : 0.0;
+        sums.sum_y += y;
+        sums.sum_y2 += y * y;
+        for (std::uint32_t b = 0; b < yield::kBinCount; ++b) sums.bins[b] += w.bins[b];
+      }
+      sqlite3_stmt* s = insert_yield_lot.get();
+      bind_text(s, 1, l.lot);
+      sqlite3_bind_int64(s, 2, l.product);
+      sqlite3_bind_int64(s, 3, l.route);
+      sqlite3_bind_int64(s, 4, l.released_ms);
+      sqlite3_bind_int64(s, 5, l.completed_ms);
+      sqlite3_bind_int64(s, 6, static_cast<sqlite3_int64>(sums.wafers));
+      sqlite3_bind_int64(s, 7, static_cast<sqlite3_int64>(sums.dies));
+      sqlite3_bind_int64(s, 8, static_cast<sqlite3_int64>(sums.pass));
+      sqlite3_bind_double(s, 9, sums.sum_y);
+      sqlite3_bind_double(s, 10, sums.sum_y2);
+      sqlite3_bind_blob(s, 11, sums.bins.data(), static_cast<int>(sizeof(sums.bins)), SQLITE_STATIC);
+      std::vector<std::uint32_t> hist;
+      hist.reserve(l.history.size() * 2);
+      for (const yield::StepTool& st : l.history) {
+        hist.push_back(st.step.value);
+        hist.push_back(st.tool.value);
+      }
+      sqlite3_bind_blob(s, 12, hist.data(), static_cast<int>(hist.size() * sizeof(std::uint32_t)),
+                        SQLITE_STATIC);
+      int rc = sqlite3_step(s);
+      sqlite3_reset(s);
+      if (rc != SQLITE_DONE) return fail("cannot store the yield record of lot '" + l.lot + "'");
+      const auto lot_id = static_cast<std::int64_t>(sqlite3_last_insert_rowid(db.get()));
+      sqlite3_stmt* w = insert_yield_wafer.get();
+      for (std::size_t i = 0; i < l.wafers.size(); ++i) {
+        const YieldWaferRow& r = l.wafers[i];
+        sqlite3_bind_int64(w, 1, lot_id * 65536 + static_cast<std::int64_t>(i + 1));
+        sqlite3_bind_int64(w, 2, r.dies);
+        sqlite3_bind_int64(w, 3, r.pass);
+        sqlite3_bind_blob(w, 4, r.bins.data(), static_cast<int>(sizeof(r.bins)), SQLITE_STATIC);
+        sqlite3_bind_blob(w, 5, r.map.data(), static_cast<int>(r.map.size()), SQLITE_STATIC);
+        rc = sqlite3_step(w);
+        sqlite3_reset(w);
+        if (rc != SQLITE_DONE) return fail("cannot store a wafer of lot '" + l.lot + "'");
+      }
+      // The aggregates: the lot counts once per product, per tool it used and per step it ran.
+      const std::int64_t day = l.completed_ms >= 0 ? l.completed_ms / kMsPerDay : -1;
+      std::vector<std::uint32_t> tools, steps;
+      for (const yield::StepTool& st : l.history) {
+        if (st.tool.valid()) tools.push_back(st.tool.value);
+        steps.push_back(st.step.value);
+      }
+      std::sort(tools.begin(), tools.end());
+      tools.erase(std::unique(tools.begin(), tools.end()), tools.end());
+      std::sort(steps.begin(), steps.end());
+      steps.erase(std::unique(steps.begin(), steps.end()), steps.end());
+      max_day = std::max(max_day, day);
+      for (const std::int64_t span : kYieldAggSpans) {
+        // A day not rolled up yet gets its day row only: its blocks get it when it is rolled up.
+        if (span > 1 && (day < 0 || day >= agg_rolled_pending)) continue;
+        const std::int64_t start = day >= 0 ? day / span * span : day;
+        agg[{0, span, start, l.product, 0}] += sums;
+        for (std::uint32_t t : tools) {
+          agg[{1, span, start, l.product, t}] += sums;
+          agg[{1, span, start, kYieldAggAllProducts, t}] += sums;  // a tool's rows over all products
+        }
+        for (std::uint32_t st : steps) agg[{2, span, start, l.product, st}] += sums;
+      }
+    }
+    sqlite3_stmt* a = upsert_yield_agg.get();
+    for (const auto& [k, v] : agg) {
+      sqlite3_bind_int64(a, 1, k.kind);
+      sqlite3_bind_int64(a, 2, k.span);
+      sqlite3_bind_int64(a, 3, k.start);
+      sqlite3_bind_int64(a, 4, k.product);
+      sqlite3_bind_int64(a, 5, k.key);
+      sqlite3_bind_int64(a, 6, static_cast<sqlite3_int64>(v.lots));
+      sqlite3_bind_int64(a, 7, static_cast<sqlite3_int64>(v.wafers));
+      sqlite3_bind_int64(a, 8, static_cast<sqlite3_int64>(v.dies));
+      sqlite3_bind_int64(a, 9, static_cast<sqlite3_int64>(v.pass));
+      sqlite3_bind_double(a, 10, v.sum_y);
+      sqlite3_bind_double(a, 11, v.sum_y2);
+      for (std::uint32_t b = 0; b < yield::kBinCount; ++b)
+        sqlite3_bind_int64(a, 12 + static_cast<int>(b), static_cast<sqlite3_int64>(v.bins[b]));
+      const int rc = sqlite3_step(a);
+      sqlite3_reset(a);
+      if (rc != SQLITE_DONE) return fail("cannot update the yield aggregates");
+    }
+    return roll_up(max_day);
+  }
+  // Adds the day rows of days [agg_rolled_pending, until) to the blocks of 4 to 256 days; days
+  // complete when a later day's lot arrives (the twin's completions come in time order; a lot of
+  // a day rolled up already goes to its blocks directly). One pass per block size, in SQL, over
+  // those days' rows only (kind IN (...) lets the primary key find them).
+  model::Result<bool> roll_up(std::int64_t until) {
+    if (until <= agg_rolled_pending) return true;
+    for (const std::int64_t span : kYieldAggSpans) {
+      if (span == 1) continue;
+      const std::string sp = std::to_string(span);
+      const std::string sql =
+          "INSERT INTO yield_agg(kind, span, start, product, key, lots, wafers, dies, pass, sum_y, sum_y2, "
+          "bin0, "
+          "bin1, bin2, bin3, bin4) SELECT kind, " +
+          sp + ", start / " + sp + " * " + sp +
+          ", product, key, sum(lots), sum(wafers), sum(dies), sum(pass), sum(sum_y), sum(sum_y2), sum(bin0), "
+          "sum(bin1), sum(bin2), sum(bin3), sum(bin4) FROM yield_agg WHERE kind IN (0, 1, 2) AND span = 1 "
+          "AND start >= " +
+          std::to_string(agg_rolled_pending) + " AND start < " + std::to_string(until) +
+          " GROUP BY kind, start / " + sp +
+          ", product, key ON CONFLICT(kind, span, start, product, key) DO UPDATE "
+          "SET lots = lots + excluded.lots, wafers = wafers + excluded.wafers, dies = dies + excluded.dies, "
+          "pass = "
+          "pass + excluded.pass, sum_y = sum_y + excluded.sum_y, sum_y2 = sum_y2 + excluded.sum_y2, bin0 = "
+          "bin0 + "
+          "excluded.bin0, bin1 = bin1 + excluded.bin1, bin2 = bin2 + excluded.bin2, bin3 = bin3 + "
+          "excluded.bin3, "
+          "bin4 = bin4 + excluded.bin4";
+      if (std::string m = exec(sql.c_str()); !m.empty())
+        return error(path, "", "cannot roll up the yield aggregates: " + m);
+    }
+    const std::string meta = "INSERT OR REPLACE INTO meta(key, value) VALUES ('yield_agg_rolled_until', '" +
+                             std::to_string(until) + "')";
+    if (std::string m = exec(meta.c_str()); !m.empty())
+      return error(path, "", "cannot roll up the yield aggregates: " + m);
+    agg_rolled_pending = until;
+    return true;
+  }
   // Moves the recent lot steps into the indexed table (inside the caller's transaction).
   model::Result<bool> move_recent() {
     if (std::string m = exec(kMoveRecent); !m.empty())
       return error(path, "", "cannot index the lot steps: " + m);
     return true;
   }
-  // Schema 1 -> 2 in one transaction (a store opened for writing).
+  // Schema 1 or 2 -> 3 in one transaction (a store opened for writing).
   model::Result<bool> migrate() {
     if (schema_version == kSchemaVersion) return true;
     if (auto b = begin(); !b.ok()) return b.error();
-    const std::string sql = std::string(kMigrate1To2) + kLotStepsRecent + "UPDATE meta SET value = '" +
-                            std::to_string(kSchemaVersion) + "' WHERE key = 'schema_version';";
+    std::string sql;
+    if (schema_version == 1) sql += std::string(kMigrate1To2) + kLotStepsRecent;
+    sql += std::string(kMigrate2To3) + kYieldTables + "UPDATE meta SET value = '" +
+           std::to_string(kSchemaVersion) + "' WHERE key = 'schema_version';";
+    const std::string from =
+        "cannot migrate the store from schema version " + std::to_string(schema_version) + ": ";
     if (std::string m = exec(sql.c_str()); !m.empty()) {
       exec("ROLLBACK");
-      return error(path, "schema_version", "cannot migrate the store from schema version 1: " + m);
+      return error(path, "schema_version", from + m);
     }
     if (std::string m = exec("COMMIT"); !m.empty()) {
       exec("ROLLBACK");
-      return error(path, "schema_version", "cannot migrate the store from schema version 1: " + m);
+      return error(path, "schema_version", from + m);
     }
     schema_version = kSchemaVersion;
     return true;
@@ -308,10 +546,10 @@ struct Store::Impl {
     auto v = impl->scalar("SELECT value FROM meta WHERE key = 'schema_version'");
     if (!v.ok()) return v.error();
     if (!v.value()) return error(path, "schema_version", "missing from the meta table (not a fabtwin store)");
-    // Version 1 (lot_steps a table with three indexes) is read as it is and migrated when opened
-    // for writing.
-    if (*v.value() == "1")
-      impl->schema_version = 1;
+    // Versions 1 (lot_steps a table with three indexes) and 2 (no yield tables) are read as they
+    // are and migrated when opened for writing.
+    if (*v.value() == "1" || *v.value() == "2")
+      impl->schema_version = std::stoi(*v.value());
     else if (*v.value() != std::to_string(kSchemaVersion))
       return error(path, "schema_version",
                    "the store has schema version " + *v.value() + "; this build reads versions 1 to " +
@@ -334,6 +572,9 @@ struct Store::Impl {
     auto r = scalar("SELECT count(*) FROM lot_steps_recent");
     if (!r.ok()) return r.error();
     recent_rows = r.value() ? std::stoull(*r.value()) : 0;
+    auto rolled = scalar("SELECT value FROM meta WHERE key = 'yield_agg_rolled_until'");
+    if (!rolled.ok()) return rolled.error();
+    agg_rolled_until = agg_rolled_pending = rolled.value() ? std::stoll(*rolled.value()) : 0;
     return load_last_seq();
   }
   model::Result<bool> load_last_seq() {
@@ -359,7 +600,8 @@ model::Result<Store> Store::open(const std::string& path, const StoreIdentity& i
     if (std::string m = impl->exec("PRAGMA journal_mode = WAL"); !m.empty())
       return error(path, "", "cannot create the store: " + m);
     if (auto b = impl->begin(); !b.ok()) return b.error();
-    if (std::string m = impl->exec((std::string(kTables) + kLotStepsRecent).c_str()); !m.empty()) {
+    if (std::string m = impl->exec((std::string(kTables) + kLotStepsRecent + kYieldTables).c_str());
+        !m.empty()) {
       impl->exec("ROLLBACK");
       return error(path, "", "cannot create the store: " + m);
     }
@@ -450,6 +692,7 @@ model::Result<std::uint64_t> Store::append(const Batch& batch) {
   if (auto b = m.begin(); !b.ok()) return b.error();
   auto abort = [&](model::Error e) -> model::Result<std::uint64_t> {
     m.exec("ROLLBACK");
+    m.agg_rolled_pending = m.agg_rolled_until;
     return e;
   };
   sqlite3_stmt* s = m.insert_event.get();
@@ -476,6 +719,7 @@ model::Result<std::uint64_t> Store::append(const Batch& batch) {
     if (rc != SQLITE_DONE) return abort(m.fail("cannot store event '" + r.id + "'"));
   }
   if (auto w = m.insert_steps(batch.steps); !w.ok()) return abort(w.error());
+  if (auto y = m.insert_yield(batch.yield); !y.ok()) return abort(y.error());
   std::uint64_t recent = m.recent_rows + batch.steps.size();
   if (recent > kRecentRowsMax) {
     if (auto v = m.move_recent(); !v.ok()) return abort(v.error());
@@ -488,7 +732,11 @@ model::Result<std::uint64_t> Store::append(const Batch& batch) {
     sqlite3_reset(d);
     if (rc != SQLITE_DONE) return abort(m.fail("cannot count duplicates"));
   }
-  if (auto c = m.commit(); !c.ok()) return c.error();
+  if (auto c = m.commit(); !c.ok()) {
+    m.agg_rolled_pending = m.agg_rolled_until;
+    return c.error();
+  }
+  m.agg_rolled_until = m.agg_rolled_pending;
   m.last_seq = seq;
   m.recent_rows = recent;
   return seq;
@@ -552,8 +800,12 @@ model::Result<std::uint64_t> Store::events_after(std::uint64_t seq,
 
 model::Result<std::optional<Checkpoint>> Store::newest_checkpoint() const {
   std::lock_guard lock(impl_->mutex);
-  auto s = impl_->prepare(
-      "SELECT seq, version, sim_time, created_unix_ms, state FROM checkpoints ORDER BY seq DESC LIMIT 1");
+  auto s =
+      impl_->prepare(impl_->schema_version >= 3 ? "SELECT seq, version, sim_time, created_unix_ms, state, "
+                                                  "yield_state FROM checkpoints ORDER BY seq DESC "
+                                                  "LIMIT 1"
+                                                : "SELECT seq, version, sim_time, created_unix_ms, state, "
+                                                  "NULL FROM checkpoints ORDER BY seq DESC LIMIT 1");
   if (!s.ok()) return s.error();
   const int rc = sqlite3_step(s->get());
   if (rc == SQLITE_DONE) return std::optional<Checkpoint>();
@@ -566,19 +818,23 @@ model::Result<std::optional<Checkpoint>> Store::newest_checkpoint() const {
   c.created_unix_ms = sqlite3_column_int64(q, 3);
   const auto* p = static_cast<const char*>(sqlite3_column_blob(q, 4));
   c.state.assign(p ? p : "", static_cast<std::size_t>(sqlite3_column_bytes(q, 4)));
+  if (const auto* y = static_cast<const char*>(sqlite3_column_blob(q, 5)))
+    c.yield_state.assign(y, static_cast<std::size_t>(sqlite3_column_bytes(q, 5)));
   return std::optional<Checkpoint>(std::move(c));
 }
 
 model::Result<std::uint64_t> Store::write_checkpoint(const Checkpoint& c, std::span<const LotStepRow> steps,
-                                                     std::size_t kept) {
+                                                     std::size_t kept, std::span<const YieldLotRow> yield) {
   std::lock_guard lock(impl_->mutex);
   Impl& m = *impl_;
   if (auto b = m.begin(); !b.ok()) return b.error();
   auto abort = [&](model::Error e) -> model::Result<std::uint64_t> {
     m.exec("ROLLBACK");
+    m.agg_rolled_pending = m.agg_rolled_until;
     return e;
   };
   if (auto w = m.insert_steps(steps); !w.ok()) return abort(w.error());
+  if (auto y = m.insert_yield(yield); !y.ok()) return abort(y.error());
   if (auto v = m.move_recent(); !v.ok()) return abort(v.error());
   sqlite3_stmt* s = m.insert_checkpoint.get();
   sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(c.seq));
@@ -586,6 +842,10 @@ model::Result<std::uint64_t> Store::write_checkpoint(const Checkpoint& c, std::s
   sqlite3_bind_int64(s, 3, c.sim_time_ms);
   sqlite3_bind_int64(s, 4, c.created_unix_ms ? c.created_unix_ms : unix_ms_now());
   sqlite3_bind_blob64(s, 5, c.state.data(), c.state.size(), SQLITE_STATIC);
+  if (c.yield_state.empty())
+    sqlite3_bind_null(s, 6);
+  else
+    sqlite3_bind_blob64(s, 6, c.yield_state.data(), c.yield_state.size(), SQLITE_STATIC);
   const int rc = sqlite3_step(s);
   sqlite3_reset(s);
   if (rc != SQLITE_DONE) return abort(m.fail("cannot store the checkpoint"));
@@ -595,7 +855,11 @@ model::Result<std::uint64_t> Store::write_checkpoint(const Checkpoint& c, std::s
       keep + ")";
   if (std::string e = m.exec(prune.c_str()); !e.empty())
     return abort(error(m.path, "", "cannot prune checkpoints: " + e));
-  if (auto k = m.commit(); !k.ok()) return k.error();
+  if (auto k = m.commit(); !k.ok()) {
+    m.agg_rolled_pending = m.agg_rolled_until;
+    return k.error();
+  }
+  m.agg_rolled_until = m.agg_rolled_pending;
   m.recent_rows = 0;
   return c.seq;
 }
@@ -650,6 +914,13 @@ model::Result<StoreCounts> Store::counts() const {
     if (!v.ok()) return v.error();
     *target = v.value().value_or(0);
   }
+  if (impl_->schema_version >= 3)
+    for (auto [sql, target] : {std::pair{"SELECT count(*) FROM yield_lots", &c.yield_lots},
+                               std::pair{"SELECT count(*) FROM yield_wafers", &c.yield_wafers}}) {
+      auto v = number(sql);
+      if (!v.ok()) return v.error();
+      *target = v.value().value_or(0);
+    }
   auto newest = number("SELECT max(seq) FROM checkpoints");
   if (!newest.ok()) return newest.error();
   c.newest_checkpoint_seq = newest.value();

@@ -40,12 +40,12 @@ const std::map<std::string, Role, std::less<>>& method_roles() {
       {"/fabtwin.v1.TwinService/StreamState", Role::viewer},
       // analyst: forecasts (and yield queries).
       {"/fabtwin.v1.TwinService/Forecast", Role::analyst},
-      // ---- YieldService (analyst), added when it is merged: ----
-      // {"/fabtwin.v1.YieldService/ListWafers", Role::analyst},
-      // {"/fabtwin.v1.YieldService/YieldSummary", Role::analyst},
-      // {"/fabtwin.v1.YieldService/WaferMap", Role::analyst},
-      // {"/fabtwin.v1.YieldService/StackedMap", Role::analyst},
-      // {"/fabtwin.v1.YieldService/Commonality", Role::analyst},
+      // YieldService: the yield queries.
+      {"/fabtwin.v1.YieldService/ListWafers", Role::analyst},
+      {"/fabtwin.v1.YieldService/YieldSummary", Role::analyst},
+      {"/fabtwin.v1.YieldService/WaferMap", Role::analyst},
+      {"/fabtwin.v1.YieldService/StackedMap", Role::analyst},
+      {"/fabtwin.v1.YieldService/Commonality", Role::analyst},
       // operator: what changes the twin (ingest; what-if runs).
       {"/fabtwin.v1.IngestService/Ingest", Role::operator_},
       {"/fabtwin.v1.IngestService/IngestEvents", Role::operator_},

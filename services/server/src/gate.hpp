@@ -54,6 +54,11 @@ inline constexpr std::string_view kStreamState = "/fabtwin.v1.TwinService/Stream
 inline constexpr std::string_view kForecast = "/fabtwin.v1.TwinService/Forecast";
 inline constexpr std::string_view kIngest = "/fabtwin.v1.IngestService/Ingest";
 inline constexpr std::string_view kIngestEvents = "/fabtwin.v1.IngestService/IngestEvents";
+inline constexpr std::string_view kListWafers = "/fabtwin.v1.YieldService/ListWafers";
+inline constexpr std::string_view kYieldSummary = "/fabtwin.v1.YieldService/YieldSummary";
+inline constexpr std::string_view kWaferMap = "/fabtwin.v1.YieldService/WaferMap";
+inline constexpr std::string_view kStackedMap = "/fabtwin.v1.YieldService/StackedMap";
+inline constexpr std::string_view kCommonality = "/fabtwin.v1.YieldService/Commonality";
 
 // A unary reply finished at once with `status`.
 inline grpc::ServerUnaryReactor* finish_now(grpc::CallbackServerContext* ctx, const grpc::Status& status) {

@@ -23,6 +23,7 @@
 #include "gate.hpp"
 #include "ingest.hpp"
 #include "publisher.hpp"
+#include "yield_service.hpp"
 
 namespace fabtwin::server {
 
@@ -277,7 +278,16 @@ struct Server::Impl {
         publisher(*twin, options.publish_period_s),
         writer(*twin, [this] { publisher.notify(); }),
         twin_service(*twin, publisher, gate),
-        ingest_service(twin->model(), writer, options.max_batch_events, gate) {}
+        ingest_service(twin->model(), writer, options.max_batch_events, gate),
+        yield_service(open_yield_query(*twin, gate)) {}
+
+  // The yield queries read the twin's store through connections of their own.
+  static YieldServiceImpl open_yield_query(const live::LiveTwin& twin, const Gate& gate) {
+    auto q = live::YieldQuery::open(twin.model(), twin.options().db_path, twin.yield_grids());
+    if (!q.ok())
+      return YieldServiceImpl(nullptr, "the yield records cannot be read: " + q.error().what(), gate);
+    return YieldServiceImpl(std::move(q.value()), "", gate);
+  }
 
   // Runs the twin's clock at wall time x speed from where it stands now.
   void run_clock() {
@@ -310,6 +320,7 @@ struct Server::Impl {
   IngestWriter writer;
   TwinServiceImpl twin_service;
   IngestServiceImpl ingest_service;
+  YieldServiceImpl yield_service;
   std::unique_ptr<grpc::Server> server;
   int port = 0;
 
@@ -404,6 +415,7 @@ model::Result<std::unique_ptr<Server>> Server::start(std::unique_ptr<live::LiveT
   builder.SetMaxReceiveMessageSize(256 << 20);              // an IngestRequest of 100,000 events is ~10 MB
   builder.RegisterService(&impl->twin_service);
   builder.RegisterService(&impl->ingest_service);
+  builder.RegisterService(&impl->yield_service);
   impl->server = builder.BuildAndStart();
   if (!impl->server || (!impl->options.listen.empty() && impl->port == 0)) {
     const std::string listen = impl->options.listen;

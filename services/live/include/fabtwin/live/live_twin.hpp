@@ -30,8 +30,12 @@
 #include "fabtwin/model/error.hpp"
 #include "fabtwin/model/model.hpp"
 #include "fabtwin/twin/ledger.hpp"
+#include "fabtwin/yield/geometry.hpp"
+#include "fabtwin/yield/params.hpp"
 
 namespace fabtwin::live {
+
+class YieldRecorder;
 
 struct LiveOptions {
   des::Options sim;                                // seed, rule, mode (Follow: the live twin)
@@ -41,6 +45,9 @@ struct LiveOptions {
   std::size_t checkpoints_kept = 3;                // newest K kept (at least 1)
   std::size_t journal_entries = 1u << 20;          // des::Simulation::enable_journal
   bool checkpoint_at_close = true;                 // false: the destructor writes none (a crash, for tests)
+  // Yield records (docs/yield.md "Yield records"): the defect model and Monte Carlo run for every
+  // lot the twin completes, the records stored with the commit that completed it. nullopt: none.
+  std::optional<yield::YieldParams> yield;
 };
 
 // What open() did.
@@ -89,6 +96,8 @@ class LiveTwin {
   // The last checkpoint that could not be written ("" when the last one was): ingest goes on.
   std::string last_checkpoint_error() const;
   const LiveOptions& options() const { return options_; }
+  // The die grid of each product (by ProductId index) when yield is recorded; empty otherwise.
+  const std::vector<yield::DieGrid>& yield_grids() const { return yield_grids_; }
   const model::Model& model() const { return model_; }
   // Tests only: the next `n` commits fail.
   void inject_commit_failures(int n) { store_->inject_commit_failures(n); }
@@ -106,6 +115,8 @@ class LiveTwin {
   std::unique_ptr<des::Simulation> sim_;
   std::unique_ptr<twin::Ledger> ledger_;
   std::unique_ptr<StepCollector> steps_;
+  std::unique_ptr<YieldRecorder> yield_;  // when options_.yield is set
+  std::vector<yield::DieGrid> yield_grids_;
   std::unordered_set<std::string> seen_;  // ids stored before the checkpoint recovery started from
   Recovery recovery_;
   std::uint64_t events_since_checkpoint_ = 0;

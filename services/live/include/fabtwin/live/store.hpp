@@ -4,6 +4,7 @@
 // periodic engine checkpoints and the lot histories (the view lot_steps). WAL journal, synchronous=FULL (a
 // commit that returned survives a crash or power cut), busy timeout 5 s. One writer: the LiveTwin
 // that owns it. Every call is serialised by an internal mutex. Errors are values naming the file.
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
@@ -17,12 +18,24 @@
 
 #include "fabtwin/model/error.hpp"
 #include "fabtwin/twin/ledger.hpp"
+#include "fabtwin/yield/commonality.hpp"
+#include "fabtwin/yield/rates.hpp"
 
 namespace fabtwin::live {
 
-// meta.schema_version this build writes; it reads 1 too (and migrates it to 2 when it opens it for
-// writing). 2: lot steps go to lot_steps_recent and move to lot_steps_indexed at checkpoints.
-inline constexpr int kSchemaVersion = 2;
+// meta.schema_version this build writes; it reads 1 and 2 too (and migrates them to 3 when it opens
+// them for writing). 2: lot steps go to lot_steps_recent and move to lot_steps_indexed at
+// checkpoints. 3: yield records (yield_lots, yield_wafers, the per-day aggregates yield_agg) and
+// checkpoints.yield_state.
+inline constexpr int kSchemaVersion = 3;
+
+// Days per block of the yield aggregates (yield_agg.span), largest first: a day range is summed
+// from at most a few blocks of each size.
+inline constexpr std::int64_t kYieldAggSpans[] = {256, 64, 16, 4, 1};
+inline constexpr std::int64_t kMsPerDay = 86'400'000;
+// yield_agg.product of the tool rows summed over every product (a summary by tool without a
+// product filter reads these: half the rows of a two-product fab).
+inline constexpr std::uint32_t kYieldAggAllProducts = 0xFFFF'FFFFu;
 
 // What a store belongs to, written to `meta` at creation and checked at every open: another
 // model (fingerprint) or other options make open() fail, naming the key and both values.
@@ -60,11 +73,30 @@ struct LotStepRow {
   std::uint64_t seq = 0;  // the event that produced it (autonomous mode: the last event stored before it)
 };
 
+// One wafer of a yield record.
+struct YieldWaferRow {
+  std::uint32_t dies = 0, pass = 0;
+  std::array<std::uint32_t, yield::kBinCount> bins{};  // dies per bin (bins[0] == pass)
+  std::vector<std::uint8_t> map;                       // bin of each die, in the product's DieGrid order
+};
+
+// The yield record of one completed lot (docs/yield.md "Yield records"): its history and the
+// Monte Carlo's wafers. Products, routes, steps and tools are model indices (a store belongs to
+// one model).
+struct YieldLotRow {
+  std::string lot;
+  std::uint32_t product = 0, route = 0;
+  std::int64_t released_ms = 0, completed_ms = 0;
+  std::vector<yield::StepTool> history;  // (global step, tool) of each recorded step, in order
+  std::vector<YieldWaferRow> wafers;     // wafer 1, 2, ...
+};
+
 // What one group commit writes: all of it or nothing.
 struct Batch {
   std::vector<EventRow> events;  // get seq last_seq()+1, +2, ... in order
   std::vector<LotStepRow> steps;
-  std::uint64_t duplicates = 0;  // duplicates acknowledged in this batch (added to meta.duplicates)
+  std::vector<YieldLotRow> yield;  // yield records of the lots these events (or the clock) completed
+  std::uint64_t duplicates = 0;    // duplicates acknowledged in this batch (added to meta.duplicates)
 };
 
 struct Checkpoint {
@@ -73,6 +105,7 @@ struct Checkpoint {
   std::int64_t sim_time_ms = 0;      // the twin's time
   std::int64_t created_unix_ms = 0;  // wall clock when written
   std::string state;                 // des::Simulation::save()
+  std::string yield_state;           // the yield recorder's state ("" : none; schema 3)
 };
 
 struct StoreCounts {
@@ -80,6 +113,7 @@ struct StoreCounts {
   std::uint64_t applied = 0, late = 0, refused = 0;  // rows by outcome (applied: on time only)
   std::uint64_t duplicates = 0;                      // acknowledged as duplicates (meta.duplicates)
   std::uint64_t checkpoints = 0, lot_steps = 0;
+  std::uint64_t yield_lots = 0, yield_wafers = 0;
   std::uint64_t last_seq = 0;
   std::optional<std::uint64_t> newest_checkpoint_seq;
 };
@@ -114,10 +148,11 @@ class Store {
   model::Result<std::uint64_t> events_after(std::uint64_t seq,
                                             const std::function<void(const StoredEvent&)>& f) const;
   model::Result<std::optional<Checkpoint>> newest_checkpoint() const;
-  // Writes the checkpoint and `steps` (lot steps not yet stored) in one transaction; keeps the
-  // newest `kept` checkpoints (at least 1).
+  // Writes the checkpoint, `steps` (lot steps not yet stored) and `yield` (yield records not yet
+  // stored) in one transaction; keeps the newest `kept` checkpoints (at least 1).
   model::Result<std::uint64_t> write_checkpoint(const Checkpoint& c, std::span<const LotStepRow> steps = {},
-                                                std::size_t kept = 3);
+                                                std::size_t kept = 3,
+                                                std::span<const YieldLotRow> yield = {});
   // The stored payloads as JSON lines, in seq order (refused included, duplicates never stored):
   // a twin::replay of them reproduces the twin. Read through a second connection (a snapshot),
   // so it does not hold up the writer. Returns the number of lines.

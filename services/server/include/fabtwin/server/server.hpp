@@ -7,6 +7,8 @@
 //   IngestService Ingest (unary batch), IngestEvents (a stream of batches, one reply each): decoded
 //                 on the gRPC thread, then one writer thread hands the queued batches to
 //                 LiveTwin::ingest together (one group commit) and acknowledges each after it.
+//   YieldService  ListWafers (streamed pages), YieldSummary, WaferMap, StackedMap, Commonality over
+//                 the store's yield records (live::YieldQuery; proto/fabtwin/v1/yield.proto).
 //   plus grpc.health.v1 (SERVING) and server reflection.
 // A clock thread runs the twin's clock at wall time x speed (autonomous: the simulation runs;
 // follow: the clock runs on so waits and overdue jobs show). Exceptions never cross into gRPC:
