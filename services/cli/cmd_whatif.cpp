@@ -51,11 +51,18 @@ class ProgressBar {
 
 int run(const WhatIfOptions& o) {
   whatif::Cluster cluster;  // joins MPI when launched by mpirun/srun
+  // A refused spec is refused alike by every rank (same inputs): rank 0 says so, all exit 1.
+  auto spec = whatif::read_spec(o.spec);
+  if (!spec.ok()) {
+    if (cluster.rank() != 0) return kExitFailure;
+    throw std::runtime_error(spec.error().what());
+  }
+  auto batch = whatif::load_batch(std::move(spec.value()));
+  if (!batch.ok()) {
+    if (cluster.rank() != 0) return kExitFailure;
+    throw std::runtime_error(batch.error().what());
+  }
   try {
-    auto spec = whatif::read_spec(o.spec);
-    if (!spec.ok()) throw std::runtime_error(spec.error().what());
-    auto batch = whatif::load_batch(std::move(spec.value()));
-    if (!batch.ok()) throw std::runtime_error(batch.error().what());
     const whatif::Batch& b = batch.value();
     const auto defs = whatif::metric_defs(b);
     const std::size_t pairs = b.scenarios.size() * b.spec.replications;
