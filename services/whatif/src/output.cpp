@@ -146,6 +146,14 @@ struct Canvas {
         img.set(static_cast<std::uint32_t>(x), static_cast<std::uint32_t>(y), (rgb >> 16) & 0xff,
                 (rgb >> 8) & 0xff, rgb & 0xff);
   }
+  int width(const std::string& s, int scale) const {
+#if FABTWIN_HAVE_STB_EASY_FONT
+    return stb_easy_font_width(const_cast<char*>(s.c_str())) * scale;
+#else
+    (void)s, (void)scale;
+    return 0;
+#endif
+  }
   // Text with its top-left at (x, y), `scale` pixels per font unit; returns its width.
   int text(int x, int y, const std::string& s, int scale = 1, std::uint32_t rgb = 0x202020) {
 #if FABTWIN_HAVE_STB_EASY_FONT
@@ -209,7 +217,7 @@ std::vector<std::uint8_t> results_chart(const Results& r) {
     auto ypix = [&](double v) {
       return y1 - static_cast<int>(std::lround((v - lo) / (hi - lo) * (y1 - y0)));
     };
-    c.text(x0, 12, panels[p].second, 2);
+    c.text(x0, 12, panels[p].second, c.width(panels[p].second, 2) <= x1 - x0 ? 2 : 1);
     c.rect(x0, y0, x0, y1, 0x000000);
     c.rect(x0, y1, x1, y1, 0x000000);
     for (int t = 0; t <= 4; ++t) {
