@@ -127,4 +127,16 @@ TEST_CASE("restore_changed moves the warm-up end") {
   // Statistics restarted at day 15: lots released before are not counted.
   CHECK(k1.products[0].completed_lots < k0.products[0].completed_lots);
   CHECK(k1.tool_groups[2].productive != k0.tool_groups[2].productive);
+  // A warm-up end at the checkpoint's own time restarts the statistics there.
+  auto now = des::Simulation::restore_changed(m, opts(5, 20), [&] {
+    auto s20 = des::Simulation::create(m, opts(5, 0)).value();
+    s20.run_until(at_day(20));
+    return s20.save();
+  }());
+  REQUIRE(now.ok());
+  now->run_until(at_day(30));
+  const auto k2 = now->kpis();
+  CHECK(k2.warmup_days == 20);
+  CHECK(k2.tool_groups[2].productive != k0.tool_groups[2].productive);
+  CHECK(k2.products[0].completed_lots < k1.products[0].completed_lots);
 }

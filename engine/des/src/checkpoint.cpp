@@ -367,7 +367,7 @@ Result<Simulation> Simulation::restore_impl(const Model& model, Options options,
     r.list(pending, [&](Pending& e) { r.get(e.t), r.get(e.key), r.get(e.a), r.get(e.b); });
     std::sort(pending.begin(), pending.end(), [](const Pending& a, const Pending& b) { return a.before(b); });
     // A changed restore moves the warm-up: the saved run's pending warm-up end is dropped and the
-    // new one (if still ahead) scheduled after the saved events.
+    // new one (if not behind) scheduled after the saved events.
     if (changed) std::erase_if(pending, [](const Pending& e) { return e.type() == Ev::Warmup; });
     s.heap.reset(s.now);
     for (const Pending& e : pending) {
@@ -429,7 +429,10 @@ Result<Simulation> Simulation::restore_impl(const Model& model, Options options,
         s.order_next.size() != model.data().orders.size() ||
         s.route_releasing.size() != model.data().routes.size())
       return bad("the state's tables do not fit the model");
-    if (changed && options.warmup.count() > s.now) s.push(options.warmup.count(), Ev::Warmup, 0);
+    // (At the checkpoint's time itself: statistics restart there, unless the saved run's warm-up
+    // ended at that very time already.)
+    if (changed && options.warmup.count() >= s.now && options.warmup != saved.warmup)
+      s.push(options.warmup.count(), Ev::Warmup, 0);
     s.lot_by_name.clear();
     for (std::uint32_t id = 0; id < s.lots.size(); ++id)
       if (s.lots[id].queue_pos != kDone) s.lot_by_name[s.cold[id].name] = id;

@@ -100,7 +100,8 @@ class Simulation {
   // without tool_count or calendar-cloning availability deltas), else an Error ("the state's
   // tables do not fit the model"). What is already scheduled stays (a job's end, the next release,
   // a drawn failure); draws from now on use the new model, options and options.seed; the warm-up
-  // end becomes options.warmup (none if it is not ahead of the checkpoint's time). Only
+  // end becomes options.warmup (statistics restart then; none if it lies before the checkpoint's
+  // time, or at it when the saved run's warm-up ended there already). Only
   // wip_sample_interval must equal the saved one.
   static model::Result<Simulation> restore_changed(const model::Model& model, Options options,
                                                    std::string_view bytes);
