@@ -194,7 +194,7 @@ std::vector<std::uint8_t> results_chart(const Results& r) {
     for (std::size_t d = 0; d < r.defs.size(); ++d)
       if (r.defs[d].metric == metric && r.defs[d].subject == "all") panels.emplace_back(d, title);
   const std::size_t S = r.scenario_names.size();
-  const int pw = std::max(260, static_cast<int>(S) * 28 + 80), ph = 360, legend = 260;
+  const int pw = std::max(360, static_cast<int>(S) * 28 + 80), ph = 360, legend = 260;
   const int W = static_cast<int>(std::max<std::size_t>(panels.size(), 1)) * pw + legend;
   const int H = std::max(ph, static_cast<int>(S) * 14 + 70);
   Canvas c{yield::Image(static_cast<std::uint32_t>(W), static_cast<std::uint32_t>(H))};
