@@ -507,5 +507,57 @@ if " serve " in out or "\n  serve" in out:
         check("serve --auth stops on SIGTERM with exit 0", p.returncode == 0, (p.returncode, out, err))
         check("serve never prints a token", "token-cli" not in out + err + first + second, out + err)
 
+# whatif run: a small batch end to end (a model base, then a saved state as the base) and its errors.
+with tempfile.TemporaryDirectory() as tmp:
+    def spec_file(name, body):
+        path = os.path.join(tmp, name)
+        with open(path, "w") as f:
+            f.write(body)
+        return path
+    small = spec_file("small.json", json.dumps({
+        "base": {"model": MINIFAB}, "horizon_days": 6, "warmup_days": 2, "replications": 2,
+        "metrics": ["throughput", "cycle_time"],
+        "scenarios": [{"name": "cr", "deltas": [{"rule": {"group": "Diffusion_AB", "rule": "cr"}}]}]}))
+    rc, out, err = run("whatif", "run", small, "--out", os.path.join(tmp, "out"))
+    check("whatif run exit", rc == 0 and "wrote" in out, (rc, out, err))
+    check("whatif run files", all(os.path.exists(os.path.join(tmp, "out", f)) and os.path.getsize(os.path.join(tmp, "out", f)) > 0
+                                  for f in ("results.csv", "results.json", "chart.png")))
+    rows = list(csv.DictReader(open(os.path.join(tmp, "out", "results.csv")))) if rc == 0 else [{}]
+    check("whatif results.csv rows", len(rows) == 2 * (2 + 3 * 3) and rows[0]["scenario"] == "base" and
+          "flow_estimate" in rows[0], rows[:1])
+    state = os.path.join(tmp, "warm.state")
+    rc, _, err = run("simulate", "--model", MINIFAB, "--days", "5", "--quiet", "--save-state", state)
+    ck = spec_file("ck.json", json.dumps({
+        "base": {"checkpoint": "warm.state"}, "horizon_days": 4, "replications": 2, "metrics": ["wip"],
+        "scenarios": [{"name": "slow litho", "deltas": [{"process_time_factor": {"group": "Litho_E", "factor": 1.2}}]}]}))
+    rc, out, err = run("whatif", "run", ck, "--out", os.path.join(tmp, "ck"), "--quiet")
+    res = json.load(open(os.path.join(tmp, "ck", "results.json"))) if rc == 0 else {}
+    check("whatif from a saved state", rc == 0 and res.get("start_days") == 5 and
+          res["scenarios"][1]["warmup"] == "checkpoint", (rc, err))
+    ck_bad = spec_file("ck_bad.json", json.dumps({
+        "base": {"checkpoint": "warm.state"}, "horizon_days": 4, "replications": 2,
+        "scenarios": [{"name": "2 litho", "deltas": [{"tool_count": {"group": "Litho_E", "count": 2}}]}]}))
+    rc, out, err = run("whatif", "run", ck_bad, "--out", os.path.join(tmp, "ck_bad"))
+    check("whatif: a checkpoint base refuses a tool count (exit 1)", rc == 1 and "scenarios[0].deltas" in err and
+          not os.path.exists(os.path.join(tmp, "ck_bad")), (rc, err))
+    rc, out, err = run("whatif", "run", "--out", tmp)
+    check("whatif run without SPEC: exit 2", rc == 2 and "spec" in err.lower(), (rc, err))
+    rc, out, err = run("whatif", "run", small)
+    check("whatif run without --out: exit 2", rc == 2 and "--out" in err, (rc, err))
+    rc, out, err = run("whatif", "run", small, "--out", tmp, "--threads", "two")
+    check("whatif --threads two: exit 2", rc == 2 and "--threads" in err, (rc, err))
+    rc, out, err = run("whatif", "run", os.path.join(tmp, "none.json"), "--out", tmp)
+    check("whatif: a missing spec file: exit 1 naming it", rc == 1 and "none.json" in err, (rc, err))
+    bad = spec_file("bad.json", '{"base": {"model": "%s"},\n "horizon_days": 6,\n "replication": 2,\n "scenarios": []}' % MINIFAB)
+    rc, out, err = run("whatif", "run", bad, "--out", os.path.join(tmp, "bad"))
+    check("whatif: an unknown key: exit 1 with file, line and field", rc == 1 and "bad.json:3" in err and
+          "replication" in err and not os.path.exists(os.path.join(tmp, "bad")), (rc, err))
+    bad = spec_file("bad2.json", json.dumps({
+        "base": {"model": MINIFAB}, "horizon_days": 6, "replications": 2,
+        "scenarios": [{"name": "x", "deltas": [{"tool_count": {"group": "Nope", "count": 2}}]}]}))
+    rc, out, err = run("whatif", "run", bad, "--out", os.path.join(tmp, "bad2"))
+    check("whatif: a delta the model refuses: exit 1 naming the scenario's delta", rc == 1 and
+          "scenarios[0].deltas[0].tool_count.group" in err, (rc, err))
+
 print(f"{passed} passed, {len(failures)} failed")
 sys.exit(1 if failures else 0)

@@ -297,6 +297,15 @@ Result<Options> Simulation::checkpoint_options(std::string_view bytes) {
 }
 
 Result<Simulation> Simulation::restore(const Model& model, Options options, std::string_view bytes) {
+  return restore_impl(model, std::move(options), bytes, false);
+}
+
+Result<Simulation> Simulation::restore_changed(const Model& model, Options options, std::string_view bytes) {
+  return restore_impl(model, std::move(options), bytes, true);
+}
+
+Result<Simulation> Simulation::restore_impl(const Model& model, Options options, std::string_view bytes,
+                                            bool changed) {
   auto bad = [](std::string msg) { return Error{"checkpoint", 0, "", std::move(msg)}; };
   if (bytes.size() < sizeof kMagic + 4 + 8 + 8 || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0)
     return bad("not a fabtwin checkpoint");
@@ -319,7 +328,14 @@ Result<Simulation> Simulation::restore(const Model& model, Options options, std:
     auto created = Simulation::create(model, options);
     if (!created.ok()) return created.error();
     Impl& s = *created.value().impl_;
-    if (fingerprint != s.c->fingerprint)
+    if (changed) {
+      // Another model and other options are the point; only the WIP sampling chain already
+      // scheduled must keep its interval.
+      if (saved.wip_sample_interval != options.wip_sample_interval)
+        return Error{"checkpoint", 0, "wip_sample_interval",
+                     "saved with " + std::to_string(saved.wip_sample_interval.count()) +
+                         " ms, restored with " + std::to_string(options.wip_sample_interval.count()) + " ms"};
+    } else if (fingerprint != s.c->fingerprint)
       return Error{
           "checkpoint", 0, "model",
           "the checkpoint was saved with another model (or another version of '" + model.name() + "')"};
@@ -327,25 +343,32 @@ Result<Simulation> Simulation::restore(const Model& model, Options options, std:
       return Error{"checkpoint", 0, name,
                    std::string("saved with ") + name + " " + a + ", restored with " + b};
     };
-    if (saved.seed != options.seed)
-      return differs("seed", std::to_string(saved.seed), std::to_string(options.seed));
-    if (saved.rule != options.rule) return differs("rule", "'" + saved.rule + "'", "'" + options.rule + "'");
-    if (saved.group_rules != options.group_rules)
-      return differs("group_rules", "other per-group rules", "these");
-    if (saved.warmup != options.warmup)
-      return differs("warmup", std::to_string(saved.warmup.count()) + " ms",
-                     std::to_string(options.warmup.count()) + " ms");
-    if (saved.wip_sample_interval != options.wip_sample_interval)
-      return differs("wip_sample_interval", std::to_string(saved.wip_sample_interval.count()) + " ms",
-                     std::to_string(options.wip_sample_interval.count()) + " ms");
-    if (saved.count_initial_wip != options.count_initial_wip)
-      return differs("count_initial_wip", saved.count_initial_wip ? "on" : "off",
-                     options.count_initial_wip ? "on" : "off");
+    if (!changed) {
+      if (saved.seed != options.seed)
+        return differs("seed", std::to_string(saved.seed), std::to_string(options.seed));
+      if (saved.rule != options.rule)
+        return differs("rule", "'" + saved.rule + "'", "'" + options.rule + "'");
+      if (saved.group_rules != options.group_rules)
+        return differs("group_rules", "other per-group rules", "these");
+      if (saved.warmup != options.warmup)
+        return differs("warmup", std::to_string(saved.warmup.count()) + " ms",
+                       std::to_string(options.warmup.count()) + " ms");
+      if (saved.wip_sample_interval != options.wip_sample_interval)
+        return differs("wip_sample_interval", std::to_string(saved.wip_sample_interval.count()) + " ms",
+                       std::to_string(options.wip_sample_interval.count()) + " ms");
+      if (saved.count_initial_wip != options.count_initial_wip)
+        return differs("count_initial_wip", saved.count_initial_wip ? "on" : "off",
+                       options.count_initial_wip ? "on" : "off");
+    }
 
     r.get(s.mode), r.get(s.seed), r.get(s.now), r.get(s.seq), r.get(s.events);
+    if (changed) s.seed = options.seed;  // draws from now on use the new seed (as fork(seed))
     std::vector<Pending> pending;
     r.list(pending, [&](Pending& e) { r.get(e.t), r.get(e.key), r.get(e.a), r.get(e.b); });
     std::sort(pending.begin(), pending.end(), [](const Pending& a, const Pending& b) { return a.before(b); });
+    // A changed restore moves the warm-up: the saved run's pending warm-up end is dropped and the
+    // new one (if not behind) scheduled after the saved events.
+    if (changed) std::erase_if(pending, [](const Pending& e) { return e.type() == Ev::Warmup; });
     s.heap.reset(s.now);
     for (const Pending& e : pending) {
       if (e.t < s.now) return bad("a pending event lies before the checkpoint's time");
@@ -400,8 +423,16 @@ Result<Simulation> Simulation::restore(const Model& model, Options options, std:
     s.journal.log_floor = s.journal.version;
     // Sizes must agree with the model the tables were compiled from.
     if (s.tools.size() != ntools || s.groups.size() != ngroups || s.downs.size() != s.c->downs.size() ||
-        s.pms.size() != s.c->pms.size() || s.way.size() != s.lots.size() * s.c->watch_groups.size())
+        s.pms.size() != s.c->pms.size() || s.way.size() != s.lots.size() * s.c->watch_groups.size() ||
+        s.way_step.size() != s.c->watch_groups.size() * s.c->steps.size() ||
+        s.way_setup.size() != s.c->watch_groups.size() * s.c->nsetups ||
+        s.order_next.size() != model.data().orders.size() ||
+        s.route_releasing.size() != model.data().routes.size())
       return bad("the state's tables do not fit the model");
+    // (At the checkpoint's time itself: statistics restart there, unless the saved run's warm-up
+    // ended at that very time already.)
+    if (changed && options.warmup.count() >= s.now && options.warmup != saved.warmup)
+      s.push(options.warmup.count(), Ev::Warmup, 0);
     s.lot_by_name.clear();
     for (std::uint32_t id = 0; id < s.lots.size(); ++id)
       if (s.lots[id].queue_pos != kDone) s.lot_by_name[s.cold[id].name] = id;

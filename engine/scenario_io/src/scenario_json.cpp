@@ -221,6 +221,15 @@ Result<des::Scenario> parse_scenario(std::string_view text, std::string_view fil
   }
 }
 
+Result<des::Scenario> scenario_from_json(const io::json::Value& root, std::string_view file_label) {
+  const std::string file(file_label);
+  try {
+    return read(file, root);
+  } catch (const ReadError& e) {
+    return e.error;
+  }
+}
+
 Result<des::Scenario> read_scenario(const std::filesystem::path& file) {
   auto text = io::read_file(file, std::uintmax_t{64} << 20);
   if (!text.ok()) return text.error();

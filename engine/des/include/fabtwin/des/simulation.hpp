@@ -95,6 +95,16 @@ class Simulation {
   std::string save() const;
   static model::Result<Simulation> restore(const model::Model& model, Options options,
                                            std::string_view bytes);
+  // A checkpoint continued under a changed model and options (a what-if from a warm state): the
+  // model must keep the state's tables (same tools, calendars, steps, orders, routes; a scenario
+  // without tool_count or calendar-cloning availability deltas), else an Error ("the state's
+  // tables do not fit the model"). What is already scheduled stays (a job's end, the next release,
+  // a drawn failure); draws from now on use the new model, options and options.seed; the warm-up
+  // end becomes options.warmup (statistics restart then; none if it lies before the checkpoint's
+  // time, or at it when the saved run's warm-up ended there already). Only
+  // wip_sample_interval must equal the saved one.
+  static model::Result<Simulation> restore_changed(const model::Model& model, Options options,
+                                                   std::string_view bytes);
   // The options a checkpoint was saved with (rules: the built-in registry), without restoring it.
   static model::Result<Options> checkpoint_options(std::string_view bytes);
   std::uint64_t model_fingerprint() const;
@@ -119,6 +129,8 @@ class Simulation {
  private:
   struct Impl;
   explicit Simulation(std::unique_ptr<Impl> impl);
+  static model::Result<Simulation> restore_impl(const model::Model& model, Options options,
+                                                std::string_view bytes, bool changed);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -19,6 +19,7 @@
 #include <string_view>
 
 #include "fabtwin/des/scenario.hpp"
+#include "fabtwin/io/json.hpp"
 #include "fabtwin/model/error.hpp"
 
 namespace fabtwin::scenario_io {
@@ -26,6 +27,9 @@ namespace fabtwin::scenario_io {
 // Errors name `file_label`, the line and the field ("deltas[2].release.lots_per_release"); unknown
 // keys are errors. "schema" is optional; "name" defaults to "". The result's `file` is file_label.
 model::Result<des::Scenario> parse_scenario(std::string_view text, std::string_view file_label = "<memory>");
+// The same reading from a parsed document (or one object inside a larger one: a what-if spec's
+// scenario); field paths are relative to `root` and lines are those recorded in it.
+model::Result<des::Scenario> scenario_from_json(const io::json::Value& root, std::string_view file_label);
 model::Result<des::Scenario> read_scenario(const std::filesystem::path& file);
 
 // The scenario as a pretty-printed document that parse_scenario reads back to the same deltas.

@@ -1,0 +1,134 @@
+// fabtwin whatif run SPEC --out DIR [--threads N] [--quiet]: a what-if batch (docs/whatif.md), on
+// all cores, and over MPI ranks when started by mpirun/srun.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "commands.hpp"
+#include "fabtwin/whatif/cluster.hpp"
+#include "fabtwin/whatif/output.hpp"
+#include "fabtwin/whatif/runner.hpp"
+#include "fabtwin/whatif/spec.hpp"
+
+namespace fabtwin::cli {
+
+namespace {
+
+struct WhatIfOptions {
+  std::string spec, out;
+  unsigned threads = 0;
+  bool quiet = false;
+};
+
+// "[#####.....]  42.0 %  ETA 3m12s" on stderr, at most a few times a second.
+class ProgressBar {
+ public:
+  explicit ProgressBar(bool on) : on_(on), t0_(std::chrono::steady_clock::now()) {}
+  void operator()(double done, double total) {
+    if (!on_ || total <= 0) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_ < std::chrono::milliseconds(200) && done < total) return;
+    last_ = now;
+    const double wall = std::chrono::duration<double>(now - t0_).count(), f = done / total;
+    const double eta = f > 0 ? wall * (1 - f) / f : 0;
+    const int width = 30, fill = static_cast<int>(f * width);
+    std::fprintf(stderr, "\r[%.*s%*s] %5.1f %%  ETA %dm%02ds  ", fill, "##############################",
+                 width - fill, "", 100 * f, static_cast<int>(eta) / 60, static_cast<int>(eta) % 60);
+    std::fflush(stderr);
+  }
+  void finish() {
+    if (on_) std::fputc('\n', stderr);
+  }
+
+ private:
+  bool on_;
+  std::chrono::steady_clock::time_point t0_, last_{};
+};
+
+int run(const WhatIfOptions& o) {
+  whatif::Cluster cluster;  // joins MPI when launched by mpirun/srun
+  // A refused spec is refused alike by every rank (same inputs): rank 0 says so, all exit 1.
+  auto spec = whatif::read_spec(o.spec);
+  if (!spec.ok()) {
+    if (cluster.rank() != 0) return kExitFailure;
+    throw std::runtime_error(spec.error().what());
+  }
+  auto batch = whatif::load_batch(std::move(spec.value()));
+  if (!batch.ok()) {
+    if (cluster.rank() != 0) return kExitFailure;
+    throw std::runtime_error(batch.error().what());
+  }
+  try {
+    const whatif::Batch& b = batch.value();
+    const auto defs = whatif::metric_defs(b);
+    const std::size_t pairs = b.scenarios.size() * b.spec.replications;
+    const auto [first, last] = whatif::share(pairs, cluster.rank(), cluster.size());
+    whatif::RunOptions ro;
+    ro.threads = o.threads ? o.threads
+                           : std::max(1u, std::max(1u, std::thread::hardware_concurrency()) /
+                                              static_cast<unsigned>(cluster.local_size()));
+    ProgressBar bar(!o.quiet && cluster.rank() == 0 && isatty(STDERR_FILENO));
+    ro.progress = [&](double done, double total) { bar(done, total); };
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto mine = whatif::run_pairs(b, defs, first, last, ro);
+    bar.finish();
+    const auto all = cluster.gather(mine, pairs, defs.size());
+    if (cluster.rank() != 0) return kExitOk;
+    const auto results = whatif::summarise_batch(b, defs, all);
+    whatif::write_outputs(b, results, o.out);
+    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (!o.quiet) {
+      std::printf("%s: %zu scenarios x %u replications (%s) in %.1f s on %d rank(s) x %u thread(s)\n",
+                  b.spec.name.empty() ? o.spec.c_str() : b.spec.name.c_str(), b.scenarios.size(),
+                  b.spec.replications,
+                  b.spec.common_random_numbers ? "common random numbers" : "independent seeds", wall,
+                  cluster.size(), ro.threads);
+      // The headline: throughput and mean cycle time, mean [95 % CI] and the paired difference.
+      for (const auto& row : results.rows) {
+        const auto& d = results.defs[row.def];
+        if (d.subject != "all" ||
+            (d.metric != "throughput_lots_per_day" && d.metric != "cycle_time_mean_days"))
+          continue;
+        std::printf("  %-24s %-24s %10.3f [%.3f, %.3f]", results.scenario_names[row.scenario].c_str(),
+                    d.metric.c_str(), row.summary.mean, row.summary.lo(), row.summary.hi());
+        if (row.diff)
+          std::printf("  diff %+.3f [%+.3f, %+.3f]", row.diff->mean, row.diff->lo(), row.diff->hi());
+        std::printf("\n");
+      }
+      std::printf("wrote %s/results.csv, results.json, chart.png\n", o.out.c_str());
+    }
+    return kExitOk;
+  } catch (const std::exception& e) {
+    if (cluster.size() > 1) {  // one rank's failure ends them all
+      std::fprintf(stderr, "fabtwin whatif run: error (rank %d): %s\n", cluster.rank(), e.what());
+      cluster.abort(kExitFailure);
+    }
+    throw;
+  }
+}
+
+}  // namespace
+
+void add_whatif_commands(CLI::App& root, Commands& out) {
+  CLI::App* w =
+      add_command(root, "whatif", "What-if batches: scenarios x replications with confidence intervals");
+  auto o = std::make_shared<WhatIfOptions>();
+  CLI::App* r = add_command(
+      *w, "run", "Run a what-if spec: every scenario's replications, paired with the base's",
+      "Writes DIR/results.csv, DIR/results.json and DIR/chart.png (docs/whatif.md). Replications run on\n"
+      "all cores; under `mpirun -np N` the (scenario, replication) pairs are split over the ranks and\n"
+      "rank 0 writes the same files as a single process would.");
+  required(r->add_option("spec", o->spec, "the what-if spec (JSON, docs/whatif.md)")->type_name("SPEC"));
+  required(
+      r->add_option("--out", o->out, "folder for results.csv, results.json, chart.png")->type_name("DIR"));
+  add_whole(*r, "--threads", o->threads, "worker threads (0: the cores, divided among the node's MPI ranks)",
+            0, 4096);
+  r->add_flag("--quiet", o->quiet, "no progress bar and no summary");
+  out.push_back({r, [o] { return run(*o); }});
+}
+
+}  // namespace fabtwin::cli

@@ -1,0 +1,81 @@
+#pragma once
+// What-if batch specs (docs/whatif.md): one JSON document, schema "fabtwin.v1.WhatIf":
+//
+//   {"schema": "fabtwin.v1.WhatIf", "name": "more litho",
+//    "base": {"model": "../minifab.json"},          // or {"checkpoint": "warm.state"} (simulate
+//                                                   // --save-state; "model" optional beside it)
+//    "horizon_days": 60, "warmup_days": 20, "replications": 10, "seed": 1,
+//    "rule": "cr",                                  // optional: the base run's dispatch rule
+//    "common_random_numbers": true,                 // default true
+//    "metrics": ["throughput", "cycle_time", "wip", "on_time", "utilisation"],  // default all
+//    "percentiles": [50, 90],                       // cycle-time percentiles (default 50, 90)
+//    "groups": ["Litho_E"],                         // utilisation of these groups (default all)
+//    "scenarios": [{"name": "2 litho", "deltas": [{"tool_count": {"group": "Litho_E", "count": 2}}]}]}
+//
+// Paths are relative to the spec file's folder. The base itself is always scenario 0 ("base").
+// Errors name the spec file, the line and the JSON path ("scenarios[1].deltas[0].tool_count.count").
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fabtwin/des/scenario.hpp"
+#include "fabtwin/des/simulation.hpp"
+#include "fabtwin/model/error.hpp"
+#include "fabtwin/model/model.hpp"
+
+namespace fabtwin::whatif {
+
+enum class Metric : std::uint8_t { Throughput, CycleTime, Wip, OnTime, Utilisation };
+std::string_view metric_key(Metric m);  // "throughput", "cycle_time", "wip", "on_time", "utilisation"
+
+struct Spec {
+  std::string file;  // the spec's path as given (errors name it)
+  std::string name;
+  // Base: a model file/folder, or a saved state (simulate --save-state) with an optional model.
+  std::filesystem::path model;       // resolved against the spec's folder ("" with a checkpoint
+                                     // that names its own model)
+  std::filesystem::path checkpoint;  // "" for a model base
+  double horizon_days = 0;
+  double warmup_days = 0;
+  std::uint32_t replications = 0;
+  std::uint64_t seed = 1;
+  std::string rule;  // "" = the model's rank lists (or the checkpoint's rule)
+  bool common_random_numbers = true;
+  std::vector<Metric> metrics;           // in the order given, no repeats
+  std::vector<double> percentiles;       // in (0, 100], ascending
+  std::vector<std::string> groups;       // utilisation subjects; empty = every group
+  std::vector<des::Scenario> scenarios;  // as read; the base is not among them
+  std::vector<int> scenario_lines;       // line of each scenario object
+};
+
+// Reads the document's shape (keys, types, ranges) and resolves paths; the deltas' meaning for the
+// model is checked by load_batch.
+model::Result<Spec> parse_spec(std::string_view text, std::string_view file_label,
+                               const std::filesystem::path& base_dir);
+model::Result<Spec> read_spec(const std::filesystem::path& file);
+
+// A spec with its model loaded and every scenario applied: what the runner needs.
+struct Batch {
+  Spec spec;
+  model::Model base_model;
+  des::Options base_options;  // seed unset (per replication); warmup = absolute warm-up end
+  std::string checkpoint;     // engine checkpoint bytes ("" for a model base)
+  double start_days = 0;      // the checkpoint's time (0 for a model base)
+  struct Entry {
+    std::string name;
+    model::Model model;
+    des::Options options;     // seed set per replication
+    bool own_warmup = false;  // the state of the base's warm-up does not fit: warms up itself
+  };
+  std::vector<Entry> scenarios;  // [0] = the base
+};
+
+// Loads the base (model, checkpoint), applies every scenario (errors name the spec file, the
+// scenario's path and the delta's field; nothing runs if one is refused), checks groups exist
+// and decides per scenario whether it can start from the base's warm state.
+model::Result<Batch> load_batch(Spec spec);
+
+}  // namespace fabtwin::whatif
