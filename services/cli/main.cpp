@@ -57,6 +57,7 @@ int main(int argc, char** argv) {
   add_simulate_command(app, commands);
   add_yield_commands(app, commands);
   add_twin_commands(app, commands);
+  add_flow_commands(app, commands);
 #if FABTWIN_HAVE_LIVE
   add_store_commands(app, commands);
 #endif
