@@ -40,17 +40,12 @@ void run_block(const Problem& p, int s0, int n, Outputs& out) {
         update_state(s, k, st, pr, p.dt, wip.data(), frac.data(), next.data(), acc_wip, measure);
     wip.swap(next);
     if (t + 1 == p.warm_periods)
-      for (int s = 0; s < n; ++s)
-        for (int q = 0; q < P; ++q)
-          out.sinks_warm[static_cast<std::size_t>(s0 + s) * P + q] =
-              wip[static_cast<std::size_t>(s) * K + (K - P + q)];
+      std::copy(wip.begin(), wip.end(), out.wip_warm.begin() + static_cast<std::ptrdiff_t>(s0) * K);
   }
-  for (int s = 0; s < n; ++s)
-    for (int q = 0; q < P; ++q) {
-      if (p.warm_periods == 0) out.sinks_warm[static_cast<std::size_t>(s0 + s) * P + q] = p.wip0[K - P + q];
-      out.sinks_end[static_cast<std::size_t>(s0 + s) * P + q] =
-          wip[static_cast<std::size_t>(s) * K + (K - P + q)];
-    }
+  if (p.warm_periods == 0)
+    for (int s = 0; s < n; ++s)
+      std::copy(p.wip0, p.wip0 + K, out.wip_warm.begin() + static_cast<std::ptrdiff_t>(s0 + s) * K);
+  std::copy(wip.begin(), wip.end(), out.wip_end.begin() + static_cast<std::ptrdiff_t>(s0) * K);
 }
 }  // namespace
 

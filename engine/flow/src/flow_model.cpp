@@ -67,6 +67,11 @@ model::Result<FlowModel> FlowModel::create(const model::Model& base, const Calib
   return FlowModel(std::move(impl));
 }
 
+double busy_share(double w, double sojourn, double k) {
+  if (!(w > 0)) return 0.0;
+  return 2.0 * w / detail::clearing_denominator(w, sojourn, k);
+}
+
 std::vector<ScenarioResult> FlowModel::run(std::span<const ScenarioInput> scenarios,
                                            const RunOptions& o) const {
   const auto& fab = impl_->fab;
@@ -133,8 +138,8 @@ std::vector<ScenarioResult> FlowModel::run(std::span<const ScenarioInput> scenar
   detail::Outputs out;
   out.acc_wip.assign(static_cast<std::size_t>(S) * K, 0.0);
   out.acc_rho.assign(static_cast<std::size_t>(S) * G, 0.0);
-  out.sinks_warm.assign(static_cast<std::size_t>(S) * P, 0.0);
-  out.sinks_end.assign(static_cast<std::size_t>(S) * P, 0.0);
+  out.wip_warm.assign(static_cast<std::size_t>(S) * K, 0.0);
+  out.wip_end.assign(static_cast<std::size_t>(S) * K, 0.0);
   if (S > 0) {
     if (o.backend == compute::Backend::Cuda)
       detail::run_cuda(pb, out);
@@ -154,9 +159,20 @@ std::vector<ScenarioResult> FlowModel::run(std::span<const ScenarioInput> scenar
     for (int k = 0; k < K; ++k)
       if (fab.group_of[k] >= 0)
         r.product_wip[fab.product_of[k]] += out.acc_wip[static_cast<std::size_t>(s) * K + k] / M;
+    for (int k = 0; k < K; ++k) {
+      const std::size_t i = static_cast<std::size_t>(s) * K + k;
+      if (fab.group_of[k] >= 0) {
+        r.wip_start_lots += out.wip_warm[i];
+        r.wip_end_lots += out.wip_end[i];
+      } else {
+        r.completed_lots += out.wip_end[i] - out.wip_warm[i];
+      }
+    }
+    for (int p = 0; p < P; ++p)
+      r.released_lots += release[static_cast<std::size_t>(s) * P + p] * M * o.period_hours;
     for (int p = 0; p < P; ++p) {
-      const std::size_t i = static_cast<std::size_t>(s) * P + p;
-      r.product_throughput[p] = (out.sinks_end[i] - out.sinks_warm[i]) / days;
+      const std::size_t i = static_cast<std::size_t>(s) * K + (K - P + p);
+      r.product_throughput[p] = (out.wip_end[i] - out.wip_warm[i]) / days;
       if (r.product_throughput[p] > 0)
         r.product_cycle_time_days[p] = r.product_wip[p] / r.product_throughput[p];
       r.throughput_lots_per_day += r.product_throughput[p];

@@ -20,10 +20,10 @@ struct Problem {
 };
 
 struct Outputs {
-  std::vector<double> acc_wip;     // S x K: sum over measured periods of WIP (sinks: 0)
-  std::vector<double> acc_rho;     // S x G: sum over measured periods of rho
-  std::vector<double> sinks_warm;  // S x P: completed lots at the end of the warm-up
-  std::vector<double> sinks_end;   // S x P: completed lots at the end
+  std::vector<double> acc_wip;   // S x K: sum over measured periods of WIP (sinks: 0)
+  std::vector<double> acc_rho;   // S x G: sum over measured periods of rho
+  std::vector<double> wip_warm;  // S x K: the state at the end of the warm-up (sinks: lots completed)
+  std::vector<double> wip_end;   // S x K: the state at the end
 };
 
 void run_cpu(const Problem& p, unsigned threads, Outputs& out);

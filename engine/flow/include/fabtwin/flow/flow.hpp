@@ -50,8 +50,16 @@ struct ScenarioResult {
   std::vector<double> product_throughput;       // lots/day, per product
   std::vector<double> product_wip;              // lots, per product
   std::vector<double> product_cycle_time_days;  // per product (0 where nothing completes)
-  std::vector<double> utilisation;              // per tool group: mean busy share of uptime, [0, 1]
+  // Lots over the measured window: released, completed, in the fab at its start and end
+  // (released = completed + wip_end - wip_start up to rounding).
+  double released_lots = 0, completed_lots = 0, wip_start_lots = 0, wip_end_lots = 0;
+  std::vector<double> utilisation;  // per tool group: mean busy share of uptime, [0, 1]
 };
+
+// The clearing function: the busy share rho in [0, 1) of a tool group whose load is `w` hours of
+// work per unit of capacity (W / cap), for sojourn `sojourn` hours at zero load and queue
+// parameter `k` hours (calibration.hpp); increasing in w, 0 at w = 0, -> 1 as w -> infinity.
+double busy_share(double w, double sojourn, double k);
 
 class FlowModel {
  public:
