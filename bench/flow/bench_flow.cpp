@@ -4,7 +4,7 @@
 // between CPU and CUDA results on the CPU's scenarios.
 //
 //   bench_flow [--model PATH] [--calibration FILE] [--cpu-scenarios 64] [--cpu-days 73]
-//              [--gpu-scenarios 1000,10000] [--days 365] [--period-hours 0.1] [--threads 1,2] [--quick]
+//              [--gpu-scenarios 1000,10000] [--days 365] [--period-hours 0.25] [--threads 1,2] [--quick]
 //
 // Scenarios are drawn (fixed seed): release factor in [0.85, 1.0] per product and 0 or 1 extra
 // tool on each of the ten most utilised tool groups. --quick: 16 CPU scenarios x 10 days, GPU
@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <random>
 #include <sstream>
 #include <string>
@@ -52,7 +53,7 @@ std::vector<flow::ScenarioInput> draw(const flow::FlowModel& fm, std::size_t n) 
   std::vector<flow::ScenarioInput> out(n);
   for (std::size_t s = 0; s < n; ++s) {
     auto& in = out[s];
-    in.name = "s" + std::to_string(s);
+    in.name = std::string("s").append(std::to_string(s));
     in.release_factor.assign(fm.model().products().size(), 1.0);
     for (auto& f : in.release_factor) f = rel(rng);
     in.tools.resize(cal.groups.size());
@@ -72,7 +73,7 @@ double rel_diff(double a, double b) {
 int main(int argc, char** argv) {
   std::string model_path, cal_path;
   long cpu_s = 64;
-  double cpu_days = 73, days = 365, period = 0.1;
+  double cpu_days = 73, days = 365, period = 0.25;
   std::vector<long> gpu_s{1000, 10000}, threads{1, 2};
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -116,6 +117,7 @@ int main(int argc, char** argv) {
   std::printf("bench_flow: %s, K = %zu states, G = %zu tool groups, period %g h\n", m->name().c_str(),
               fm->states(), fm->tool_groups(), period);
 
+  double last_cpu_s = 0;  // process CPU seconds of the last run (all threads)
   auto timed = [&](const std::vector<flow::ScenarioInput>& in, double d, compute::Backend b, unsigned t,
                    std::vector<flow::ScenarioResult>* keep) {
     flow::RunOptions o;
@@ -125,8 +127,10 @@ int main(int argc, char** argv) {
     o.threads = t;
     o.backend = b;
     const auto t0 = std::chrono::steady_clock::now();
+    const std::clock_t c0 = std::clock();
     auto r = fm->run(in, o);
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    last_cpu_s = static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC;
     if (keep) *keep = std::move(r);
     return wall;
   };
@@ -136,8 +140,9 @@ int main(int argc, char** argv) {
     const double wall = timed(cpu_in, cpu_days, compute::Backend::Cpu, static_cast<unsigned>(t), &cpu_res);
     const double sy = cpu_s * cpu_days / 365.0;
     std::printf(
-        "cpu  threads %ld: %ld scenarios x %g days = %.2f scenario-years in %.2f s: %.3f scenario-years/s\n",
-        t, cpu_s, cpu_days, sy, wall, sy / wall);
+        "cpu  threads %ld: %ld scenarios x %g days = %.2f scenario-years in %.2f s: %.3f scenario-years/s "
+        "(%.2f CPU s: %.3f scenario-years per CPU second)\n",
+        t, cpu_s, cpu_days, sy, wall, sy / wall, last_cpu_s, last_cpu_s > 0 ? sy / last_cpu_s : 0.0);
   }
   if (!compute::cuda_available()) {
     std::printf("cuda: no usable device (%s)\n",

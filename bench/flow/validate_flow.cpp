@@ -6,7 +6,7 @@
 // time and the flow rank of the simulation's best (lowest cycle time) scenario.
 //
 //   validate_flow --model M --calibration C --scenarios S.json [--days 365] [--warmup 100]
-//                 [--reps 3] [--seed 1] [--threads 2] [--period-hours 0.1] [--cache DIR] [--csv FILE]
+//                 [--reps 3] [--seed 1] [--threads 2] [--period-hours 0.25] [--cache DIR] [--csv FILE]
 //
 // Simulation figures count lots released during the run (not the initial WIP) that complete after
 // the warm-up: throughput = those lots / measured days; cycle time = their mean (completion -
@@ -107,7 +107,7 @@ double pearson(const std::vector<double>& a, const std::vector<double>& b) {
 
 int main(int argc, char** argv) {
   std::string model_path, cal_path, scen_path, cache, csv_path;
-  double days = 365, warmup = 100, period = 0.1;
+  double days = 365, warmup = 100, period = 0.25;
   unsigned reps = 3, threads = 2;
   std::uint64_t seed = 1;
   for (int i = 1; i < argc; ++i) {

@@ -34,7 +34,7 @@ struct CalibrateArgs {
 
 struct RunArgs {
   std::string model, calibration, scenarios, out;
-  double days = 365, warmup = 100, period_hours = 0.1;
+  double days = 365, warmup = 100, period_hours = 0.25;
   unsigned threads = 0;
   std::string backend = "cpu";
   bool json = false;

@@ -46,8 +46,11 @@ TEST_CASE("CPU and CUDA agree on the hand-computable fab", "[flow][gpu]") {
   REQUIRE(fm.ok());
   std::vector<flow::ScenarioInput> in;
   for (int s = 0; s < 40; ++s)
-    in.push_back(
-        {"s" + std::to_string(s), {1u, 2u + static_cast<unsigned>(s % 3)}, {}, {}, {0.6 + 0.01 * s}});
+    in.push_back({std::string("s").append(std::to_string(s)),
+                  {1u, 2u + static_cast<unsigned>(s % 3)},
+                  {},
+                  {},
+                  {0.6 + 0.01 * s}});
   flow::RunOptions o;
   o.warmup_days = 2;
   o.days = 5;
@@ -66,7 +69,7 @@ TEST_CASE("CPU and CUDA agree on SMT2020_HVLM scenarios", "[flow][gpu]") {
   std::vector<flow::ScenarioInput> in;
   for (int s = 0; s < 48; ++s) {
     flow::ScenarioInput x;
-    x.name = "s" + std::to_string(s);
+    x.name = std::string("s").append(std::to_string(s));
     x.release_factor = {0.85 + 0.003 * s, 1.0 - 0.002 * s};
     x.tools.resize(cal->groups.size());
     for (std::size_t g = 0; g < x.tools.size(); ++g) x.tools[g] = cal->groups[g].tools + ((g + s) % 7 == 0);

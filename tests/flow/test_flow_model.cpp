@@ -107,8 +107,11 @@ TEST_CASE("results do not depend on the number of CPU threads", "[flow]") {
   REQUIRE(fm.ok());
   std::vector<flow::ScenarioInput> in;
   for (int s = 0; s < 70; ++s)
-    in.push_back(
-        {"s" + std::to_string(s), {1u, 2u + static_cast<unsigned>(s % 3)}, {}, {}, {0.5 + 0.01 * s}});
+    in.push_back({std::string("s").append(std::to_string(s)),
+                  {1u, 2u + static_cast<unsigned>(s % 3)},
+                  {},
+                  {},
+                  {0.5 + 0.01 * s}});
   auto o = options(1, 2, 0.05);
   const auto one = fm->run(in, o);
   o.threads = 3;

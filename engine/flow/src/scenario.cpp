@@ -99,6 +99,11 @@ model::Result<ScenarioInput> scenario_input(const FlowModel& flow, const des::Sc
   return in;
 }
 
+namespace {
+// "[i]" (built by appending: GCC 12 warns falsely on "[" + std::to_string(i)).
+std::string bracketed(std::size_t i) { return std::string("[").append(std::to_string(i)).append("]"); }
+}  // namespace
+
 model::Result<std::vector<des::Scenario>> parse_scenario_list(std::string_view text,
                                                               std::string_view file_label) {
   auto doc = io::json::parse(text, file_label);
@@ -112,7 +117,7 @@ model::Result<std::vector<des::Scenario>> parse_scenario_list(std::string_view t
   } else {
     const auto& items = doc->as_array();
     for (std::size_t i = 0; i < items.size(); ++i) {
-      const std::string prefix = "[" + std::to_string(i) + "]";
+      const std::string prefix = bracketed(i);
       if (!items[i].is_object())
         return model::Error{file, items[i].line(), prefix, "expected a scenario object"};
       // Parsed on its own text; lines are shifted back to the file's.
@@ -129,9 +134,9 @@ model::Result<std::vector<des::Scenario>> parse_scenario_list(std::string_view t
   }
   std::set<std::string> names;
   for (std::size_t i = 0; i < out.size(); ++i) {
-    if (out[i].name.empty()) out[i].name = "scenario " + std::to_string(i);
+    if (out[i].name.empty()) out[i].name = std::string("scenario ").append(std::to_string(i));
     if (!names.insert(out[i].name).second)
-      return model::Error{file, 0, "[" + std::to_string(i) + "].name", "'" + out[i].name + "' is used twice"};
+      return model::Error{file, 0, bracketed(i).append(".name"), "'" + out[i].name + "' is used twice"};
   }
   return out;
 }

@@ -35,10 +35,10 @@ struct ScenarioInput {
 };
 
 struct RunOptions {
-  double period_hours = 0.1;  // time step; a lot spends at least one period at each step it performs
-  double warmup_days = 100;   // run first, not measured (starts from the model's initial WIP)
-  double days = 365;          // measured after the warm-up
-  unsigned threads = 1;       // CPU backend: threads over scenarios
+  double period_hours = 0.25;  // time step; a lot spends at least one period at each step it performs
+  double warmup_days = 100;    // run first, not measured (starts from the model's initial WIP)
+  double days = 365;           // measured after the warm-up
+  unsigned threads = 1;        // CPU backend: threads over scenarios
   compute::Backend backend = compute::Backend::Cpu;
 };
 
