@@ -102,5 +102,21 @@ with tempfile.TemporaryDirectory() as tmp:
     check("--backend cuda: runs where a device exists, else exit 1 saying so",
           rc == 0 or (rc == 1 and "cuda" in err), (rc, out, err))
 
+# --help of every flow command lists its options (as test_cli.py does for the others).
+HELP = {
+    (): ["flow"],
+    ("flow",): ["calibrate", "run"],
+    ("flow", "calibrate"): ["--model", "--out", "--days", "--warmup", "--reps", "--seed", "--threads"],
+    ("flow", "run"): ["--model", "--calibration", "--scenarios", "--out", "--days", "--warmup", "--period-hours",
+                      "--threads", "--backend", "--json"],
+}
+for cmd, names in HELP.items():
+    rc, out, err = run(*cmd, "--help")
+    words = set(out.replace(",", " ").split())
+    missing = [n for n in names if n not in words]
+    check(f"help {cmd}", rc == 0 and not missing and "Exit codes" in out, missing or (rc, err))
+rc, out, err = run("flow")
+check("flow without a subcommand: exit 2", rc == 2, (rc, err))
+
 print(f"{passed} passed, {len(failures)} failed")
 sys.exit(1 if failures else 0)
