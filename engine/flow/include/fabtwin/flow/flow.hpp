@@ -89,7 +89,6 @@ class FlowModel {
   struct Impl;
   explicit FlowModel(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
-  friend struct Access;
 };
 
 }  // namespace fabtwin::flow
