@@ -5,13 +5,27 @@
 #include <string>
 
 #include "commands.hpp"
+#include "fabtwin/client/client.hpp"
 #include "fabtwin/model/model.hpp"
 #include "fabtwin/twin/emulator.hpp"
 
 namespace fabtwin::cli {
 
+// How a client command reaches a server: --token / --token-file, --tls, --tls-ca, --tls-cert,
+// --tls-key (docs/operations.md "Security").
+struct ConnectArgs {
+  std::string token, token_file, tls_ca, tls_cert, tls_key;
+  bool tls = false;
+};
+// Adds those options to `c` (`prefix` heads each help text, e.g. "with --target: ").
+void add_connect_options(CLI::App& c, ConnectArgs& a, const std::string& prefix = "");
+// The channel to `target` they describe; a UsageError (exit 2) naming the option when they
+// contradict or a file cannot be read.
+std::shared_ptr<grpc::Channel> open_channel(const std::string& target, const ConnectArgs& a);
+
 struct TargetArgs {
   std::string target;          // HOST:PORT of a `fabtwin serve`; "": no server (write the file only)
+  ConnectArgs connect;         // token and TLS
   std::string acked;           // the ids acknowledged, one a line, in acknowledgement order ("": none)
   double speed = 0;            // model seconds per wall second; 0: as fast as acknowledged
   std::uint32_t batch = 1000;  // events per IngestRequest

@@ -1,5 +1,6 @@
 // fabtwin emulate ... --target HOST:PORT [--speed X] [--batch N] [--window W] [--acked FILE]
 // fabtwin watch --target HOST:PORT [--every S] [--minutes M]
+// (both: [--token T | --token-file F] [--tls] [--tls-ca F] [--tls-cert F --tls-key F])
 // The clients of `fabtwin serve` (services/client): the emulated fab sending its MES events to a
 // server as they happen, and a line of live figures every few seconds. Only where the services are
 // built.
@@ -72,10 +73,56 @@ const char* outcome_name(int k) {
 
 }  // namespace
 
+// ---- connection options ----
+
+void add_connect_options(CLI::App& c, ConnectArgs& a, const std::string& prefix) {
+  auto* token = c.add_option("--token", a.token,
+                             prefix +
+                                 "the token sent as `authorization: Bearer TOKEN` (visible in `ps`: "
+                                 "prefer --token-file)")
+                    ->type_name("TOKEN");
+  c.add_option("--token-file", a.token_file, prefix + "read the token from this file's first line")
+      ->type_name("FILE")
+      ->excludes(token);
+  c.add_flag("--tls", a.tls,
+             prefix + "TLS with the system's root certificates (implied by --tls-ca, --tls-cert)");
+  c.add_option("--tls-ca", a.tls_ca, prefix + "TLS: the CA certificate (PEM) that signed the server's")
+      ->type_name("FILE");
+  c.add_option("--tls-cert", a.tls_cert, prefix + "TLS: this client's certificate (PEM), with --tls-key")
+      ->type_name("FILE");
+  c.add_option("--tls-key", a.tls_key, prefix + "TLS: the private key (PEM) of --tls-cert")
+      ->type_name("FILE");
+}
+
+std::shared_ptr<grpc::Channel> open_channel(const std::string& target, const ConnectArgs& a) {
+  client::ChannelOptions o;
+  o.target = target;
+  o.token = a.token;
+  if (!a.token_file.empty()) {
+    auto t = client::read_token_file(a.token_file);
+    if (!t) throw UsageError("--token-file: " + t.error().what());
+    o.token = t.value();
+  }
+  o.tls = a.tls;
+  o.tls_ca = a.tls_ca;
+  o.tls_cert = a.tls_cert;
+  o.tls_key = a.tls_key;
+  auto channel = client::connect(o);
+  if (!channel) {
+    const model::Error& e = channel.error();
+    std::string option = "--" + e.field;
+    for (char& ch : option)
+      if (ch == '_') ch = '-';
+    throw UsageError(option + ": " + (e.file.empty() ? "" : e.file + ": ") + e.message);
+  }
+  return channel.value();
+}
+
 // ---- emulate --target ----
 
 int emulate_to_target(const model::Model& m, const twin::EmulateOptions& o, const TargetArgs& t,
                       const std::string& events_out, const std::string& state_out) {
+  auto channel = open_channel(t.target, t.connect);  // bad options: exit 2 before anything runs
   std::atomic<bool> stop{false};
   client::IngestClient* live_client = nullptr;
   std::mutex client_mutex;
@@ -119,10 +166,9 @@ int emulate_to_target(const model::Model& m, const twin::EmulateOptions& o, cons
   });
   sim->add_observer(&emulator);
 
-  client::IngestClient ingest(client::connect(t.target), t.window, client::ReconnectOptions{},
-                              [&](const v1::EventResult& r) {
-                                if (acked.is_open()) acked << r.id() << '\n';
-                              });
+  client::IngestClient ingest(channel, t.window, client::ReconnectOptions{}, [&](const v1::EventResult& r) {
+    if (acked.is_open()) acked << r.id() << '\n';
+  });
   {
     std::lock_guard lock(client_mutex);
     live_client = &ingest;
@@ -197,6 +243,7 @@ namespace {
 
 struct WatchArgs {
   std::string target;
+  ConnectArgs connect;
   double every = 5, minutes = 0;
 };
 
@@ -221,7 +268,7 @@ int watch(const WatchArgs& a) {
     if (follower_ptr) follower_ptr->stop();
   });
 
-  auto channel = client::connect(a.target);
+  auto channel = open_channel(a.target, a.connect);
   // The model's epoch (for dates): wait up to 30 s for the server.
   v1::ModelSummary summary;
   {
@@ -307,6 +354,7 @@ void add_watch_command(CLI::App& root, Commands& out) {
   required(c->add_option("--target", a->target, "the server")->type_name("HOST:PORT"));
   add_real(*c, "--every", a->every, "seconds between lines", 0, kInf, true);
   add_real(*c, "--minutes", a->minutes, "stop after this many minutes (0: until Ctrl-C)", 0);
+  add_connect_options(*c, a->connect);
   out.push_back({c, [a] { return watch(*a); }});
 }
 

@@ -1,6 +1,7 @@
 // fabtwin serve --model PATH [--listen HOST:PORT] [--db FILE] [--mode follow|autonomous] [--speed X]
-// [--seed S] [--rule R]: the live twin over gRPC (services/server; docs/api.md "gRPC services",
-// docs/operations.md "Ports and serving"). Only where the services are built.
+// [--seed S] [--rule R] [--auth FILE] [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]: the
+// live twin over gRPC (services/server; docs/api.md "gRPC services", docs/operations.md "Ports and
+// serving", "Security"). Only where the services are built.
 #if FABTWIN_HAVE_SERVER
 #include <pthread.h>
 
@@ -20,11 +21,31 @@ namespace {
 
 struct ServeArgs {
   std::string model, listen = "127.0.0.1:50051", db = "fabtwin.db", mode = "follow", rule;
+  std::string auth, tls_cert, tls_key, tls_client_ca;
   double speed = -1;  // < 0: the mode's default (follow 0, autonomous 1)
   std::uint64_t seed = 1;
 };
 
 int serve(const ServeArgs& a) {
+  // The security options first: a bad one is exit 2 before the store is touched.
+  server::ServerOptions so;
+  so.listen = a.listen;
+  if (!a.auth.empty()) {
+    auto tokens = server::Tokens::load(a.auth);
+    if (!tokens) throw UsageError("--auth: " + tokens.error().what());
+    so.tokens = std::make_shared<const server::Tokens>(std::move(tokens.value()));
+  } else if (!server::loopback_address(a.listen)) {
+    throw UsageError("--listen: " + a.listen +
+                     " is not a loopback address; without --auth the server listens only on 127.0.0.1, ::1 "
+                     "or localhost (docs/operations.md \"Security\")");
+  }
+  if (!a.tls_client_ca.empty() && a.tls_cert.empty())
+    throw UsageError(
+        "--tls-client-ca: needs --tls-cert and --tls-key (client certificates are a TLS feature)");
+  if (a.tls_cert.empty() != a.tls_key.empty())
+    throw UsageError(a.tls_cert.empty() ? "--tls-key: needs --tls-cert" : "--tls-cert: needs --tls-key");
+  so.tls = {a.tls_cert, a.tls_key, a.tls_client_ca};
+
   auto m = io::load_model(a.model);
   if (!m.ok()) throw std::runtime_error(m.error().what());
   live::LiveOptions o;
@@ -44,11 +65,16 @@ int serve(const ServeArgs& a) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  server::ServerOptions so;
-  so.listen = a.listen;
   so.speed = a.speed >= 0 ? a.speed : (o.sim.mode == des::Mode::Autonomous ? 1.0 : 0.0);
   auto s = server::Server::start(std::move(twin.value()), so);
-  if (!s.ok()) throw UsageError("--listen: " + s.error().message);
+  if (!s.ok()) {
+    const model::Error& e = s.error();
+    std::string option = e.field == "tls.cert"        ? "--tls-cert"
+                         : e.field == "tls.key"       ? "--tls-key"
+                         : e.field == "tls.client_ca" ? "--tls-client-ca"
+                                                      : "--listen";
+    throw UsageError(option + ": " + (e.file.empty() ? "" : e.file + ": ") + e.message);
+  }
   server::Server& srv = *s.value();
   std::printf(
       "fabtwin serve: %s, %s twin on %s (port %d), speed %g; store %s (%s)\n", m->name().c_str(),
@@ -56,6 +82,11 @@ int serve(const ServeArgs& a) {
       rec.created
           ? "new"
           : ("recovered: " + std::to_string(rec.events_replayed) + " events after the checkpoint").c_str());
+  std::printf("fabtwin serve: %s; %s\n",
+              so.tls.enabled() ? (so.tls.client_ca.empty() ? "TLS" : "TLS with client certificates")
+                               : "plaintext (no TLS)",
+              so.tokens ? (std::to_string(so.tokens->size()) + " tokens from " + a.auth).c_str()
+                        : "no tokens: every call allowed (loopback only)");
   std::printf("fabtwin serve: Ctrl-C or SIGTERM stops it\n");
   std::fflush(stdout);
 
@@ -82,10 +113,15 @@ void add_serve_command(CLI::App& root, Commands& out) {
       "TwinService (GetModel, GetSnapshot, StreamState) and IngestService (Ingest, IngestEvents),\n"
       "gRPC health and reflection (docs/api.md \"gRPC services\"). Every acknowledged event is in the\n"
       "store (--db, SQLite); a restart on the same store recovers the twin. SIGINT or SIGTERM stop it\n"
-      "cleanly (a final checkpoint).");
+      "cleanly (a final checkpoint).\n"
+      "Security (docs/operations.md \"Security\"): --auth gives each token a role (viewer: model and\n"
+      "state; analyst: + forecasts and yield; operator: + ingest); every call must then carry\n"
+      "`authorization: Bearer TOKEN`. Without --auth only a loopback --listen is accepted. --tls-cert\n"
+      "and --tls-key turn on TLS; --tls-client-ca also requires a client certificate signed by it.");
   required(c->add_option("--model", a->model, "the model the twin follows (native JSON or SMT2020 folder)")
                ->type_name("PATH"));
-  c->add_option("--listen", a->listen, "address to listen on (port 0: any free port)")
+  c->add_option("--listen", a->listen,
+                "address to listen on (port 0: any free port); without --auth only loopback addresses")
       ->type_name("HOST:PORT")
       ->capture_default_str();
   c->add_option("--db", a->db, "the store (created if missing)")->type_name("FILE")->capture_default_str();
@@ -99,6 +135,14 @@ void add_serve_command(CLI::App& root, Commands& out) {
   c->add_option("--rule", a->rule, "base dispatch rule (as for simulate)")
       ->check(dispatch_rule())
       ->type_name("RULE");
+  c->add_option("--auth", a->auth,
+                "tokens and roles: one `TOKEN ROLE` a line (role viewer, analyst or operator; # comments)")
+      ->type_name("FILE");
+  c->add_option("--tls-cert", a->tls_cert, "TLS: the server's certificate chain (PEM)")->type_name("FILE");
+  c->add_option("--tls-key", a->tls_key, "TLS: the private key of --tls-cert (PEM)")->type_name("FILE");
+  c->add_option("--tls-client-ca", a->tls_client_ca,
+                "TLS: require a client certificate signed by this CA (PEM)")
+      ->type_name("FILE");
   out.push_back({c, [a] { return serve(*a); }});
 }
 

@@ -1,5 +1,6 @@
 // fabtwin emulate --model PATH --days N [--seed S] [--rule R] [--noise F] [--events-out FILE]
-//   [--state-out FILE] [--target HOST:PORT [--speed X] [--batch N] [--window W] [--acked FILE]]
+//   [--state-out FILE] [--target HOST:PORT [--speed X] [--batch N] [--window W] [--acked FILE]
+//   [--token T | --token-file F] [--tls] [--tls-ca F] [--tls-cert F --tls-key F]]
 // fabtwin replay --model PATH --events FILE [--until-day D] [--state-out FILE] [--json]
 // The live twin without a server: the emulator plays the real fab (an autonomous simulation that
 // writes every MES event it produces), replay drives a follow-mode twin by events alone. With
@@ -136,6 +137,7 @@ void add_twin_commands(CLI::App& root, Commands& out) {
     c->add_option("--acked", a->target.acked,
                   "with --target: write the acknowledged event ids here, one a line")
         ->type_name("FILE");
+    add_connect_options(*c, a->target.connect, "with --target: ");
 #endif
     out.push_back({c, [a] { return emulate(*a); }});
   }

@@ -238,6 +238,7 @@ void add_yield_commands(CLI::App& root, Commands& out) {
   out.push_back({p, [po] { return map(*po); }});
 
   add_yield_run_command(*y, out);
+  add_yield_power_command(*y, out);
 }
 
 }  // namespace fabtwin::cli

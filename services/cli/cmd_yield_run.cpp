@@ -1,5 +1,6 @@
 // fabtwin yield run --model PATH --days N --out DIR [--rule R] [--seed S] [--params FILE]
-//                   [--plant TOOL=MULT] [--backend cpu|cuda] [--threads T] [--maps] [--json] [--quiet]
+//                   [--plant TOOL=MULT] [--levels LIST] [--backend cpu|cuda] [--threads T] [--maps] [--json]
+//                   [--quiet]
 // Simulates the fab, computes every completed lot's wafer maps from its process history, and
 // writes wafers.csv, tools.csv, commonality.csv and yield.json into DIR (with --maps also PNGs:
 // stacked_<product>.png, suspect_<tool>.png for the top-ranked pair, worst_wafer.png). The figures
@@ -7,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -43,7 +45,22 @@ struct YieldRunOptions {
   std::string backend = "cpu";
   unsigned threads = 0;
   bool json = false, quiet = false, maps = false;
+  std::vector<yield::Level> levels{yield::Level::StepTool, yield::Level::Tool, yield::Level::ToolGroup};
 };
+
+// step_tool,tool,tool_group (any non-empty subset, comma-separated).
+std::optional<std::vector<yield::Level>> parse_levels(const std::string& text) {
+  std::vector<yield::Level> levels;
+  std::size_t a = 0;
+  while (a <= text.size()) {
+    const std::size_t b = std::min(text.find(',', a), text.size());
+    const auto l = yield::parse_level(std::string_view(text).substr(a, b - a));
+    if (!l) return std::nullopt;
+    if (std::find(levels.begin(), levels.end(), *l) == levels.end()) levels.push_back(*l);
+    a = b + 1;
+  }
+  return levels;
+}
 
 // TOOL=MULT, MULT a number in [0, 1e6].
 std::optional<std::pair<std::string, double>> parse_plant(const std::string& text) {
@@ -100,16 +117,26 @@ void write_tools_csv(const std::filesystem::path& file, const yield::YieldTracke
 }
 
 void write_commonality_csv(const std::filesystem::path& file, const Model& m,
-                           const std::vector<yield::PairResult>& ranked) {
+                           const std::vector<yield::CommonalityResult>& ranked) {
   io::CsvWriter f(file);
-  f.row("rank", "route", "step", "step_description", "tool", "lots_in", "lots_out", "wafers_in", "wafers_out",
-        "yield_in", "yield_out", "difference", "t", "df", "p", "p_adjusted", "significant");
+  f.row("rank", "level", "level_rank", "route", "step", "step_description", "tool", "tool_group", "lots_in",
+        "lots_out", "wafers_in", "wafers_out", "yield_in", "yield_out", "difference", "effect", "statistic",
+        "df1", "df2", "p", "p_adjusted", "significant");
+  std::array<std::size_t, 3> level_rank{};
   for (std::size_t i = 0; i < ranked.size(); ++i) {
     const auto& p = ranked[i];
-    const Step& st = m.step(p.pair.step);
-    f.row(i + 1, m.route(st.route).name, st.number, st.description, m.tool(p.pair.tool).name, p.units_in,
-          p.units_out, p.n_in, p.n_out, p.yield_in, p.yield_out, p.difference, p.t, p.df, p.p, p.p_adjusted,
-          p.significant);
+    f.field(i + 1).field(yield::to_string(p.level)).field(++level_rank[static_cast<std::size_t>(p.level)]);
+    if (p.pair.step.valid()) {  // step_tool rows only
+      const Step& st = m.step(p.pair.step);
+      f.field(m.route(st.route).name).field(st.number).field(st.description);
+    } else {
+      f.field("").field("").field("");
+    }
+    f.field(m.tool(p.pair.tool).name).field(p.group.valid() ? m.tool_group(p.group).name : std::string());
+    f.field(p.units_in).field(p.units_out).field(p.n_in).field(p.n_out);
+    f.field(p.yield_in).field(p.yield_out).field(p.difference).field(p.effect);
+    f.field(p.statistic).field(p.df1).field(p.df2).field(p.p).field(p.p_adjusted).field(p.significant);
+    f.end_row();
   }
   f.close();
 }
@@ -117,7 +144,7 @@ void write_commonality_csv(const std::filesystem::path& file, const Model& m,
 // Per product a stacked map of all its wafers; the wafers through the top suspect pair, stacked;
 // the worst wafer. Returns the file names written.
 std::vector<std::string> write_maps(const std::filesystem::path& out, const yield::YieldTracker& tr,
-                                    const std::vector<yield::PairResult>& ranked) {
+                                    const std::vector<yield::CommonalityResult>& ranked) {
   std::vector<std::string> pictures;
   if (tr.wafers().empty()) return pictures;
   const Model& m = tr.model();
@@ -208,7 +235,12 @@ int run(const YieldRunOptions& a) {
   tr.flush();
   if (progress) std::fputc('\n', stderr);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const auto ranked = yield::commonality(tr.records());
+  yield::CommonalityOptions copt;
+  copt.levels = a.levels;
+  const auto tc = std::chrono::steady_clock::now();
+  const auto ranked = yield::commonality(tr.records(), copt);
+  const double commonality_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - tc).count();
 
   std::error_code ec;
   std::filesystem::create_directories(out, ec);
@@ -220,8 +252,9 @@ int run(const YieldRunOptions& a) {
 
   // Summary.
   const yield::YieldTotals totals = yield::yield_totals(tr);
-  const std::size_t significant = static_cast<std::size_t>(
-      std::count_if(ranked.begin(), ranked.end(), [](const auto& p) { return p.significant; }));
+  const auto tests = yield::tests_per_level(ranked);
+  std::array<std::size_t, 3> significant{};
+  for (const auto& p : ranked) significant[static_cast<std::size_t>(p.level)] += p.significant;
   const double dies_per_second = tr.monte_carlo_seconds() > 0 ? totals.dies / tr.monte_carlo_seconds() : 0.0;
   json::Value o = json::Value::object();
   o.add("model", m.name());
@@ -242,16 +275,29 @@ int run(const YieldRunOptions& a) {
   for (std::size_t i = 0; i < ranked.size() && i < 10; ++i) {
     const auto& p = ranked[i];
     json::Value so = json::Value::object();
+    so.add("level", std::string(yield::to_string(p.level)));
     so.add("tool", m.tool(p.pair.tool).name);
-    so.add("step", m.step(p.pair.step).number);
-    so.add("route", m.route(m.step(p.pair.step).route).name);
+    if (p.group.valid()) so.add("tool_group", m.tool_group(p.group).name);
+    if (p.pair.step.valid()) {
+      so.add("step", m.step(p.pair.step).number);
+      so.add("route", m.route(m.step(p.pair.step).route).name);
+    }
     so.add("difference", p.difference);
+    so.add("effect", p.effect);
     so.add("p_adjusted", p.p_adjusted);
     so.add("significant", p.significant);
     sus.push_back(std::move(so));
   }
-  o.add("pairs_tested", ranked.size());
-  o.add("pairs_significant", significant);
+  o.add("pairs_tested", tests[0]);  // step_tool level
+  o.add("pairs_significant", significant[0]);
+  json::Value by_level = json::Value::object();
+  for (const auto l : a.levels) {
+    json::Value lo = json::Value::object();
+    lo.add("tested", tests[static_cast<std::size_t>(l)]);
+    lo.add("significant", significant[static_cast<std::size_t>(l)]);
+    by_level.add(std::string(yield::to_string(l)), std::move(lo));
+  }
+  o.add("levels", std::move(by_level));
   o.add("top_suspects", std::move(sus));
   json::Value pics = json::Value::array();
   for (const auto& p : pictures) pics.push_back(p);
@@ -260,6 +306,7 @@ int run(const YieldRunOptions& a) {
   o.add("monte_carlo_seconds", tr.monte_carlo_seconds());
   o.add("dies_per_second", dies_per_second);
   o.add("wall_seconds", wall);
+  o.add("commonality_seconds", commonality_seconds);
   const std::string text = json::write(o);
   {
     io::OutputFile f(out / "yield.json");
@@ -275,13 +322,19 @@ int run(const YieldRunOptions& a) {
       "%s: %g days, %zu lots, %zu wafers, die yield %.4f; Monte Carlo %.2f s (%.3g dies/s); %.1f s wall\n",
       m.name().c_str(), days, tr.lots().size(), tr.wafers().size(), totals.die_yield(),
       tr.monte_carlo_seconds(), dies_per_second, wall);
-  std::printf("commonality: %zu (step, tool) pairs tested, %zu significant\n", ranked.size(), significant);
+  std::printf("commonality (%.2f s):", commonality_seconds);
+  for (const auto l : a.levels)
+    std::printf(" %s %zu tested, %zu significant;", std::string(yield::to_string(l)).c_str(),
+                tests[static_cast<std::size_t>(l)], significant[static_cast<std::size_t>(l)]);
+  std::printf("\n");
   for (std::size_t i = 0; i < ranked.size() && i < 5; ++i) {
     const auto& p = ranked[i];
-    std::printf("  %zu. %-18s step %-4u %-24s yield %.4f vs %.4f  p_adj %.3g%s\n", i + 1,
-                m.tool(p.pair.tool).name.c_str(), m.step(p.pair.step).number,
-                m.step(p.pair.step).description.c_str(), p.yield_in, p.yield_out, p.p_adjusted,
-                p.significant ? "  *" : "");
+    std::string where = p.group.valid() ? m.tool_group(p.group).name : std::string();
+    if (p.pair.step.valid())
+      where = "step " + std::to_string(m.step(p.pair.step).number) + " " + m.step(p.pair.step).description;
+    std::printf("  %zu. %-10s %-18s %-28s yield %.4f vs %.4f  p_adj %.3g%s\n", i + 1,
+                std::string(yield::to_string(p.level)).c_str(), m.tool(p.pair.tool).name.c_str(),
+                where.c_str(), p.yield_in, p.yield_out, p.p_adjusted, p.significant ? "  *" : "");
   }
   std::printf("wrote %s/{wafers.csv,tools.csv,commonality.csv,yield.json}\n", out.string().c_str());
   return 0;
@@ -294,7 +347,8 @@ void add_yield_run_command(CLI::App& yield, Commands& out) {
   CLI::App* c = add_command(
       yield, "run",
       "Simulate the fab and give every completed lot's wafers die maps from its process history",
-      "Writes wafers.csv, tools.csv, commonality.csv (ranked (step, tool) pairs) and yield.json into\n"
+      "Writes wafers.csv, tools.csv, commonality.csv (ranked tests: (step, tool) pairs, tools, tool\n"
+      "groups) and yield.json into\n"
       "DIR; with --maps also stacked_<product>.png, suspect_<tool>.png and worst_wafer.png.");
   required(
       c->add_option("--model", o->model, "a native JSON model file or an SMT2020 folder")->type_name("PATH"));
@@ -324,6 +378,17 @@ void add_yield_run_command(CLI::App& yield, Commands& out) {
       ->type_name("cpu|cuda")
       ->capture_default_str();
   add_whole(*c, "--threads", o->threads, "CPU threads of the Monte Carlo; 0: all cores", 0, 4096);
+  c->add_option_function<std::string>(
+       "--levels", [o](const std::string& text) { o->levels = *parse_levels(text); },
+       "commonality levels, comma-separated: step_tool, tool, tool_group (default: all three)")
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            return parse_levels(text)
+                       ? ""
+                       : "'" + text + "' is not a comma-separated list of step_tool, tool, tool_group";
+          },
+          ""))
+      ->type_name("LIST");
   c->add_flag("--maps", o->maps, "also write the PNG maps (per product, top suspect, worst wafer)");
   c->add_flag("--json", o->json, "print the summary (yield.json) as JSON");
   c->add_flag("--quiet", o->quiet, "no progress line");

@@ -4,12 +4,13 @@
 #include "args.hpp"
 
 namespace fabtwin::cli {
-void add_model_commands(CLI::App& root, Commands& out);      // model show | model convert
-void add_simulate_command(CLI::App& root, Commands& out);    // simulate
-void add_yield_commands(CLI::App& root, Commands& out);      // yield mc | yield map | yield run
-void add_yield_run_command(CLI::App& yield, Commands& out);  // yield run
-void add_twin_commands(CLI::App& root, Commands& out);       // emulate | replay
-void add_flow_commands(CLI::App& root, Commands& out);       // flow calibrate | flow run
+void add_model_commands(CLI::App& root, Commands& out);        // model show | model convert
+void add_simulate_command(CLI::App& root, Commands& out);      // simulate
+void add_yield_commands(CLI::App& root, Commands& out);        // yield mc | map | run | power
+void add_yield_run_command(CLI::App& yield, Commands& out);    // yield run
+void add_yield_power_command(CLI::App& yield, Commands& out);  // yield power
+void add_twin_commands(CLI::App& root, Commands& out);         // emulate | replay
+void add_flow_commands(CLI::App& root, Commands& out);         // flow calibrate | flow run
 #if FABTWIN_HAVE_LIVE
 void add_store_commands(CLI::App& root, Commands& out);  // store info | store export (services only)
 #endif

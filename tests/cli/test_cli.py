@@ -116,6 +116,41 @@ with tempfile.TemporaryDirectory() as tmp:
         wafers = list(csv.DictReader(fh))
     check("wafers.csv: 25 wafers per lot", wafers and len(wafers) == 25 * len({w["lot"] for w in wafers}), len(wafers))
     check("yield.json totals", yj.get("wafers") == len(wafers), (yj.get("wafers"), len(wafers)))
+    # commonality.csv: every level's tests, ranked by p_adjusted; the counts match yield.json.
+    with open(os.path.join(ydir, "commonality.csv")) as fh:
+        com = list(csv.DictReader(fh))
+    COM_COLS = ["rank", "level", "level_rank", "route", "step", "step_description", "tool", "tool_group", "lots_in",
+                "lots_out", "wafers_in", "wafers_out", "yield_in", "yield_out", "difference", "effect", "statistic",
+                "df1", "df2", "p", "p_adjusted", "significant"]
+    check("commonality.csv columns", com and list(com[0].keys()) == COM_COLS, com[0].keys() if com else com)
+    levels = {r["level"] for r in com}
+    check("commonality.csv: three levels", levels == {"step_tool", "tool", "tool_group"}, levels)
+    check("commonality.csv: ranked by p_adjusted",
+          all(float(a["p_adjusted"]) <= float(b["p_adjusted"]) for a, b in zip(com, com[1:])))
+    check("commonality.csv: step only at step_tool level", all((r["step"] != "") == (r["level"] == "step_tool") for r in com))
+    check("commonality.csv: F tests carry df2", all((float(r["df2"]) > 0) == (r["level"] == "tool_group") for r in com))
+    check("yield.json levels match the CSV",
+          all(yj.get("levels", {}).get(l, {}).get("tested") == sum(r["level"] == l for r in com) for l in levels),
+          yj.get("levels"))
+    rc, out, err = run("yield", "run", "--model", MINIFAB, "--days", "20", "--out", ydir, "--json", "--threads", "1",
+                       "--levels", "tool_group,tool")
+    with open(os.path.join(ydir, "commonality.csv")) as fh:
+        levels = {r["level"] for r in csv.DictReader(fh)}
+    check("yield run --levels tool_group,tool", rc == 0 and levels == {"tool", "tool_group"}, (rc, err, levels))
+    # yield power on the mini-fab: a tool at 300x its area's density is found at every level.
+    pcsv = os.path.join(tmp, "power.csv")
+    rc, out, err = run("yield", "power", "--model", MINIFAB, "--days", "20", "--tools", "Diffusion_AB_2",
+                       "--multipliers", "1,300", "--seeds", "1,2", "--threads", "1", "--json", "--out", pcsv)
+    pj = json.loads(out) if rc == 0 else {}
+    tool = (pj.get("tools") or [{}])[0]
+    check("yield power: exit 0, found at 300x at every level",
+          rc == 0 and all(tool.get(l, {}).get("all_seeds") == 300 for l in ("step_tool", "tool", "tool_group")),
+          (rc, err, tool))
+    check("yield power: one run per seed and multiplier", len(pj.get("runs", [])) == 4, pj.get("runs"))
+    with open(pcsv) as fh:
+        prow = list(csv.DictReader(fh))
+    check("yield power --out: a row per run and level", len(prow) == 12 and set(prow[0]) >= {"level", "rank", "found"},
+          prow[:2])
 
 # bad input: exit 2 for bad arguments, 1 for a failure while running, one clear line
 for args, code, needle in (
@@ -138,6 +173,15 @@ for args, code, needle in (
     (("yield", "run", "--model", MINIFAB, "--days", "5", "--out", "/tmp/x", "--rule", "lifo"), 2, "--rule"),
     (("yield", "run", "--model", MINIFAB, "--days", "5", "--out", "/tmp/x", "--params", "/nonexistent/p.json"), 1,
      "/nonexistent/p.json"),
+    (("yield", "run", "--model", MINIFAB, "--days", "5", "--out", "/tmp/x", "--levels", "tool,pair"), 2, "--levels"),
+    (("yield", "power", "--model", MINIFAB, "--days", "5", "--tools", "Litho_E_1,nope"), 2, "nope"),
+    (("yield", "power", "--model", MINIFAB, "--days", "5", "--tools", "Litho_E_1,"), 2, "--tools"),
+    (("yield", "power", "--model", MINIFAB, "--days", "5", "--tools", "Litho_E_1", "--multipliers", "5,3"), 2,
+     "--multipliers"),
+    (("yield", "power", "--model", MINIFAB, "--days", "5", "--tools", "Litho_E_1", "--multipliers", "0,3"), 2,
+     "--multipliers"),
+    (("yield", "power", "--model", MINIFAB, "--days", "5", "--tools", "Litho_E_1", "--seeds", "1,1"), 2, "--seeds"),
+    (("yield", "power", "--model", MINIFAB, "--days", "5"), 2, "--tools"),
 ):
     rc, out, err = run(*args)
     check(f"exit {args}", rc == code, f"rc {rc} stderr {err!r}")
@@ -274,14 +318,16 @@ HELP = {
                     "--json", "--quiet", "--save-state", "--resume"],
     ("emulate",): ["--model", "--days", "--seed", "--rule", "--noise", "--events-out", "--state-out"],
     ("replay",): ["--model", "--events", "--until-day", "--state-out", "--json"],
-    ("yield",): ["mc", "map", "run"],
+    ("yield",): ["mc", "map", "run", "power"],
     ("yield", "mc"): ["--wafers", "--d0", "--alpha", "--die-mm", "--edge-exclusion", "--seed", "--backend",
                       "--threads", "--json"],
     ("yield", "map"): ["--wafers", "--d0", "--alpha", "--die-mm", "--edge-exclusion", "--seed", "--backend",
                        "--threads", "--out", "--stacked", "--wafer", "--centre", "--edge-ring", "--scratch",
                        "--probability", "--size"],
-    ("yield", "run"): ["--model", "--days", "--out", "--rule", "--seed", "--params", "--plant", "--backend",
-                       "--threads", "--maps", "--json", "--quiet"],
+    ("yield", "run"): ["--model", "--days", "--out", "--rule", "--seed", "--params", "--plant", "--levels",
+                       "--backend", "--threads", "--maps", "--json", "--quiet"],
+    ("yield", "power"): ["--model", "--days", "--tools", "--multipliers", "--seeds", "--rule", "--params", "--threads",
+                         "--out", "--json"],
 }
 for cmd, names in HELP.items():
     for flag in ("--help", "-h"):
@@ -304,6 +350,7 @@ SIM = {"--model": MINIFAB, "--days": "5"}
 MC = {"--wafers": "10", "--d0": "0.2", "--alpha": "2", "--die-mm": ("10", "10")}
 MAP = dict(MC, **{"--out": "/tmp/fabtwin_never_written.png"})
 RUN = {"--model": MINIFAB, "--days": "5", "--out": "/tmp/fabtwin_never_written"}
+POWER = {"--model": MINIFAB, "--days": "5", "--tools": "Litho_E_1"}
 EMU = {"--model": MINIFAB, "--days": "5", "--events-out": "/tmp/fabtwin_never_written.jsonl"}
 REP = {"--model": MINIFAB, "--events": "/tmp/fabtwin_never_read.jsonl"}
 MALFORMED = ("2x", "1e", "0x10", "nan", "inf", " 5", "", "--")
@@ -326,6 +373,10 @@ NUMERIC = (
     (("yield", "run"), RUN, "--days", MALFORMED + ("0",)),
     (("yield", "run"), RUN, "--seed", MALFORMED + ("-3",)),
     (("yield", "run"), RUN, "--threads", MALFORMED + ("-1",)),
+    (("yield", "power"), POWER, "--days", MALFORMED + ("0",)),
+    (("yield", "power"), POWER, "--threads", MALFORMED + ("-1",)),
+    (("yield", "power"), POWER, "--multipliers", MALFORMED + ("-1", "2,1e7")),
+    (("yield", "power"), POWER, "--seeds", MALFORMED + ("-3", "1.5")),
     (("emulate",), EMU, "--days", MALFORMED + ("0", "-1")),
     (("emulate",), EMU, "--seed", MALFORMED + ("-3",)),
     (("emulate",), EMU, "--noise", MALFORMED + ("-0.5",)),
@@ -411,6 +462,50 @@ if " serve " in out or "\n  serve" in out:
               open(st1).read() == open(st2).read() and len(open(st1).read().splitlines()) > 10, (e1, e2, e3))
         rc, out, err = run("serve", "--model", MINIFAB, "--mode", "sideways")
         check("serve --mode sideways: exit 2", rc == 2 and "--mode" in err, (rc, err))
+
+    # Security (docs/operations.md "Security"): --auth tokens and roles; clients' --token-file.
+    with tempfile.TemporaryDirectory() as tmp:
+        def write(name, text):
+            path = os.path.join(tmp, name)
+            with open(path, "w") as f:
+                f.write(text)
+            return path
+        auth = write("auth.txt", "# who may do what\nviewer-token-cli-0001 viewer\noperator-token-cli-0002 operator\n")
+        viewer, operator = write("viewer.tok", "viewer-token-cli-0001\n"), write("operator.tok", "operator-token-cli-0002\n")
+        db = os.path.join(tmp, "live.db")
+        rc, out, err = run("serve", "--model", MINIFAB, "--listen", "0.0.0.0:0", "--db", db)
+        check("serve on 0.0.0.0 without --auth: exit 2 naming --listen",
+              rc == 2 and "--listen" in err and "loopback" in err and not os.path.exists(db), (rc, err))
+        bad = write("bad.txt", "# c\nviewer-token-cli-0001 viewer\nviewer-token-cli-0001 analyst\n")
+        rc, out, err = run("serve", "--model", MINIFAB, "--listen", "127.0.0.1:0", "--db", db, "--auth", bad)
+        check("serve --auth with a repeated token: exit 2 naming file:line, not the token",
+              rc == 2 and f"{bad}:3:" in err and "line 2" in err and "viewer-token" not in err, (rc, err))
+        rc, out, err = run("serve", "--model", MINIFAB, "--db", db, "--tls-cert", auth)
+        check("serve --tls-cert without --tls-key: exit 2", rc == 2 and "--tls-key" in err, (rc, err))
+        rc, out, err = run("watch", "--target", "127.0.0.1:1", "--token", "x" * 20, "--token-file", viewer)
+        check("watch --token with --token-file: exit 2", rc == 2 and "--token" in err, (rc, err))
+        p = subprocess.Popen([FAB, "serve", "--model", MINIFAB, "--listen", "127.0.0.1:0", "--db", db, "--auth", auth],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        first = p.stdout.readline()
+        second = p.stdout.readline()
+        port = re.search(r"\(port (\d+)\)", first)
+        check("serve --auth says how many tokens", port is not None and "plaintext (no TLS); 2 tokens from" in second,
+              first + second)
+        if port:
+            target = "127.0.0.1:" + port.group(1)
+            rc, out, err = run("watch", "--target", target, "--every", "0.5", "--minutes", "0.02")
+            check("watch without a token: exit 1, unauthenticated", rc == 1 and "no token" in err, (rc, err))
+            rc, out, err = run("watch", "--target", target, "--every", "0.5", "--minutes", "0.02", "--token-file", viewer)
+            check("watch with a viewer token: exit 0", rc == 0 and "lots in fab" in out, (rc, out, err))
+            rc, out, err = run("emulate", "--model", MINIFAB, "--days", "2", "--target", target, "--token-file", viewer)
+            check("emulate --target with a viewer token: exit 1, permission denied",
+                  rc == 1 and "needs operator" in err, (rc, err))
+            rc, out, err = run("emulate", "--model", MINIFAB, "--days", "2", "--target", target, "--token-file", operator)
+            check("emulate --target with an operator token: exit 0", rc == 0 and "refused 0" in out, (rc, out, err))
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=60)
+        check("serve --auth stops on SIGTERM with exit 0", p.returncode == 0, (p.returncode, out, err))
+        check("serve never prints a token", "token-cli" not in out + err + first + second, out + err)
 
 print(f"{passed} passed, {len(failures)} failed")
 sys.exit(1 if failures else 0)

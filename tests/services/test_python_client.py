@@ -131,6 +131,32 @@ with tempfile.TemporaryDirectory(prefix="fabtwin_py") as tmp:
             rest = ""
         check(serve.returncode == 0, f"the server stopped cleanly (exit {serve.returncode})")
 
+# Tokens (docs/operations.md "Security"): a server with --auth answers the Python client by role.
+with tempfile.TemporaryDirectory(prefix="fabtwin_py_auth") as tmp:
+    auth = os.path.join(tmp, "auth.txt")
+    with open(auth, "w") as f:
+        f.write("py-viewer-token-0001 viewer\n")
+    serve = subprocess.Popen([fabtwin, "serve", "--model", model, "--listen", "127.0.0.1:0",
+                              "--db", os.path.join(tmp, "live.db"), "--auth", auth],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        m = re.search(r"\(port (\d+)", serve.stdout.readline())
+        target = f"127.0.0.1:{m.group(1)}" if m else "127.0.0.1:1"
+        codes = []
+        for token, call in ((None, lambda c: c.model()), ("py-viewer-token-0001", lambda c: c.model()),
+                            ("py-viewer-token-0001", lambda c: c.forecast(horizon_days=1, replications=1))):
+            try:
+                with Client(target, token=token, timeout=30) as c:
+                    call(c)
+                codes.append("OK")
+            except FabtwinError as e:
+                codes.append(e.code.name)
+        check(codes == ["UNAUTHENTICATED", "OK", "PERMISSION_DENIED"],
+              f"tokens: none UNAUTHENTICATED, a viewer reads the model and may not forecast ({codes})")
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        serve.communicate(timeout=30)
+
 if failures:
     sys.exit(f"{len(failures)} checks failed")
 print("all checks passed")

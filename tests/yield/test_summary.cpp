@@ -127,6 +127,11 @@ TEST_CASE("a suspect pair's lots are those whose history holds it", "[yield][sum
   CHECK(nobody.through == std::vector<char>{0, 0, 0});
   CHECK(!nobody.product.valid());
   CHECK(nobody.wafers == 0);
+  // A Tool or ToolGroup result has no step: the lots with any step on the tool.
+  const auto any_z = yield::suspect_lots(*f.tracker, {StepId{}, f.z});
+  CHECK(any_z.through == std::vector<char>{1, 1, 0});
+  const auto any_x = yield::suspect_lots(*f.tracker, {StepId{}, f.x});
+  CHECK(any_x.through == std::vector<char>{1, 0, 1});
 }
 
 TEST_CASE("the worst wafer has the lowest die yield, the first of equals", "[yield][summary]") {

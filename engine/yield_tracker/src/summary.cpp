@@ -73,7 +73,7 @@ SuspectLots suspect_lots(const YieldTracker& tracker, StepTool pair) {
   for (std::size_t l = 0; l < lots.size(); ++l) {
     const auto h = lots[l].history;
     for (auto i = rec.history_offset[h]; i < rec.history_offset[h + 1]; ++i)
-      if (rec.pairs[i] == pair) {
+      if (rec.pairs[i] == pair || (!pair.step.valid() && rec.pairs[i].tool == pair.tool)) {
         s.through[l] = 1;
         break;
       }

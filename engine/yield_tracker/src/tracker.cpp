@@ -42,6 +42,9 @@ YieldTracker::YieldTracker(const Model& model, YieldParams params, DefectModel d
       options_(options),
       health_(model.tools().size()) {
   options_.run.keep_maps = false;
+  // Tool groups for the Tool and ToolGroup levels of commonality().
+  records_.tool_group.reserve(model.tools().size());
+  for (const Tool& t : model.tools()) records_.tool_group.push_back(t.group);
 }
 
 void YieldTracker::on_tool_state(ToolId tool, des::ToolState state, SimTime at) {
@@ -86,8 +89,9 @@ void YieldTracker::on_lot_completed(const des::LotRecord& r) {
     if (!before.empty()) hist.insert(hist.begin(), before.begin(), before.end());
   }
   ly.rates = defects_.rates(hist);
-  ly.history = records_.add_history(pairs);
+  ly.history = records_.add_history(pairs, r.product.value);  // stratum: the product (its route)
   lots_.push_back(ly);
+  if (options_.keep_histories) histories_.push_back(std::move(hist));
   if (lots_.size() - pending_from_ >= options_.batch_lots) flush();
 }
 
@@ -121,6 +125,49 @@ void YieldTracker::flush() {
   }
   pending_from_ = lots_.size();
   mc_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+model::Result<YieldRecords> YieldTracker::records_under(const YieldParams& params) const {
+  if (!options_.keep_histories)
+    return Error{"", 0, "keep_histories", "records_under() needs a tracker made with keep_histories"};
+  if (pending_from_ != lots_.size())
+    return Error{"", 0, "flush", "records_under() needs every completed lot flushed (call flush())"};
+  const ToolHealthParams &a = params.health, &b = params_.health;
+  if (a.drift_per_day != b.drift_per_day || a.drift_max != b.drift_max ||
+      a.excursion_multiplier != b.excursion_multiplier || a.excursion_lots != b.excursion_lots)
+    return Error{"", 0, "health",
+                 "the tool health parameters differ from the simulation's (the recorded health)"};
+  auto made = make(model_, params, options_);  // checks the parameters; its defect model and die grids
+  if (!made.ok()) return made.error();
+  const YieldTracker& fresh = *made.value();
+  std::vector<WaferRates> lot_rates(lots_.size());
+  for (std::size_t l = 0; l < lots_.size(); ++l) lot_rates[l] = fresh.defects_.rates(histories_[l]);
+  std::vector<double> yields(wafers_.size());
+  RunOptions ro = options_.run;
+  ro.keep_maps = false;
+  for (std::size_t p = 0; p < fresh.mc_.size(); ++p) {
+    std::vector<WaferRates> rates;
+    std::vector<WaferRef> refs;
+    std::vector<std::size_t> who;  // wafer index
+    std::vector<std::uint32_t> rate_of_lot(lots_.size(), UINT32_MAX);
+    for (std::size_t w = 0; w < wafers_.size(); ++w) {
+      const std::uint32_t l = wafers_[w].lot;
+      if (lots_[l].product.index() != p) continue;
+      if (rate_of_lot[l] == UINT32_MAX) {
+        rate_of_lot[l] = static_cast<std::uint32_t>(rates.size());
+        rates.push_back(lot_rates[l]);
+      }
+      refs.push_back(WaferRef{wafers_[w].uid, rate_of_lot[l]});
+      who.push_back(w);
+    }
+    if (refs.empty()) continue;
+    auto res = fresh.mc_[p].run(rates, refs, ro);
+    if (!res.ok()) return res.error();
+    for (std::size_t i = 0; i < refs.size(); ++i) yields[who[i]] = res->wafers[i].die_yield();
+  }
+  YieldRecords out = records_;  // same histories, strata, tool groups and wafer order
+  for (std::size_t w = 0; w < wafers_.size(); ++w) out.wafer_yield[w] = yields[w];
+  return out;
 }
 
 std::vector<std::uint8_t> YieldTracker::wafer_map(std::size_t w) const {

@@ -1,9 +1,12 @@
 #include "fabtwin/client/client.hpp"
 
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/support/client_interceptor.h>
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -54,14 +57,99 @@ model::Error error(const std::string& message) { return model::Error{"", 0, "tar
 
 }  // namespace
 
-std::shared_ptr<grpc::Channel> connect(const std::string& target) {
+namespace {
+
+// Adds `authorization: Bearer TOKEN` to every call's initial metadata.
+class TokenInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  explicit TokenInterceptor(std::shared_ptr<const std::string> header) : header_(std::move(header)) {}
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_INITIAL_METADATA))
+      methods->GetSendInitialMetadata()->insert({"authorization", *header_});
+    methods->Proceed();
+  }
+
+ private:
+  std::shared_ptr<const std::string> header_;
+};
+
+class TokenInterceptorFactory final : public grpc::experimental::ClientInterceptorFactoryInterface {
+ public:
+  explicit TokenInterceptorFactory(const std::string& token)
+      : header_(std::make_shared<const std::string>("Bearer " + token)) {}
+  grpc::experimental::Interceptor* CreateClientInterceptor(grpc::experimental::ClientRpcInfo*) override {
+    return new TokenInterceptor(header_);
+  }
+
+ private:
+  std::shared_ptr<const std::string> header_;
+};
+
+model::Result<std::string> read_file(const std::string& path, const std::string& field) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  if (in) s << in.rdbuf();
+  if (!in || in.bad()) return model::Error{path, 0, field, "cannot read the file"};
+  return s.str();
+}
+
+}  // namespace
+
+model::Result<std::shared_ptr<grpc::Channel>> connect(const ChannelOptions& o) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   args.SetMaxReceiveMessageSize(-1);
   args.SetMaxSendMessageSize(-1);
-  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+  std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
+  if (o.uses_tls()) {
+    if (o.tls_cert.empty() != o.tls_key.empty())
+      return model::Error{"", 0, o.tls_cert.empty() ? "tls_cert" : "tls_key",
+                          "a client certificate needs its key (tls_cert and tls_key together)"};
+    grpc::SslCredentialsOptions ssl;
+    if (!o.tls_ca.empty()) {
+      auto ca = read_file(o.tls_ca, "tls_ca");
+      if (!ca) return ca.error();
+      ssl.pem_root_certs = std::move(ca.value());
+    }
+    if (!o.tls_cert.empty()) {
+      auto cert = read_file(o.tls_cert, "tls_cert");
+      if (!cert) return cert.error();
+      auto key = read_file(o.tls_key, "tls_key");
+      if (!key) return key.error();
+      ssl.pem_cert_chain = std::move(cert.value());
+      ssl.pem_private_key = std::move(key.value());
+    }
+    creds = grpc::SslCredentials(ssl);
+  }
+  if (o.token.empty()) return grpc::CreateCustomChannel(o.target, creds, args);
+  for (char c : o.token)
+    if (c < 0x21 || c > 0x7e)
+      return model::Error{"", 0, "token",
+                          "only printable ASCII characters (no spaces or control characters)"};
+  std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<TokenInterceptorFactory>(o.token));
+  return grpc::experimental::CreateCustomChannelWithInterceptors(o.target, creds, args,
+                                                                 std::move(interceptors));
+}
+
+std::shared_ptr<grpc::Channel> connect(const std::string& target) {
+  ChannelOptions o;
+  o.target = target;
+  return connect(o).value();  // insecure, no token: cannot fail
+}
+
+model::Result<std::string> read_token_file(const std::string& path) {
+  auto text = read_file(path, "token_file");
+  if (!text) return text.error();
+  std::string_view t = text.value();
+  t = t.substr(0, t.find('\n'));
+  while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) t.remove_prefix(1);
+  while (!t.empty() && (t.back() == ' ' || t.back() == '\t' || t.back() == '\r')) t.remove_suffix(1);
+  if (t.empty()) return model::Error{path, 1, "token_file", "no token on the first line"};
+  return std::string(t);
 }
 
 // ---- IngestClient ----

@@ -8,9 +8,6 @@ namespace fabtwin::server {
 
 namespace {
 
-constexpr double kDefaultFramesPerSecond = 10;
-constexpr double kMaxFramesPerSecond = 1000;
-
 std::int64_t unix_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -81,17 +78,11 @@ Publisher::Publisher(live::LiveTwin& twin, double period_s)
 
 Publisher::~Publisher() { stop(); }
 
-grpc::ServerWriteReactor<grpc::ByteBuffer>* Publisher::subscribe(const v1::StreamStateRequest& request) {
-  const double fps = request.max_frames_per_second();
-  if (!std::isfinite(fps) || fps < 0 || fps > kMaxFramesPerSecond) {
-    return new StreamReactor(grpc::Status(
-        grpc::StatusCode::INVALID_ARGUMENT,
-        "max_frames_per_second: " + std::to_string(fps) + " is outside [0, 1000] (0: 10 frames per second)"));
-  }
+grpc::ServerWriteReactor<grpc::ByteBuffer>* Publisher::subscribe(const requests::StreamParams& request) {
   auto sub = std::make_shared<Subscriber>();
   sub->interval = std::chrono::duration_cast<Clock::duration>(
-      std::chrono::duration<double>(1.0 / (fps > 0 ? fps : kDefaultFramesPerSecond)));
-  if (request.has_from_version()) sub->sent = request.from_version();
+      std::chrono::duration<double>(1.0 / request.frames_per_second));
+  sub->sent = request.from_version;
   auto* reactor = new StreamReactor(*this, sub);
   sub->reactor = reactor;
   {

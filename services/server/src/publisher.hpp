@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "fabtwin/live/live_twin.hpp"
+#include "fabtwin/server/requests.hpp"
 #include "fabtwin/v1/twin.pb.h"
 
 namespace fabtwin::server {
@@ -62,9 +63,9 @@ class Publisher {
   Publisher(live::LiveTwin& twin, double period_s);
   ~Publisher();
 
-  // The reactor for one StreamState call (finished at once, with a status, if the request is bad
-  // or the publisher has stopped).
-  grpc::ServerWriteReactor<grpc::ByteBuffer>* subscribe(const v1::StreamStateRequest& request);
+  // The reactor for one StreamState call, its request checked (requests::stream_state); finished
+  // at once, UNAVAILABLE, if the publisher has stopped.
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* subscribe(const requests::StreamParams& request);
   void notify();  // the twin may have a new version
   // Finishes every stream with UNAVAILABLE (after its write in flight) and joins the thread.
   void stop();

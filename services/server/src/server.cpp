@@ -1,19 +1,26 @@
 #include "fabtwin/server/server.hpp"
 
+#include <arpa/inet.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <netinet/in.h>
 
 #include <atomic>
 #include <cmath>
 #include <condition_variable>
 #include <cstdio>
+#include <fstream>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
+#include "fabtwin/server/requests.hpp"
 #include "fabtwin/twin/forecast.hpp"
 #include "fabtwin/twin_pb/twin_pb.hpp"
 #include "fabtwin/v1/twin.grpc.pb.h"
+#include "gate.hpp"
 #include "ingest.hpp"
 #include "publisher.hpp"
 
@@ -40,7 +47,7 @@ void fill_reply(const v1::IngestRequest& request, const IngestAck& ack, v1::Inge
   reply.set_now_ms(ack.now_ms);
 }
 
-// Decodes a request: the events, or the status to answer.
+// Decodes a request (requests::ingest): the events, or the status to answer.
 struct Decoded {
   std::vector<des::Event> events;
   grpc::Status status;
@@ -48,16 +55,7 @@ struct Decoded {
 
 Decoded decode(const twin_pb::EventDecoder& decoder, const v1::IngestRequest& request,
                std::uint32_t max_events) {
-  if (request.events_size() == 0)
-    return {{},
-            grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                         "events: empty (send 1 to " + std::to_string(max_events) + " events)")};
-  if (static_cast<std::uint32_t>(request.events_size()) > max_events)
-    return {{},
-            grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                         "events: " + std::to_string(request.events_size()) + " events, more than " +
-                             std::to_string(max_events) + " in one request")};
-  auto events = decoder.decode(request);
+  auto events = requests::ingest(decoder, request, max_events);
   if (!events) return {{}, invalid(events.error())};
   return {std::move(events.value()), grpc::Status::OK};
 }
@@ -68,13 +66,15 @@ using TwinServiceBase = v1::TwinService::WithCallbackMethod_GetModel<
 
 class TwinServiceImpl final : public TwinServiceBase {
  public:
-  TwinServiceImpl(live::LiveTwin& twin, Publisher& publisher)
-      : twin_(&twin),
+  TwinServiceImpl(live::LiveTwin& twin, Publisher& publisher, const Gate& gate)
+      : gate_(&gate),
+        twin_(&twin),
         publisher_(&publisher),
         summary_(twin_pb::model_summary(twin.model(), twin.options().sim.mode)) {}
 
   grpc::ServerUnaryReactor* GetModel(grpc::CallbackServerContext* ctx, const v1::GetModelRequest*,
                                      v1::ModelSummary* reply) override {
+    if (auto st = gate_->check(ctx, kGetModel); !st.ok()) return finish_now(ctx, st);
     *reply = summary_;
     auto* r = ctx->DefaultReactor();
     r->Finish(grpc::Status::OK);
@@ -83,6 +83,7 @@ class TwinServiceImpl final : public TwinServiceBase {
 
   grpc::ServerUnaryReactor* GetSnapshot(grpc::CallbackServerContext* ctx, const v1::GetSnapshotRequest*,
                                         v1::StateKeyframe* reply) override {
+    if (auto st = gate_->check(ctx, kGetSnapshot); !st.ok()) return finish_now(ctx, st);
     auto* r = ctx->DefaultReactor();
     try {
       const des::StateView view = twin_->read([](const des::Simulation& sim) { return sim.view(); });
@@ -94,35 +95,30 @@ class TwinServiceImpl final : public TwinServiceBase {
     return r;
   }
 
-  grpc::ServerWriteReactor<grpc::ByteBuffer>* StreamState(grpc::CallbackServerContext*,
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* StreamState(grpc::CallbackServerContext* ctx,
                                                           const grpc::ByteBuffer* raw) override {
+    if (auto st = gate_->check(ctx, kStreamState); !st.ok()) return new StreamReactor(st);
     v1::StreamStateRequest request;
     grpc::ByteBuffer copy(*raw);
     if (!grpc::SerializationTraits<v1::StreamStateRequest>::Deserialize(&copy, &request).ok())
       return new StreamReactor(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "not a StreamStateRequest"));
-    return publisher_->subscribe(request);
+    auto params = requests::stream_state(request);
+    if (!params) return new StreamReactor(invalid(params.error()));
+    return publisher_->subscribe(params.value());
   }
 
   // The live state is forked under the shared lock (milliseconds); the replications then run on a
   // thread of their own (never on gRPC's callback threads), at most kMaxForecasts at once.
   grpc::ServerUnaryReactor* Forecast(grpc::CallbackServerContext* ctx, const v1::ForecastRequest* request,
                                      v1::ForecastReply* reply) override {
+    if (auto st = gate_->check(ctx, kForecast); !st.ok()) return finish_now(ctx, st);
     auto* r = ctx->DefaultReactor();
-    auto invalid_field = [&](const std::string& field, const std::string& what) {
-      r->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, field + ": " + what));
+    auto checked = requests::forecast(*request);
+    if (!checked) {
+      r->Finish(invalid(checked.error()));
       return r;
-    };
-    if (!(request->horizon_days() > 0 && request->horizon_days() <= 365))
-      return invalid_field("horizon_days",
-                           "must be > 0 and at most 365, not " + std::to_string(request->horizon_days()));
-    if (request->replications() > 1000)
-      return invalid_field("replications", "at most 1000, not " + std::to_string(request->replications()));
-    twin::ForecastOptions o;
-    o.horizon_days = request->horizon_days();
-    o.replications = request->replications() == 0 ? 10 : request->replications();
-    o.seed = request->seed() == 0 ? 1 : request->seed();
-    o.at_hours.assign(request->at_hours().begin(), request->at_hours().end());
-    o.lots.assign(request->lots().begin(), request->lots().end());
+    }
+    twin::ForecastOptions o = std::move(checked.value());
     o.cancel = &forecast_cancel_;
     {
       std::lock_guard lock(forecast_mu_);
@@ -186,6 +182,7 @@ class TwinServiceImpl final : public TwinServiceBase {
 
  private:
   static constexpr int kMaxForecasts = 2;
+  const Gate* gate_;
   live::LiveTwin* twin_;
   Publisher* publisher_;
   const v1::ModelSummary summary_;
@@ -233,11 +230,13 @@ class IngestStreamReactor final : public grpc::ServerBidiReactor<v1::IngestReque
 
 class IngestServiceImpl final : public v1::IngestService::CallbackService {
  public:
-  IngestServiceImpl(const model::Model& model, IngestWriter& writer, std::uint32_t max_events)
-      : decoder_(model), writer_(&writer), max_events_(max_events) {}
+  IngestServiceImpl(const model::Model& model, IngestWriter& writer, std::uint32_t max_events,
+                    const Gate& gate)
+      : gate_(&gate), decoder_(model), writer_(&writer), max_events_(max_events) {}
 
   grpc::ServerUnaryReactor* Ingest(grpc::CallbackServerContext* ctx, const v1::IngestRequest* request,
                                    v1::IngestReply* reply) override {
+    if (auto st = gate_->check(ctx, kIngest); !st.ok()) return finish_now(ctx, st);
     auto* r = ctx->DefaultReactor();
     Decoded d = decode(decoder_, *request, max_events_);
     if (!d.status.ok()) {
@@ -255,11 +254,14 @@ class IngestServiceImpl final : public v1::IngestService::CallbackService {
   }
 
   grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestReply>* IngestEvents(
-      grpc::CallbackServerContext*) override {
+      grpc::CallbackServerContext* ctx) override {
+    if (auto st = gate_->check(ctx, kIngestEvents); !st.ok())
+      return new RefusedBidiReactor<v1::IngestRequest, v1::IngestReply>(st);
     return new IngestStreamReactor(decoder_, *writer_, max_events_);
   }
 
  private:
+  const Gate* gate_;
   twin_pb::EventDecoder decoder_;
   IngestWriter* writer_;
   std::uint32_t max_events_;
@@ -270,11 +272,12 @@ class IngestServiceImpl final : public v1::IngestService::CallbackService {
 struct Server::Impl {
   Impl(std::unique_ptr<live::LiveTwin> t, ServerOptions o)
       : options(std::move(o)),
+        gate(options.tokens),
         twin(std::move(t)),
         publisher(*twin, options.publish_period_s),
         writer(*twin, [this] { publisher.notify(); }),
-        twin_service(*twin, publisher),
-        ingest_service(twin->model(), writer, options.max_batch_events) {}
+        twin_service(*twin, publisher, gate),
+        ingest_service(twin->model(), writer, options.max_batch_events, gate) {}
 
   // Runs the twin's clock at wall time x speed from where it stands now.
   void run_clock() {
@@ -301,6 +304,7 @@ struct Server::Impl {
   }
 
   ServerOptions options;
+  Gate gate;
   std::unique_ptr<live::LiveTwin> twin;
   Publisher publisher;
   IngestWriter writer;
@@ -315,16 +319,87 @@ struct Server::Impl {
   std::thread clock;
 };
 
+namespace {
+
+model::Result<std::string> read_pem(const std::string& path, const std::string& field) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  if (in) s << in.rdbuf();
+  if (!in || in.bad())
+    return model::Error{.file = path, .line = 0, .field = field, .message = "cannot read the file"};
+  std::string text = s.str();
+  if (text.find("-----BEGIN ") == std::string::npos)
+    return model::Error{
+        .file = path, .line = 0, .field = field, .message = "not a PEM file (no -----BEGIN line)"};
+  return text;
+}
+
+// The listening credentials: insecure, or TLS from the PEM files.
+model::Result<std::shared_ptr<grpc::ServerCredentials>> credentials(const TlsFiles& tls) {
+  if (!tls.enabled()) return grpc::InsecureServerCredentials();
+  auto bad = [](const std::string& field, const std::string& message) {
+    return model::Error{.file = "", .line = 0, .field = field, .message = message};
+  };
+  if (tls.cert.empty()) return bad("tls.cert", "TLS needs the server's certificate (and its key)");
+  if (tls.key.empty()) return bad("tls.key", "TLS needs the private key of the server's certificate");
+  auto cert = read_pem(tls.cert, "tls.cert");
+  if (!cert) return cert.error();
+  auto key = read_pem(tls.key, "tls.key");
+  if (!key) return key.error();
+  grpc::SslServerCredentialsOptions o(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  o.pem_key_cert_pairs.push_back({key.value(), cert.value()});
+  if (!tls.client_ca.empty()) {
+    auto ca = read_pem(tls.client_ca, "tls.client_ca");
+    if (!ca) return ca.error();
+    o.pem_root_certs = ca.value();
+    o.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  return grpc::SslServerCredentials(o);
+}
+
+}  // namespace
+
+bool loopback_address(const std::string& listen) {
+  if (listen.rfind("unix:", 0) == 0 || listen.rfind("unix-abstract:", 0) == 0) return true;
+  std::string host;
+  if (!listen.empty() && listen[0] == '[') {
+    const auto close = listen.find(']');
+    if (close == std::string::npos) return false;
+    host = listen.substr(1, close - 1);
+  } else {
+    const auto colon = listen.rfind(':');
+    host = colon == std::string::npos ? listen : listen.substr(0, colon);
+  }
+  if (host == "localhost") return true;
+  in_addr v4{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) {
+    if (IN6_IS_ADDR_LOOPBACK(&v6)) return true;
+    if (IN6_IS_ADDR_V4MAPPED(&v6)) return v6.s6_addr[12] == 127;
+  }
+  return false;
+}
+
 model::Result<std::unique_ptr<Server>> Server::start(std::unique_ptr<live::LiveTwin> twin,
                                                      ServerOptions options) {
   if (!(options.speed >= 0) || !std::isfinite(options.speed))
     return model::Error{.file = "", .line = 0, .field = "speed", .message = "must be finite and >= 0"};
+  if (!options.tokens && !options.listen.empty() && !loopback_address(options.listen))
+    return model::Error{.file = "",
+                        .line = 0,
+                        .field = "listen",
+                        .message = options.listen +
+                                   " is not a loopback address: without tokens (--auth) the server listens "
+                                   "only on 127.0.0.1, ::1 or localhost"};
+  auto creds = credentials(options.tls);
+  if (!creds) return creds.error();
   auto impl = std::make_unique<Impl>(std::move(twin), std::move(options));
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   if (!impl->options.listen.empty())
-    builder.AddListeningPort(impl->options.listen, grpc::InsecureServerCredentials(), &impl->port);
+    builder.AddListeningPort(impl->options.listen, creds.value(), &impl->port);
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);  // a port in use is an error, not shared
   builder.SetMaxReceiveMessageSize(256 << 20);              // an IngestRequest of 100,000 events is ~10 MB
   builder.RegisterService(&impl->twin_service);
@@ -332,13 +407,17 @@ model::Result<std::unique_ptr<Server>> Server::start(std::unique_ptr<live::LiveT
   impl->server = builder.BuildAndStart();
   if (!impl->server || (!impl->options.listen.empty() && impl->port == 0)) {
     const std::string listen = impl->options.listen;
+    const bool tls = impl->options.tls.enabled();
     if (impl->server) impl->server->Shutdown();
     impl->publisher.stop();
     impl->writer.stop();
     return model::Error{.file = "",
                         .line = 0,
                         .field = "listen",
-                        .message = "cannot listen on " + listen + " (in use, or not an address)"};
+                        .message = "cannot listen on " + listen +
+                                   (tls ? " (in use, not an address, or the TLS certificate and key do not "
+                                          "match)"
+                                        : " (in use, or not an address)")};
   }
   impl->server->GetHealthCheckService()->SetServingStatus(true);
   if (impl->options.speed > 0) impl->clock = std::thread([p = impl.get()] { p->run_clock(); });

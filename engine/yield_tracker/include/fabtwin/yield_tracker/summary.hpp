@@ -37,7 +37,8 @@ struct YieldTotals {
 
 YieldTotals yield_totals(const YieldTracker& tracker);
 
-// The lots and wafers behind a (step, tool) pair, e.g. the top of commonality().
+// The lots and wafers behind a (step, tool) pair, e.g. the top of commonality(); with an invalid step
+// (a Tool or ToolGroup result), behind any step on the tool.
 struct SuspectLots {
   model::ProductId product;  // the product whose wafers went through the pair (most wafers; ties: lowest id);
                              // invalid when no wafer did

@@ -24,6 +24,9 @@ namespace fabtwin::yield {
 struct TrackerOptions {
   RunOptions run;                   // backend, threads (maps are never kept here)
   std::uint32_t batch_lots = 2048;  // lots gathered before a Monte Carlo batch runs
+  // Keep every lot's step history (step, tool, tool health; ~16 bytes a step) so that
+  // records_under() can redo the yield part under other parameters without simulating again.
+  bool keep_histories = false;
 };
 
 // One completed lot.
@@ -74,6 +77,13 @@ class YieldTracker final : public des::Observer {
   std::vector<double> stacked_fail_rate(model::ProductId product,
                                         const std::function<bool(std::size_t)>& keep) const;
   const MonteCarlo& monte_carlo(model::ProductId product) const { return mc_[product.index()]; }
+  // The yield records the same lots would have had under `params` (e.g. another planted fault):
+  // the same histories, wafers and wafer uids, the maps drawn again from the new rates. A lot's
+  // process history does not depend on the yield parameters, so this equals a new simulation with
+  // `params` (tested), at the cost of the Monte Carlo only. Needs keep_histories and every lot
+  // flushed; params.health must equal the tracker's (the recorded tool health came from it).
+  // Fails naming the field otherwise, or as make() does for bad parameters.
+  model::Result<YieldRecords> records_under(const YieldParams& params) const;
   double monte_carlo_seconds() const { return mc_seconds_; }
 
   // Uid of wafer `slot` of lot `key`: the same in every scenario. Lots of up to 64 wafers from
@@ -107,6 +117,7 @@ class YieldTracker final : public des::Observer {
   static std::uint64_t lot_id(des::LotKey k) { return std::uint64_t{k.source} << 32 | k.sequence; }
   std::unordered_map<std::uint64_t, std::vector<StepRecord>> active_;  // per lot in the fab: history so far
   std::vector<LotYield> lots_;
+  std::vector<std::vector<StepRecord>> histories_;  // per lot, with keep_histories
   std::vector<WaferYield> wafers_;
   YieldRecords records_;
   std::size_t pending_from_ = 0;  // lots_[pending_from_..] have no wafers yet

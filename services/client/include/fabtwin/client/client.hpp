@@ -35,9 +35,28 @@ class ClientReader;
 
 namespace fabtwin::client {
 
-// A channel to "host:port" (insecure, loopback or a trusted network) that reconnects quickly
-// after the server comes back (reconnect backoff 50 ms to 1 s instead of gRPC's 1 s to 120 s).
+// How to reach a server (docs/operations.md "Security").
+struct ChannelOptions {
+  std::string target;    // "host:port"
+  std::string token;     // sent on every call as `authorization: Bearer TOKEN`; "": none
+  bool tls = false;      // TLS with the system's root certificates (implied by tls_ca or tls_cert)
+  std::string tls_ca;    // PEM file: the CA that signed the server's certificate
+  std::string tls_cert;  // PEM files: this client's certificate and key (a server with
+  std::string tls_key;   //   --tls-client-ca requires them)
+  bool uses_tls() const { return tls || !tls_ca.empty() || !tls_cert.empty() || !tls_key.empty(); }
+};
+
+// A channel to o.target that reconnects quickly after the server comes back (reconnect backoff
+// 50 ms to 1 s instead of gRPC's 1 s to 120 s), TLS or not, and that adds the token to every call
+// made on it (a client interceptor: IngestClient, StateFollower and any stub get it). Error
+// (field "tls_ca", "tls_cert", "tls_key" or "token"): a PEM file that cannot be read, a certificate
+// without its key or the other way round, a token with spaces or control characters.
+model::Result<std::shared_ptr<grpc::Channel>> connect(const ChannelOptions& o);
+// connect({target}): insecure, no token (loopback or a trusted network).
 std::shared_ptr<grpc::Channel> connect(const std::string& target);
+// The token in `path`: its first line, surrounding spaces removed (an Error naming the file when
+// it cannot be read or holds no token).
+model::Result<std::string> read_token_file(const std::string& path);
 
 struct ReconnectOptions {
   double backoff_initial_s = 0.05;  // first wait after a failure; doubles up to backoff_max_s

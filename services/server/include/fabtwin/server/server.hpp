@@ -11,18 +11,37 @@
 // A clock thread runs the twin's clock at wall time x speed (autonomous: the simulation runs;
 // follow: the clock runs on so waits and overdue jobs show). Exceptions never cross into gRPC:
 // they become INTERNAL statuses.
+// Security (docs/operations.md "Security"): with `tokens`, every TwinService and IngestService
+// handler first checks the caller's `authorization: Bearer TOKEN` against them and the method's
+// role (auth.hpp: UNAUTHENTICATED, PERMISSION_DENIED); health and reflection stay open. Without
+// tokens the server listens only on a loopback address. `tls` adds TLS, and with a client CA,
+// requires and verifies a client certificate.
 #include <cstdint>
 #include <memory>
 #include <string>
 
 #include "fabtwin/live/live_twin.hpp"
 #include "fabtwin/model/error.hpp"
+#include "fabtwin/server/auth.hpp"
 
 namespace grpc {
 class Channel;
 }
 
 namespace fabtwin::server {
+
+// PEM files (paths); all empty: no TLS.
+struct TlsFiles {
+  std::string cert;       // the server's certificate chain (with `key`)
+  std::string key;        // its private key
+  std::string client_ca;  // set: clients must present a certificate signed by this CA
+  bool enabled() const { return !cert.empty() || !key.empty() || !client_ca.empty(); }
+};
+
+// True when `listen` ("host:port", "[v6]:port", "unix:path") reaches only this machine: an IPv4
+// address in 127.0.0.0/8, ::1, "localhost" or a Unix socket. Names other than localhost are not
+// resolved (false).
+bool loopback_address(const std::string& listen);
 
 struct ServerOptions {
   // "host:port" to listen on (port 0: a free one, see Server::port()); "": no TCP port, only the
@@ -34,12 +53,17 @@ struct ServerOptions {
   double publish_period_s = 0.005;           // how often the publisher looks for new versions and due writes
   std::uint32_t max_batch_events = 100'000;  // events in one IngestRequest (more: INVALID_ARGUMENT)
   double shutdown_grace_s = 2;               // calls still running after this are cancelled
+  // Tokens and their roles (auth.hpp); null: no authentication, and then `listen` must be a
+  // loopback address (loopback_address), else start() fails naming "listen".
+  std::shared_ptr<const Tokens> tokens;
+  TlsFiles tls;
 };
 
 class Server {
  public:
-  // Starts serving `twin` (owned from now on). Fails (an Error naming the address) when the port
-  // cannot be bound.
+  // Starts serving `twin` (owned from now on). Fails (an Error naming the field: "listen" when the
+  // port cannot be bound or is not loopback without tokens, "tls.cert" etc. when a PEM file
+  // cannot be read or TLS options contradict) before taking any call.
   static model::Result<std::unique_ptr<Server>> start(std::unique_ptr<live::LiveTwin> twin,
                                                       ServerOptions options);
   ~Server();  // shutdown()
@@ -48,7 +72,7 @@ class Server {
 
   // The TCP port bound (0 when options.listen is "").
   int port() const;
-  // A channel to this server that does not leave the process.
+  // A channel to this server that does not leave the process (no TLS; tokens are still checked).
   std::shared_ptr<grpc::Channel> in_process_channel();
   // Ends the streams (UNAVAILABLE), stops taking calls, lets running ones finish (up to
   // shutdown_grace_s), then stops the clock and the writer. Idempotent.

@@ -1,0 +1,48 @@
+#pragma once
+// The checks every handler makes on its request before acting, as pure functions (no gRPC, no
+// twin): the server calls them at the top of each handler and answers INVALID_ARGUMENT with
+// twin_pb::status_text(error) ("field: what"); tests/fuzz/fuzz_requests.cpp drives them with
+// arbitrary bytes. Each Error names the request field (file and line empty).
+//   GetModelRequest, GetSnapshotRequest   no fields: nothing to check.
+//   StreamStateRequest                    stream_state()
+//   ForecastRequest                       forecast()  (lot names are checked against the live
+//                                         state later: NOT_FOUND)
+//   IngestRequest                         ingest()    (Ingest and each IngestEvents batch)
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "fabtwin/des/events.hpp"
+#include "fabtwin/model/error.hpp"
+#include "fabtwin/twin/forecast.hpp"
+#include "fabtwin/twin_pb/twin_pb.hpp"
+#include "fabtwin/v1/twin.pb.h"
+
+namespace fabtwin::server::requests {
+
+inline constexpr double kDefaultFramesPerSecond = 10;
+inline constexpr double kMaxFramesPerSecond = 1000;
+inline constexpr double kMaxForecastDays = 365;
+inline constexpr std::uint32_t kMaxReplications = 1000;
+inline constexpr std::uint32_t kDefaultReplications = 10;
+inline constexpr int kMaxAtHours = 10'000;
+inline constexpr int kMaxForecastLots = 1'000'000;
+
+struct StreamParams {
+  double frames_per_second = kDefaultFramesPerSecond;  // > 0, at most kMaxFramesPerSecond
+  std::optional<std::uint64_t> from_version;
+};
+// max_frames_per_second finite in [0, 1000] (0: 10).
+model::Result<StreamParams> stream_state(const v1::StreamStateRequest& request);
+
+// horizon_days in (0, 365]; replications at most 1000 (0: 10); seed 0: 1; at_hours finite, within
+// [0, horizon x 24], at most 10,000 of them; lots non-empty names. `cancel` is left null.
+model::Result<twin::ForecastOptions> forecast(const v1::ForecastRequest& request);
+
+// 1 to max_events events, each decoded by `decoder` (names the model defines, times in range).
+model::Result<std::vector<des::Event>> ingest(const twin_pb::EventDecoder& decoder,
+                                              const v1::IngestRequest& request, std::uint32_t max_events);
+
+// ---- YieldService requests: their checks go here (i11-yield). ----
+
+}  // namespace fabtwin::server::requests
