@@ -11,6 +11,7 @@ void add_yield_run_command(CLI::App& yield, Commands& out);    // yield run
 void add_yield_power_command(CLI::App& yield, Commands& out);  // yield power
 void add_twin_commands(CLI::App& root, Commands& out);         // emulate | replay
 void add_whatif_commands(CLI::App& root, Commands& out);       // whatif run
+void add_flow_commands(CLI::App& root, Commands& out);         // flow calibrate | flow run
 #if FABTWIN_HAVE_LIVE
 void add_store_commands(CLI::App& root, Commands& out);  // store info | store export (services only)
 #endif

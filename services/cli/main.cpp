@@ -58,6 +58,7 @@ int main(int argc, char** argv) {
   add_yield_commands(app, commands);
   add_twin_commands(app, commands);
   add_whatif_commands(app, commands);
+  add_flow_commands(app, commands);
 #if FABTWIN_HAVE_LIVE
   add_store_commands(app, commands);
 #endif
