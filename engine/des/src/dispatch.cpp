@@ -1,9 +1,9 @@
 // Dispatching: available tools, ranking, batching, minimum runs, wake rules, job start and end.
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <stdexcept>
 #include <string>
-#include <iterator>
 
 #include "kernel.hpp"
 
@@ -110,7 +110,8 @@ std::uint32_t Simulation::Impl::best_builtin(std::uint32_t t, bool hold_run) con
         return score_priority(e);
       case BuiltinRank::Setup:
         // a filtered copy carries the setup this tool needs where the step has one
-        return score_setup(filter && e.setup.valid() ? setup_needed(tool, c->steps[e.step.value]) : e.setup_ms);
+        return score_setup(filter && e.setup.valid() ? setup_needed(tool, c->steps[e.step.value])
+                                                     : e.setup_ms);
       case BuiltinRank::Fifo:
         return score_fifo(e);
       case BuiltinRank::CriticalRatio:
@@ -222,8 +223,9 @@ std::uint32_t Simulation::Impl::best_ranked(std::uint32_t t, bool hold_run) cons
 
 namespace {
 // The keys best_ranked is compiled for, in ranker_for's order.
-constexpr std::array<BuiltinRank, 6> kKinds{BuiltinRank::Priority,      BuiltinRank::Setup, BuiltinRank::Fifo,
-                                            BuiltinRank::CriticalRatio, BuiltinRank::Due,   BuiltinRank::Processing};
+constexpr std::array<BuiltinRank, 6> kKinds{BuiltinRank::Priority, BuiltinRank::Setup,
+                                            BuiltinRank::Fifo,     BuiltinRank::CriticalRatio,
+                                            BuiltinRank::Due,      BuiltinRank::Processing};
 }  // namespace
 
 std::uint32_t Simulation::Impl::rank_best(std::uint32_t t, bool hold_run) const {
@@ -233,7 +235,7 @@ std::uint32_t Simulation::Impl::rank_best(std::uint32_t t, bool hold_run) const 
               T = B::Processing;
   // [0]: generic; then per base key K (kKinds order): (K), (rank_HP, K), (rank_HP, rank_RSETUP, K).
   static constexpr R kRankers[] = {
-      &Impl::best_builtin,        &Impl::best_ranked<P, X, X>, &Impl::best_ranked<S, X, X>,
+      &Impl::best_builtin,         &Impl::best_ranked<P, X, X>, &Impl::best_ranked<S, X, X>,
       &Impl::best_ranked<F, X, X>, &Impl::best_ranked<C, X, X>, &Impl::best_ranked<D, X, X>,
       &Impl::best_ranked<T, X, X>, &Impl::best_ranked<P, P, X>, &Impl::best_ranked<P, S, X>,
       &Impl::best_ranked<P, F, X>, &Impl::best_ranked<P, C, X>, &Impl::best_ranked<P, D, X>,

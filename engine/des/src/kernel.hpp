@@ -20,7 +20,7 @@ namespace fabtwin::des {
 
 inline constexpr std::uint32_t kNone = UINT32_MAX;
 inline constexpr std::uint32_t kDone = UINT32_MAX - 1;  // Lot::queue_pos of a lot that left (slot free)
-inline constexpr std::size_t kMaxBuiltinRanks = 8;       // longer rank lists rank through RankRule::score
+inline constexpr std::size_t kMaxBuiltinRanks = 8;      // longer rank lists rank through RankRule::score
 
 // Random stream kinds (DESIGN decision 2): each draw is philox(seed, kind, entity counter).
 // Lots: (source, sequence, step, pass). Tools: (group, index in group, calendar key, occurrence).
