@@ -482,7 +482,7 @@ void Simulation::Impl::start_job(std::uint32_t t, const std::uint32_t* ids, std:
   double proc = p;
   if (s.unit == ProcessUnit::PerPiece)
     proc = cascading && s.cascade_per_wafer ? p + (wafers - 1) * s.cascade_ms : wafers * p;
-  const std::int64_t proc_ms = std::llround(proc);
+  const std::int64_t proc_ms = llround_exact(proc);
   // Setup and load run now; processing starts once the first slot is free (on a cascading tool
   // the previous lot's units may still pass it: setup and load overlap its processing).
   const std::int64_t begin = std::max(now + setup + g.load_ms, tool.entry_free_at);
@@ -490,11 +490,11 @@ void Simulation::Impl::start_job(std::uint32_t t, const std::uint32_t* ids, std:
   if (cascading) {
     // The first slot frees once the last unit has passed it.
     const double entry = s.cascade_per_wafer ? wafers * s.cascade_ms : s.cascade_ms;
-    tool.entry_free_at = std::min<std::int64_t>(begin + proc_ms, begin + std::llround(entry));
+    tool.entry_free_at = std::min<std::int64_t>(begin + proc_ms, begin + llround_exact(entry));
   } else {
     tool.entry_free_at = begin + proc_ms;
   }
-  Job job;
+  Job& job = tool.jobs.emplace_back();  // in place: no Job moved
   job.lots.assign(ids, ids + n);
   job.gen = ++tool.gen;
   job.wafers = wafers;
@@ -502,7 +502,6 @@ void Simulation::Impl::start_job(std::uint32_t t, const std::uint32_t* ids, std:
   job.start = now;
   job.setup_end = now + setup;
   job.end = end;
-  tool.jobs.push_back(std::move(job));
   const std::uint32_t gen = tool.gen;
   if (!follow()) push(end, Ev::JobDone, t, gen);
   if (setup > 0) push(now + setup, Ev::SetupEnd, t, gen);

@@ -57,22 +57,15 @@ class EventQueue {
     if (head_ == front_.size()) refill();
     return front_[head_];
   }
-  void push(const Pending& e) {
+  [[gnu::always_inline]] void push(const Pending& e) {
     ++size_;
-    const std::uint64_t x = static_cast<std::uint64_t>(e.t) ^ last_;
     if (static_cast<std::uint64_t>(e.t) > last_) {
-      const int b = 63 - __builtin_clzll(x);
+      const int b = 63 - __builtin_clzll(static_cast<std::uint64_t>(e.t) ^ last_);
       buckets_[b].push_back(e);
       mask_ |= std::uint64_t{1} << b;
       return;
     }
-    if (head_ == front_.size() || front_.back().before(e)) {
-      front_.push_back(e);  // at last_, after the front's events (its sequence is larger)
-      return;
-    }
-    front_.insert(std::upper_bound(front_.begin() + static_cast<std::ptrdiff_t>(head_), front_.end(), e,
-                                   [](const Pending& a, const Pending& b) { return a.before(b); }),
-                  e);
+    push_front(e);
   }
   // Every pending event, in no particular order (checkpoints).
   template <class F>
@@ -102,7 +95,17 @@ class EventQueue {
   static constexpr std::size_t kSortMax = 256;
   static constexpr int kSortBit = 30;
 
-  void refill() {
+  [[gnu::noinline]] void push_front(const Pending& e) {
+    if (head_ == front_.size() || front_.back().before(e)) {
+      front_.push_back(e);  // at last_, after the front's events (its sequence is larger)
+      return;
+    }
+    front_.insert(std::upper_bound(front_.begin() + static_cast<std::ptrdiff_t>(head_), front_.end(), e,
+                                   [](const Pending& a, const Pending& b) { return a.before(b); }),
+                  e);
+  }
+
+  [[gnu::noinline]] void refill() {
     front_.clear();
     head_ = 0;
     const int b = __builtin_ctzll(mask_);  // lowest non-empty bucket (size_ > 0)
