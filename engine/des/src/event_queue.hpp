@@ -92,8 +92,8 @@ class EventQueue {
  private:
   // A bucket this small, whose times differ from last_ in no bit above kSortBit, becomes the
   // front sorted whole.
-  static constexpr std::size_t kSortMax = 256;
-  static constexpr int kSortBit = 30;
+  static constexpr std::size_t kSortMax = 32;
+  static constexpr int kSortBit = 16;
 
   [[gnu::noinline]] void push_front(const Pending& e) {
     if (head_ == front_.size() || front_.back().before(e)) {
