@@ -105,7 +105,7 @@ class EventQueue {
                   e);
   }
 
-  [[gnu::noinline]] void refill() {
+  [[gnu::noinline, gnu::flatten]] void refill() {
     front_.clear();
     head_ = 0;
     const int b = __builtin_ctzll(mask_);  // lowest non-empty bucket (size_ > 0)
