@@ -1,4 +1,6 @@
 #include <catch2/catch.hpp>
+#include <cmath>
+#include <vector>
 
 #include "fabtwin/model/model.hpp"
 
@@ -119,4 +121,42 @@ TEST_CASE("distributions: SMT2020 uniform a b is a +- b, exponential has mean a"
   sum = 0;
   for (int i = 0; i < n; ++i) sum += t.sample((i + 0.5) / n, 0.5);
   CHECK(sum / n == Approx(3).epsilon(0.01));
+}
+
+TEST_CASE("llround_exact equals std::llround (halves, near-halves, large, negative, NaN)", "[model]") {
+  std::vector<double> xs = {0.0,
+                            -0.0,
+                            0.5,
+                            -0.5,
+                            1.5,
+                            -1.5,
+                            2.5,
+                            -2.5,
+                            0.49999999999999994,
+                            -0.49999999999999994,
+                            4503599627370495.5,
+                            -4503599627370495.5,
+                            4503599627370496.0,
+                            9007199254740993.0,
+                            1e18,
+                            -1e18,
+                            1e-300};
+  for (double b = 1; b < 1e16; b *= 3.7) {
+    for (double d : {-1.0, 0.0, 1.0}) {
+      const double x = b + d * 0.5;
+      for (double y : {x, std::nextafter(x, 0.0), std::nextafter(x, 1e300), -x}) xs.push_back(y);
+    }
+  }
+  std::uint64_t state = 12345;
+  for (int i = 0; i < 100000; ++i) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    const double u = static_cast<double>(state >> 11) / 9007199254740992.0;
+    xs.push_back((u - 0.5) * 1e9);
+    xs.push_back(std::floor((u - 0.5) * 1e6) + 0.5);
+  }
+  for (const double x : xs) {
+    INFO(x);
+    REQUIRE(llround_exact(x) == static_cast<std::int64_t>(std::llround(x)));
+  }
+  CHECK(llround_exact(std::nan("")) == static_cast<std::int64_t>(std::llround(std::nan(""))));
 }

@@ -184,6 +184,13 @@ Result<std::shared_ptr<const Compiled>> compile(const Model& m, const Options& o
         return Error{"", 0, field, "a built-in rank rule of tool group '" + group + "' is not registered"};
     c->rule_owner.push_back(rule);
   }
+  for (GroupInfo& gi : c->groups) {
+    for (const RankRule* r : gi.ranks) gi.builtin.push_back(builtin_rank(r));
+    if (std::find(gi.builtin.begin(), gi.builtin.end(), BuiltinRank::Custom) != gi.builtin.end() ||
+        gi.builtin.size() > kMaxBuiltinRanks)
+      gi.builtin.clear();
+    gi.ranker = ranker_for(gi.builtin);
+  }
   c->tool_group.resize(d.tools.size());
   for (std::size_t t = 0; t < d.tools.size(); ++t) c->tool_group[t] = d.tools[t].group.value;
 

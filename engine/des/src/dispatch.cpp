@@ -1,6 +1,7 @@
 // Dispatching: available tools, ranking, batching, minimum runs, wake rules, job start and end.
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <stdexcept>
 #include <string>
 
@@ -92,6 +93,170 @@ std::size_t lex_argmin(const double* scores, std::span<const Candidate> cs) {
 }
 }  // namespace
 
+// The eligible lot of t's group's queue with the smallest (score of key 0, ..., serial) where
+// every key is a built-in rule: the scores computed inline, a later key only on a tie. The same
+// candidates in the same order and the same comparisons as ranking a copy of them through
+// RankRule::score then lex_argmin, without the copy, the score arrays or the virtual calls.
+std::uint32_t Simulation::Impl::best_builtin(std::uint32_t t, bool hold_run) const {
+  const ToolRt& tool = tools[t];
+  const GroupInfo& g = c->groups[tool.group];
+  const GroupRt& gr = groups[tool.group];
+  const bool filter = g.tool_dependent || gr.held != 0;  // else every queued lot, as queued
+  const std::size_t nk = g.builtin.size();
+  const BuiltinRank* kinds = g.builtin.data();
+  auto score = [&](std::size_t k, const Candidate& e) {
+    switch (kinds[k]) {
+      case BuiltinRank::Priority:
+        return score_priority(e);
+      case BuiltinRank::Setup:
+        // a filtered copy carries the setup this tool needs where the step has one
+        return score_setup(filter && e.setup.valid() ? setup_needed(tool, c->steps[e.step.value])
+                                                     : e.setup_ms);
+      case BuiltinRank::Fifo:
+        return score_fifo(e);
+      case BuiltinRank::CriticalRatio:
+        return score_cr(e, now);
+      case BuiltinRank::Due:
+        return score_due(e);
+      case BuiltinRank::Processing:
+        return score_processing(e);
+      case BuiltinRank::Custom:
+        break;
+    }
+    return 0.0;  // not reached: a group with another rule ranks through RankRule::score
+  };
+  std::array<double, kMaxBuiltinRanks> b{};
+  std::uint32_t best = kNone, b_serial = 0;
+  for (const Candidate& e : gr.queue) {
+    if (filter) {
+      if (gr.held != 0 && lots[e.lot].held) continue;  // frozen where it is
+      if (e.dedicated.valid() && e.dedicated.value != t) continue;
+      if (hold_run && e.setup.valid() && e.setup.value != tool.setup) continue;  // minimum run unfinished
+    }
+    std::size_t k = 0;
+    bool take = best == kNone || e.serial < b_serial;
+    if (best != kNone) {
+      for (; k < nk; ++k) {
+        const double a = score(k, e);
+        if (a != b[k]) {
+          take = a < b[k];
+          b[k] = take ? a : b[k];
+          break;
+        }
+      }
+      if (!take) continue;
+      if (k < nk) ++k;  // key k decided (and is stored); keys before it were equal
+    }
+    for (; k < nk; ++k) b[k] = score(k, e);
+    best = e.lot;
+    b_serial = e.serial;
+  }
+  return best;
+}
+
+// best_builtin compiled for up to three keys (Custom: no key; the keys are K0, then K1, then K2).
+template <BuiltinRank K0, BuiltinRank K1, BuiltinRank K2>
+std::uint32_t Simulation::Impl::best_ranked(std::uint32_t t, bool hold_run) const {
+  const ToolRt& tool = tools[t];
+  const GroupInfo& g = c->groups[tool.group];
+  const GroupRt& gr = groups[tool.group];
+  const bool filter = g.tool_dependent || gr.held != 0;
+  auto score = [&]<BuiltinRank K>(const Candidate& e) {
+    if constexpr (K == BuiltinRank::Priority) return score_priority(e);
+    if constexpr (K == BuiltinRank::Setup)
+      return score_setup(filter && e.setup.valid() ? setup_needed(tool, c->steps[e.step.value]) : e.setup_ms);
+    if constexpr (K == BuiltinRank::Fifo) return score_fifo(e);
+    if constexpr (K == BuiltinRank::CriticalRatio) return score_cr(e, now);
+    if constexpr (K == BuiltinRank::Due) return score_due(e);
+    if constexpr (K == BuiltinRank::Processing) return score_processing(e);
+    if constexpr (K == BuiltinRank::Custom) return 0.0;
+  };
+  double b0 = 0, b1 = 0, b2 = 0;
+  std::uint32_t best = kNone, b_serial = 0;
+  for (const Candidate& e : gr.queue) {
+    if (filter) {
+      if (gr.held != 0 && lots[e.lot].held) continue;
+      if (e.dedicated.valid() && e.dedicated.value != t) continue;
+      if (hold_run && e.setup.valid() && e.setup.value != tool.setup) continue;
+    }
+    if (best != kNone) {
+      if constexpr (K0 != BuiltinRank::Custom) {
+        const double a = score.template operator()<K0>(e);
+        if (a != b0) {
+          if (a < b0) {
+            b0 = a;
+            b1 = score.template operator()<K1>(e);
+            b2 = score.template operator()<K2>(e);
+            best = e.lot, b_serial = e.serial;
+          }
+          continue;
+        }
+      }
+      if constexpr (K1 != BuiltinRank::Custom) {
+        const double a = score.template operator()<K1>(e);
+        if (a != b1) {
+          if (a < b1) {
+            b1 = a;
+            b2 = score.template operator()<K2>(e);
+            best = e.lot, b_serial = e.serial;
+          }
+          continue;
+        }
+      }
+      if constexpr (K2 != BuiltinRank::Custom) {
+        const double a = score.template operator()<K2>(e);
+        if (a != b2) {
+          if (a < b2) b2 = a, best = e.lot, b_serial = e.serial;
+          continue;
+        }
+      }
+      if (e.serial < b_serial) best = e.lot, b_serial = e.serial;
+      continue;
+    }
+    b0 = score.template operator()<K0>(e);
+    b1 = score.template operator()<K1>(e);
+    b2 = score.template operator()<K2>(e);
+    best = e.lot, b_serial = e.serial;
+  }
+  return best;
+}
+
+namespace {
+// The keys best_ranked is compiled for, in ranker_for's order.
+constexpr std::array<BuiltinRank, 6> kKinds{BuiltinRank::Priority, BuiltinRank::Setup,
+                                            BuiltinRank::Fifo,     BuiltinRank::CriticalRatio,
+                                            BuiltinRank::Due,      BuiltinRank::Processing};
+}  // namespace
+
+std::uint32_t Simulation::Impl::rank_best(std::uint32_t t, bool hold_run) const {
+  using R = std::uint32_t (Impl::*)(std::uint32_t, bool) const;
+  using B = BuiltinRank;
+  constexpr B X = B::Custom, P = B::Priority, S = B::Setup, F = B::Fifo, C = B::CriticalRatio, D = B::Due,
+              T = B::Processing;
+  // [0]: generic; then per base key K (kKinds order): (K), (rank_HP, K), (rank_HP, rank_RSETUP, K).
+  static constexpr R kRankers[] = {
+      &Impl::best_builtin,         &Impl::best_ranked<P, X, X>, &Impl::best_ranked<S, X, X>,
+      &Impl::best_ranked<F, X, X>, &Impl::best_ranked<C, X, X>, &Impl::best_ranked<D, X, X>,
+      &Impl::best_ranked<T, X, X>, &Impl::best_ranked<P, P, X>, &Impl::best_ranked<P, S, X>,
+      &Impl::best_ranked<P, F, X>, &Impl::best_ranked<P, C, X>, &Impl::best_ranked<P, D, X>,
+      &Impl::best_ranked<P, T, X>, &Impl::best_ranked<P, S, P>, &Impl::best_ranked<P, S, S>,
+      &Impl::best_ranked<P, S, F>, &Impl::best_ranked<P, S, C>, &Impl::best_ranked<P, S, D>,
+      &Impl::best_ranked<P, S, T>};
+  static_assert(std::size(kRankers) == 1 + 3 * kKinds.size());
+  return (this->*kRankers[c->groups[tools[t].group].ranker])(t, hold_run);
+}
+
+std::uint8_t ranker_for(const std::vector<BuiltinRank>& keys) {
+  if (keys.empty() || keys.size() > 3) return 0;
+  const auto base = std::find(kKinds.begin(), kKinds.end(), keys.back()) - kKinds.begin();
+  const std::size_t n = kKinds.size();
+  if (keys.size() == 1) return static_cast<std::uint8_t>(1 + base);
+  if (keys[0] != BuiltinRank::Priority) return 0;
+  if (keys.size() == 2) return static_cast<std::uint8_t>(1 + n + base);
+  if (keys[1] != BuiltinRank::Setup) return 0;
+  return static_cast<std::uint8_t>(1 + 2 * n + base);
+}
+
 // The tool picks the best-ranked eligible lot (or batch) from its group's queue and starts it.
 bool Simulation::Impl::try_start(std::uint32_t t) {
   if (follow() || !can_start(t)) return false;
@@ -105,6 +270,12 @@ bool Simulation::Impl::try_start(std::uint32_t t) {
   // idle would deadlock re-entrant flows (docs/model-format.md).
   const bool hold_run = g.min_run && tool.setup != kNone && tool.run_count < tool.run_needed &&
                         way_setup[static_cast<std::size_t>(g.watch_index) * c->nsetups + tool.setup] > 0;
+  if (!g.batching && !g.builtin.empty()) {
+    const std::uint32_t id = rank_best(t, hold_run);
+    if (id == kNone) return false;
+    start_job(t, &id, 1);
+    return true;
+  }
   // Groups where every tool sees the same queue rank it in place; others filter a copy.
   std::span<const Candidate> cs;
   if (!g.tool_dependent && gr.held == 0) {
@@ -311,7 +482,7 @@ void Simulation::Impl::start_job(std::uint32_t t, const std::uint32_t* ids, std:
   double proc = p;
   if (s.unit == ProcessUnit::PerPiece)
     proc = cascading && s.cascade_per_wafer ? p + (wafers - 1) * s.cascade_ms : wafers * p;
-  const std::int64_t proc_ms = std::llround(proc);
+  const std::int64_t proc_ms = llround_exact(proc);
   // Setup and load run now; processing starts once the first slot is free (on a cascading tool
   // the previous lot's units may still pass it: setup and load overlap its processing).
   const std::int64_t begin = std::max(now + setup + g.load_ms, tool.entry_free_at);
@@ -319,11 +490,11 @@ void Simulation::Impl::start_job(std::uint32_t t, const std::uint32_t* ids, std:
   if (cascading) {
     // The first slot frees once the last unit has passed it.
     const double entry = s.cascade_per_wafer ? wafers * s.cascade_ms : s.cascade_ms;
-    tool.entry_free_at = std::min<std::int64_t>(begin + proc_ms, begin + std::llround(entry));
+    tool.entry_free_at = std::min<std::int64_t>(begin + proc_ms, begin + llround_exact(entry));
   } else {
     tool.entry_free_at = begin + proc_ms;
   }
-  Job job;
+  Job& job = tool.jobs.emplace_back();  // in place: no Job moved
   job.lots.assign(ids, ids + n);
   job.gen = ++tool.gen;
   job.wafers = wafers;
@@ -331,7 +502,6 @@ void Simulation::Impl::start_job(std::uint32_t t, const std::uint32_t* ids, std:
   job.start = now;
   job.setup_end = now + setup;
   job.end = end;
-  tool.jobs.push_back(std::move(job));
   const std::uint32_t gen = tool.gen;
   if (!follow()) push(end, Ev::JobDone, t, gen);
   if (setup > 0) push(now + setup, Ev::SetupEnd, t, gen);

@@ -38,60 +38,45 @@ struct Pending {
   }
 };
 
-// Pending events, smallest (t, key) first: a radix heap. Simulation time never goes back, so a
-// push is almost always at or after the last refill time `last_`: an event sits in the bucket of
-// the highest bit in which its time differs from last_ (front_: equal to last_, in insertion
-// order). Pushes are O(1); a pop that empties bucket 0 redistributes the lowest non-empty bucket
-// around its minimum, each event moving a few times over its life. About twice as fast as a 4-ary
-// heap here. A peek (top) refills up to the next event even when the clock stops short of it
-// (run_until(t), the next event after t); what is then scheduled before last_ (an MES event
-// applied at t) goes to `early_`, a small binary heap that top() compares with the radix front.
+// Pending events, smallest (t, key) first: a radix heap with a sorted front. Simulation time
+// never goes back, so a push is almost always at or after the front's last time `last_`: an event
+// sits in the bucket of the highest bit in which its time differs from last_. Pushes are O(1).
+// The front is a sorted run of the smallest events, all at or before last_, every bucket after
+// it. When the front runs out, the lowest non-empty bucket becomes the new front: sorted whole
+// when it is small and spans little time (last_ then moves to its largest time, which keeps every
+// higher bucket valid: that time shares the bits above the bucket with the old last_), else
+// redistributed around its minimum as in a plain radix heap (each event moving a few times over its
+// life). A push before last_ (a job ending inside the front's span, or an MES event applied after a
+// peek refilled past the clock) goes into the front run at its sorted place.
 class EventQueue {
  public:
   bool empty() const { return size_ == 0; }
   std::size_t size() const { return size_; }
   // The next event; requires !empty().
   const Pending& top() {
-    if (early_.empty()) {
-      if (head_ == front_.size()) refill();
-      return front_[head_];
-    }
-    if (head_ == front_.size()) {
-      if (mask_ == 0) return early_.front();  // only early events are left
-      refill();
-    }
-    return early_.front().before(front_[head_]) ? early_.front() : front_[head_];
+    if (head_ == front_.size()) refill();
+    return front_[head_];
   }
-  void push(const Pending& e) {
+  [[gnu::always_inline]] void push(const Pending& e) {
     ++size_;
-    if (static_cast<std::uint64_t>(e.t) < last_) {
-      // Before the front's time: a peek (top) refilled past the clock, which then stopped short of
-      // it (run_until(t) with the next event after t), and something was scheduled in between.
-      early_.push_back(e);
-      std::push_heap(early_.begin(), early_.end(), later);
+    if (static_cast<std::uint64_t>(e.t) > last_) {
+      const int b = 63 - __builtin_clzll(static_cast<std::uint64_t>(e.t) ^ last_);
+      buckets_[b].push_back(e);
+      mask_ |= std::uint64_t{1} << b;
       return;
     }
-    const std::uint64_t x = static_cast<std::uint64_t>(e.t) ^ last_;
-    if (x == 0) {
-      front_.push_back(e);  // same time as the front: after them (its sequence is larger)
-      return;
-    }
-    const int b = 63 - __builtin_clzll(x);
-    buckets_[b].push_back(e);
-    mask_ |= std::uint64_t{1} << b;
+    push_front(e);
   }
   // Every pending event, in no particular order (checkpoints).
   template <class F>
   void for_each(F&& f) const {
     for (std::size_t i = head_; i < front_.size(); ++i) f(front_[i]);
-    for (const Pending& e : early_) f(e);
     for (const auto& b : buckets_)
       for (const Pending& e : b) f(e);
   }
   // Empties the queue; later pushes must be at or after `t`.
   void reset(std::int64_t t) {
     front_.clear();
-    early_.clear();
     head_ = size_ = 0;
     mask_ = 0;
     for (auto& b : buckets_) b.clear();
@@ -99,26 +84,43 @@ class EventQueue {
   }
   Pending pop() {
     const Pending e = top();
-    if (!early_.empty() && early_.front().key == e.key && early_.front().t == e.t) {
-      std::pop_heap(early_.begin(), early_.end(), later);
-      early_.pop_back();
-    } else {
-      ++head_;
-    }
+    ++head_;
     --size_;
     return e;
   }
 
  private:
-  void refill() {
+  // A bucket this small, whose times differ from last_ in no bit above kSortBit, becomes the
+  // front sorted whole.
+  static constexpr std::size_t kSortMax = 32;
+  static constexpr int kSortBit = 16;
+
+  [[gnu::noinline]] void push_front(const Pending& e) {
+    if (head_ == front_.size() || front_.back().before(e)) {
+      front_.push_back(e);  // at last_, after the front's events (its sequence is larger)
+      return;
+    }
+    front_.insert(std::upper_bound(front_.begin() + static_cast<std::ptrdiff_t>(head_), front_.end(), e,
+                                   [](const Pending& a, const Pending& b) { return a.before(b); }),
+                  e);
+  }
+
+  [[gnu::noinline, gnu::flatten]] void refill() {
     front_.clear();
     head_ = 0;
     const int b = __builtin_ctzll(mask_);  // lowest non-empty bucket (size_ > 0)
     std::vector<Pending>& v = buckets_[b];
+    mask_ &= ~(std::uint64_t{1} << b);
+    auto before = [](const Pending& a, const Pending& c) { return a.before(c); };
+    if (v.size() <= kSortMax && b <= kSortBit) {
+      front_.swap(v);  // v takes the old front's storage (empty)
+      if (front_.size() > 1) std::sort(front_.begin(), front_.end(), before);
+      last_ = static_cast<std::uint64_t>(front_.back().t);
+      return;
+    }
     std::int64_t m = v.front().t;
     for (const Pending& e : v) m = e.t < m ? e.t : m;
     last_ = static_cast<std::uint64_t>(m);
-    mask_ &= ~(std::uint64_t{1} << b);
     for (const Pending& e : v) {
       const std::uint64_t x = static_cast<std::uint64_t>(e.t) ^ last_;
       if (x == 0) {
@@ -130,15 +132,13 @@ class EventQueue {
       }
     }
     v.clear();
-    // Equal times keep insertion order without sorting: events of one time always share a bucket
-    // (an event's bucket depends only on its time and last_), buckets are appended in push order,
-    // and redistribution keeps relative order.
+    // Events of one time share a bucket (a bucket depends only on the time and on bits of last_
+    // that every later last_ keeps) in push order, and redistribution keeps that order; sorting
+    // the (usually single) events at the minimum makes the front's order not depend on it.
+    if (front_.size() > 1) std::sort(front_.begin(), front_.end(), before);
   }
 
-  static bool later(const Pending& a, const Pending& b) { return b.before(a); }  // min-heap order
-
-  std::uint64_t last_ = 0;      // time of the front events
-  std::vector<Pending> early_;  // pushed below last_ (rare): a min-heap beside the radix buckets
+  std::uint64_t last_ = 0;  // the front's largest time; every bucketed event is later
   std::vector<Pending> front_;
   std::size_t head_ = 0;
   std::size_t size_ = 0;

@@ -13,12 +13,14 @@
 #include "event_queue.hpp"
 #include "fabtwin/compute/philox.hpp"
 #include "fabtwin/des/simulation.hpp"
+#include "rank_keys.hpp"
 #include "small_vec.hpp"
 
 namespace fabtwin::des {
 
 inline constexpr std::uint32_t kNone = UINT32_MAX;
 inline constexpr std::uint32_t kDone = UINT32_MAX - 1;  // Lot::queue_pos of a lot that left (slot free)
+inline constexpr std::size_t kMaxBuiltinRanks = 8;      // longer rank lists rank through RankRule::score
 
 // Random stream kinds (DESIGN decision 2): each draw is philox(seed, kind, entity counter).
 // Lots: (source, sequence, step, pass). Tools: (group, index in group, calendar key, occurrence).
@@ -68,7 +70,14 @@ struct GroupInfo {
   bool lot_batch_unit = false;        // BATCHPER lot: batch sizes count lots, not wafers
   model::WakeRule wake = model::WakeRule::LongestIdle;
   std::vector<const RankRule*> ranks;
+  // ranks as built-in rules, scored inline where the group does not batch (empty: some rule is
+  // another, ranked through RankRule::score)
+  std::vector<BuiltinRank> builtin;
+  std::uint8_t ranker = 0;  // builtin's ranking loop compiled for its keys (ranker_for), 0: generic
 };
+
+// The ranking loop compiled for these keys (dispatch.cpp); 0: the generic one.
+std::uint8_t ranker_for(const std::vector<BuiltinRank>& keys);
 
 // Random keys of a tool's calendar: stable when tools are added to other groups or calendars
 // are appended (scenario deltas).
@@ -333,6 +342,10 @@ struct Simulation::Impl {
   void avail_remove(std::uint32_t t);
   void avail_append(std::uint32_t t);
   bool try_start(std::uint32_t t);
+  std::uint32_t rank_best(std::uint32_t t, bool hold_run) const;     // best_* by the group's ranker
+  std::uint32_t best_builtin(std::uint32_t t, bool hold_run) const;  // the lot to start, kNone: none
+  template <BuiltinRank K0, BuiltinRank K1, BuiltinRank K2>
+  std::uint32_t best_ranked(std::uint32_t t, bool hold_run) const;  // best_builtin for these keys
   void wake_for(std::uint32_t lot);
   void wake_group(std::uint32_t group);
   void start_job(std::uint32_t t, const std::uint32_t* lots, std::uint32_t n);

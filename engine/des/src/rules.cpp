@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "rank_keys.hpp"
+
 namespace fabtwin::des {
 namespace {
 
@@ -10,7 +12,7 @@ class HighestPriority final : public RankRule {
  public:
   std::string_view name() const override { return "rank_HP"; }
   void score(const RankContext&, std::span<const Candidate> c, std::span<double> out) const override {
-    for (std::size_t i = 0; i < c.size(); ++i) out[i] = -static_cast<double>(c[i].priority);
+    for (std::size_t i = 0; i < c.size(); ++i) out[i] = score_priority(c[i]);
   }
 };
 
@@ -19,7 +21,7 @@ class LeastSetup final : public RankRule {
  public:
   std::string_view name() const override { return "rank_RSETUP"; }
   void score(const RankContext&, std::span<const Candidate> c, std::span<double> out) const override {
-    for (std::size_t i = 0; i < c.size(); ++i) out[i] = static_cast<double>(c[i].setup_ms);
+    for (std::size_t i = 0; i < c.size(); ++i) out[i] = score_setup(c[i].setup_ms);
   }
 };
 
@@ -28,7 +30,7 @@ class Fifo final : public RankRule {
  public:
   std::string_view name() const override { return "rank_FIFO"; }
   void score(const RankContext&, std::span<const Candidate> c, std::span<double> out) const override {
-    for (std::size_t i = 0; i < c.size(); ++i) out[i] = static_cast<double>(c[i].arrival_ms);
+    for (std::size_t i = 0; i < c.size(); ++i) out[i] = score_fifo(c[i]);
   }
 };
 
@@ -37,10 +39,7 @@ class CriticalRatio final : public RankRule {
  public:
   std::string_view name() const override { return "rank_CR"; }
   void score(const RankContext& ctx, std::span<const Candidate> c, std::span<double> out) const override {
-    for (std::size_t i = 0; i < c.size(); ++i) {
-      const double slack = static_cast<double>(c[i].due_ms - ctx.now_ms);
-      out[i] = slack / (c[i].remaining_work_ms > 1.0 ? c[i].remaining_work_ms : 1.0);
-    }
+    for (std::size_t i = 0; i < c.size(); ++i) out[i] = score_cr(c[i], ctx.now_ms);
   }
 };
 
@@ -49,7 +48,7 @@ class EarliestDue final : public RankRule {
  public:
   std::string_view name() const override { return "rank_EDD"; }
   void score(const RankContext&, std::span<const Candidate> c, std::span<double> out) const override {
-    for (std::size_t i = 0; i < c.size(); ++i) out[i] = static_cast<double>(c[i].due_ms);
+    for (std::size_t i = 0; i < c.size(); ++i) out[i] = score_due(c[i]);
   }
 };
 
@@ -58,11 +57,21 @@ class ShortestProcessing final : public RankRule {
  public:
   std::string_view name() const override { return "rank_SPT"; }
   void score(const RankContext&, std::span<const Candidate> c, std::span<double> out) const override {
-    for (std::size_t i = 0; i < c.size(); ++i) out[i] = c[i].process_ms;
+    for (std::size_t i = 0; i < c.size(); ++i) out[i] = score_processing(c[i]);
   }
 };
 
 }  // namespace
+
+BuiltinRank builtin_rank(const RankRule* rule) {
+  if (dynamic_cast<const HighestPriority*>(rule)) return BuiltinRank::Priority;
+  if (dynamic_cast<const LeastSetup*>(rule)) return BuiltinRank::Setup;
+  if (dynamic_cast<const Fifo*>(rule)) return BuiltinRank::Fifo;
+  if (dynamic_cast<const CriticalRatio*>(rule)) return BuiltinRank::CriticalRatio;
+  if (dynamic_cast<const EarliestDue*>(rule)) return BuiltinRank::Due;
+  if (dynamic_cast<const ShortestProcessing*>(rule)) return BuiltinRank::Processing;
+  return BuiltinRank::Custom;
+}
 
 RuleRegistry::RuleRegistry() {
   add(std::make_shared<HighestPriority>());

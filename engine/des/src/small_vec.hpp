@@ -68,9 +68,16 @@ class SmallVec {
     ::new (data() + size_) T(std::move(v));
     ++size_;
   }
+  // Constructs in place; when full, constructs first (an argument may refer to an element).
   template <class... A>
-  void emplace_back(A&&... a) {
-    push_back(T{std::forward<A>(a)...});
+  T& emplace_back(A&&... a) {
+    if (size_ == capacity()) {
+      push_back(T{std::forward<A>(a)...});
+      return back();
+    }
+    T* p = ::new (data() + size_) T{std::forward<A>(a)...};
+    ++size_;
+    return *p;
   }
   void pop_back() { std::destroy_at(data() + --size_); }
   template <class It>

@@ -19,8 +19,17 @@ struct SimClock {
 };
 using SimTime = SimClock::time_point;
 
+// std::llround (halves away from zero) without the library call where |x| < 2^52: there
+// x - trunc(x) is exact, so the result is the same for every x; beyond, and NaN, std::llround.
+inline std::int64_t llround_exact(double x) {
+  if (!(std::fabs(x) < 4503599627370496.0)) return static_cast<std::int64_t>(std::llround(x));
+  const auto i = static_cast<std::int64_t>(x);  // toward zero
+  const double f = x - static_cast<double>(i);
+  return i + (f >= 0.5) - (f <= -0.5);
+}
+
 // Rounds a (non-negative or negative) number of milliseconds to the nearest integer ms.
-inline Duration round_ms(double ms) { return Duration{static_cast<std::int64_t>(std::llround(ms))}; }
+inline Duration round_ms(double ms) { return Duration{llround_exact(ms)}; }
 
 constexpr double kMsPerMinute = 60'000.0;
 constexpr double kMsPerDay = 86'400'000.0;
