@@ -24,6 +24,7 @@
 #include "fabtwin/server/server.hpp"
 #include "fabtwin/twin_pb/twin_pb.hpp"
 #include "fabtwin/v1/twin.grpc.pb.h"
+#include "fabtwin/v1/whatif.pb.h"
 #include "fabtwin/v1/yield.pb.h"
 #include "temp_dir.hpp"
 #include "test_paths.hpp"
@@ -51,6 +52,10 @@ const std::vector<std::pair<std::string, Role>>& expected_roles() {
       {"/fabtwin.v1.YieldService/Commonality", Role::analyst},
       {"/fabtwin.v1.IngestService/Ingest", Role::operator_},
       {"/fabtwin.v1.IngestService/IngestEvents", Role::operator_},
+      {"/fabtwin.v1.WhatIfService/Submit", Role::operator_},
+      {"/fabtwin.v1.WhatIfService/Watch", Role::operator_},
+      {"/fabtwin.v1.WhatIfService/Results", Role::operator_},
+      {"/fabtwin.v1.WhatIfService/Cancel", Role::operator_},
   };
   return rows;
 }
@@ -194,6 +199,12 @@ std::string request_for(const std::string& method) {
     v1::ForecastRequest r;
     r.set_horizon_days(0.05);
     r.set_replications(1);
+    return r.SerializeAsString();
+  }
+  if (method == "/fabtwin.v1.WhatIfService/Submit") {
+    // A tiny batch from the live twin's state (no file needed on the server).
+    v1::SubmitRequest r;
+    r.set_spec_json(R"({"base": {"live": true}, "horizon_days": 0.05, "replications": 2, "scenarios": []})");
     return r.SerializeAsString();
   }
   if (method == "/fabtwin.v1.YieldService/YieldSummary") {

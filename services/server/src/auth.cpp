@@ -49,7 +49,11 @@ const std::map<std::string, Role, std::less<>>& method_roles() {
       // operator: what changes the twin (ingest; what-if runs).
       {"/fabtwin.v1.IngestService/Ingest", Role::operator_},
       {"/fabtwin.v1.IngestService/IngestEvents", Role::operator_},
-      // ---- WhatIfService (operator), when there is one. ----
+      // ---- WhatIfService (operator). ----
+      {"/fabtwin.v1.WhatIfService/Submit", Role::operator_},
+      {"/fabtwin.v1.WhatIfService/Watch", Role::operator_},
+      {"/fabtwin.v1.WhatIfService/Results", Role::operator_},
+      {"/fabtwin.v1.WhatIfService/Cancel", Role::operator_},
   };
   return table;
 }

@@ -59,6 +59,10 @@ inline constexpr std::string_view kYieldSummary = "/fabtwin.v1.YieldService/Yiel
 inline constexpr std::string_view kWaferMap = "/fabtwin.v1.YieldService/WaferMap";
 inline constexpr std::string_view kStackedMap = "/fabtwin.v1.YieldService/StackedMap";
 inline constexpr std::string_view kCommonality = "/fabtwin.v1.YieldService/Commonality";
+inline constexpr std::string_view kWhatIfSubmit = "/fabtwin.v1.WhatIfService/Submit";
+inline constexpr std::string_view kWhatIfWatch = "/fabtwin.v1.WhatIfService/Watch";
+inline constexpr std::string_view kWhatIfResults = "/fabtwin.v1.WhatIfService/Results";
+inline constexpr std::string_view kWhatIfCancel = "/fabtwin.v1.WhatIfService/Cancel";
 
 // A unary reply finished at once with `status`.
 inline grpc::ServerUnaryReactor* finish_now(grpc::CallbackServerContext* ctx, const grpc::Status& status) {

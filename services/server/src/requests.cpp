@@ -68,4 +68,29 @@ model::Result<std::vector<des::Event>> ingest(const twin_pb::EventDecoder& decod
   return decoder.decode(request);
 }
 
+model::Result<std::string> whatif_submit(const v1::SubmitRequest& request) {
+  if (request.spec_json().empty()) return bad("spec_json", "empty: give the what-if spec (JSON)");
+  if (request.spec_json().size() > kMaxSpecBytes)
+    return bad("spec_json", std::to_string(request.spec_json().size()) + " bytes, more than " +
+                                std::to_string(kMaxSpecBytes));
+  const std::string& label = request.label();
+  if (label.size() > kMaxLabelBytes)
+    return bad("label", std::to_string(label.size()) + " bytes, more than " + std::to_string(kMaxLabelBytes));
+  for (unsigned char c : label)
+    if (c < 0x20 || c == 0x7f) return bad("label", "control characters are not allowed");
+  if (request.base_dir().size() > 4096) return bad("base_dir", "longer than 4096 bytes");
+  if (request.base_dir().find('\0') != std::string::npos) return bad("base_dir", "contains a NUL byte");
+  return label.empty() ? std::string("spec") : label;
+}
+
+model::Result<bool> whatif_job_id(const std::string& job_id) {
+  if (job_id.empty()) return bad("job_id", "empty");
+  if (job_id.size() > kMaxJobIdBytes)
+    return bad("job_id",
+               std::to_string(job_id.size()) + " bytes, more than " + std::to_string(kMaxJobIdBytes));
+  for (unsigned char c : job_id)
+    if (c <= 0x20 || c >= 0x7f) return bad("job_id", "only printable ASCII characters without spaces");
+  return true;
+}
+
 }  // namespace fabtwin::server::requests

@@ -23,6 +23,7 @@
 #include "gate.hpp"
 #include "ingest.hpp"
 #include "publisher.hpp"
+#include "whatif_service.hpp"
 #include "yield_service.hpp"
 
 namespace fabtwin::server {
@@ -279,7 +280,8 @@ struct Server::Impl {
         writer(*twin, [this] { publisher.notify(); }),
         twin_service(*twin, publisher, gate),
         ingest_service(twin->model(), writer, options.max_batch_events, gate),
-        yield_service(open_yield_query(*twin, gate)) {}
+        yield_service(open_yield_query(*twin, gate)),
+        whatif_service(*twin, options.whatif_threads, gate) {}
 
   // The yield queries read the twin's store through connections of their own.
   static YieldServiceImpl open_yield_query(const live::LiveTwin& twin, const Gate& gate) {
@@ -321,6 +323,7 @@ struct Server::Impl {
   TwinServiceImpl twin_service;
   IngestServiceImpl ingest_service;
   YieldServiceImpl yield_service;
+  WhatIfServiceImpl whatif_service;
   std::unique_ptr<grpc::Server> server;
   int port = 0;
 
@@ -416,6 +419,7 @@ model::Result<std::unique_ptr<Server>> Server::start(std::unique_ptr<live::LiveT
   builder.RegisterService(&impl->twin_service);
   builder.RegisterService(&impl->ingest_service);
   builder.RegisterService(&impl->yield_service);
+  builder.RegisterService(&impl->whatif_service);
   impl->server = builder.BuildAndStart();
   if (!impl->server || (!impl->options.listen.empty() && impl->port == 0)) {
     const std::string listen = impl->options.listen;
@@ -423,6 +427,7 @@ model::Result<std::unique_ptr<Server>> Server::start(std::unique_ptr<live::LiveT
     if (impl->server) impl->server->Shutdown();
     impl->publisher.stop();
     impl->writer.stop();
+    impl->whatif_service.stop();
     return model::Error{.file = "",
                         .line = 0,
                         .field = "listen",
@@ -456,6 +461,7 @@ void Server::shutdown() {
   impl_->server->GetHealthCheckService()->SetServingStatus(false);
   impl_->publisher.stop();                // streams end UNAVAILABLE
   impl_->twin_service.drain_forecasts();  // running forecasts end CANCELLED
+  impl_->whatif_service.stop();           // what-if jobs end CANCELLED (and their watches)
   // Running calls (an ingest waiting for its commit) finish; the writer keeps committing meanwhile.
   impl_->server->Shutdown(std::chrono::system_clock::now() +
                           std::chrono::duration_cast<std::chrono::system_clock::duration>(

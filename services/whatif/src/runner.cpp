@@ -201,6 +201,26 @@ des::Simulation make(model::Result<des::Simulation> r, const std::string& what) 
 
 }  // namespace
 
+double total_days(const Batch& b, std::size_t first, std::size_t last) {
+  const std::size_t S = b.scenarios.size();
+  const std::int64_t t0 = ms(b.start_days);
+  const std::int64_t w0 = b.base_options.warmup.count();
+  const std::int64_t end = w0 + ms(b.spec.horizon_days);
+  std::size_t warm = 0;
+  std::optional<std::uint32_t> last_rep;
+  double total = 0;
+  for (std::size_t k = first; k < last; ++k) {
+    const bool shares = shares_warmup(b, k % S);
+    const auto r = static_cast<std::uint32_t>(k / S);
+    if (b.checkpoint.empty() && shares && last_rep != r) {
+      ++warm;
+      last_rep = r;
+    }
+    total += static_cast<double>(shares ? end - w0 : end - t0) / model::kMsPerDay;
+  }
+  return total + static_cast<double>(warm) * static_cast<double>(w0 - t0) / model::kMsPerDay;
+}
+
 std::vector<PairResult> run_pairs(const Batch& b, const std::vector<MetricDef>& defs, std::size_t first,
                                   std::size_t last, const RunOptions& o) {
   const Spec& spec = b.spec;

@@ -110,25 +110,8 @@ std::filesystem::path resolve(const std::filesystem::path& dir, const std::strin
   return path.is_absolute() || dir.empty() ? path : (dir / path).lexically_normal();
 }
 
-Spec read(const std::string& file, const Value& root, const std::filesystem::path& dir) {
-  const Obj o(file, root, "",
-              {"schema", "name", "base", "horizon_days", "warmup_days", "replications", "seed", "rule",
-               "common_random_numbers", "metrics", "percentiles", "groups", "scenarios"});
-  Spec s;
-  s.file = file;
-  if (const Value* v = o.get("schema"); v && (!v->is_string() || v->as_string() != kSchema))
-    o.fail("schema", v->line(), "expected \"" + std::string(kSchema) + "\"");
-  if (o.get("name")) s.name = o.string("name");
-
-  const Obj base(file, o.need("base"), "base", {"model", "checkpoint", "live"});
-  if (const Value* live = o.need("base").find("live"))
-    base.fail("base.live", live->line(),
-              "a live twin base is not supported yet: save the twin's state (simulate --save-state) and give "
-              "\"checkpoint\"");
-  if (o.need("base").find("model")) s.model = resolve(dir, base.string("model"));
-  if (o.need("base").find("checkpoint")) s.checkpoint = resolve(dir, base.string("checkpoint"));
-  if (s.model.empty() && s.checkpoint.empty())
-    base.fail("base", o.need("base").line(), "give \"model\" (a model file or folder) or \"checkpoint\"");
+Spec read_rest(const Obj& o, Spec s) {
+  const std::string& file = o.file();
 
   s.horizon_days = o.number("horizon_days", 0, 100000, true);
   s.warmup_days = o.get("warmup_days") ? o.number("warmup_days", 0, 100000, false) : 0;
@@ -213,6 +196,33 @@ Spec read(const std::string& file, const Value& root, const std::filesystem::pat
   return s;
 }
 
+Spec read(const std::string& file, const Value& root, const std::filesystem::path& dir) {
+  const Obj o(file, root, "",
+              {"schema", "name", "base", "horizon_days", "warmup_days", "replications", "seed", "rule",
+               "common_random_numbers", "metrics", "percentiles", "groups", "scenarios"});
+  Spec s;
+  s.file = file;
+  if (const Value* v = o.get("schema"); v && (!v->is_string() || v->as_string() != kSchema))
+    o.fail("schema", v->line(), "expected \"" + std::string(kSchema) + "\"");
+  if (o.get("name")) s.name = o.string("name");
+
+  const Obj base(file, o.need("base"), "base", {"model", "checkpoint", "live"});
+  if (const Value* live = o.need("base").find("live")) {
+    if (!base.boolean("live")) base.fail("base.live", live->line(), "expected true (or leave \"live\" out)");
+    for (const char* other : {"model", "checkpoint"})
+      if (const Value* v = o.need("base").find(other))
+        base.fail(std::string("base.") + other, v->line(),
+                  "a live base is the served twin's state: give no \"" + std::string(other) + "\" beside it");
+    s.live = true;
+    return read_rest(o, std::move(s));
+  }
+  if (o.need("base").find("model")) s.model = resolve(dir, base.string("model"));
+  if (o.need("base").find("checkpoint")) s.checkpoint = resolve(dir, base.string("checkpoint"));
+  if (s.model.empty() && s.checkpoint.empty())
+    base.fail("base", o.need("base").line(), "give \"model\" (a model file or folder) or \"checkpoint\"");
+  return read_rest(o, std::move(s));
+}
+
 // simulate --save-state files: "FABTWIN-STATE 1\nmodel PATH\n\n" + engine checkpoint bytes.
 constexpr std::string_view kStateMagic = "FABTWIN-STATE 1\n";
 
@@ -236,42 +246,33 @@ Result<Spec> read_spec(const std::filesystem::path& file) {
   return parse_spec(text.value(), file.string(), file.parent_path());
 }
 
-Result<Batch> load_batch(Spec spec) {
+namespace {
+
+// The common part: the base model (and checkpoint bytes, "" for a model base) -> the Batch.
+Result<Batch> load_batch_from(Spec spec, model::Model base_model, std::string checkpoint) {
   const std::string& file = spec.file;
+  const std::string ckpt_label = spec.live ? std::string("the live twin's state") : spec.checkpoint.string();
+  const std::string ckpt_field = spec.live ? "base.live" : "base.checkpoint";
   Batch b;
   des::Options opt;
   opt.rule = spec.rule;
-  if (!spec.checkpoint.empty()) {
-    auto text = io::read_file(spec.checkpoint);
-    if (!text.ok()) return Error{file, 0, "base.checkpoint", text.error().what()};
-    const std::string& bytes = text.value();
-    const auto end = bytes.find("\n\n");
-    if (bytes.compare(0, kStateMagic.size(), kStateMagic) != 0 || end == std::string::npos ||
-        bytes.compare(kStateMagic.size(), 6, "model ") != 0)
-      return Error{
-          file, 0, "base.checkpoint",
-          spec.checkpoint.string() + ": not a fabtwin state file (written by simulate --save-state)"};
-    if (spec.model.empty()) spec.model = bytes.substr(kStateMagic.size() + 6, end - kStateMagic.size() - 6);
-    b.checkpoint = bytes.substr(end + 2);
+  b.checkpoint = std::move(checkpoint);
+  if (!b.checkpoint.empty()) {
     auto saved = des::Simulation::checkpoint_options(b.checkpoint);
-    if (!saved.ok())
-      return Error{file, 0, "base.checkpoint", spec.checkpoint.string() + ": " + saved.error().what()};
+    if (!saved.ok()) return Error{file, 0, ckpt_field, ckpt_label + ": " + saved.error().what()};
     opt.group_rules = saved->group_rules;
     opt.wip_sample_interval = saved->wip_sample_interval;
     opt.count_initial_wip = saved->count_initial_wip;
     if (spec.rule.empty()) opt.rule = saved->rule;
   }
-  auto model = io::load_model(spec.model);
-  if (!model.ok()) return Error{file, 0, "base.model", model.error().what()};
-  b.base_model = std::move(model.value());
+  b.base_model = std::move(base_model);
 
   // The base state: a checkpoint, or the base model at t = 0 (its tables decide which scenarios
   // can continue from the base's warm state).
   std::string probe;
   if (!b.checkpoint.empty()) {
     auto sim = des::Simulation::restore_changed(b.base_model, opt, b.checkpoint);
-    if (!sim.ok())
-      return Error{file, 0, "base.checkpoint", spec.checkpoint.string() + ": " + sim.error().what()};
+    if (!sim.ok()) return Error{file, 0, ckpt_field, ckpt_label + ": " + sim.error().what()};
     b.start_days = model::to_days(sim->now().time_since_epoch());
     probe = b.checkpoint;
   } else {
@@ -311,6 +312,38 @@ Result<Batch> load_batch(Spec spec) {
   }
   b.spec = std::move(spec);
   return b;
+}
+
+}  // namespace
+
+Result<Batch> load_batch(Spec spec) {
+  const std::string& file = spec.file;
+  if (spec.live)
+    return Error{file, 0, "base.live",
+                 "a live twin base is the served twin's state: submit the spec to the server's WhatIfService "
+                 "(fabtwin whatif submit SPEC --target HOST:PORT)"};
+  std::string checkpoint;
+  if (!spec.checkpoint.empty()) {
+    auto text = io::read_file(spec.checkpoint);
+    if (!text.ok()) return Error{file, 0, "base.checkpoint", text.error().what()};
+    const std::string& bytes = text.value();
+    const auto end = bytes.find("\n\n");
+    if (bytes.compare(0, kStateMagic.size(), kStateMagic) != 0 || end == std::string::npos ||
+        bytes.compare(kStateMagic.size(), 6, "model ") != 0)
+      return Error{
+          file, 0, "base.checkpoint",
+          spec.checkpoint.string() + ": not a fabtwin state file (written by simulate --save-state)"};
+    if (spec.model.empty()) spec.model = bytes.substr(kStateMagic.size() + 6, end - kStateMagic.size() - 6);
+    checkpoint = bytes.substr(end + 2);
+  }
+  auto model = io::load_model(spec.model);
+  if (!model.ok()) return Error{file, 0, "base.model", model.error().what()};
+  return load_batch_from(std::move(spec), std::move(model.value()), std::move(checkpoint));
+}
+
+Result<Batch> load_batch(Spec spec, LiveBase live) {
+  if (!spec.live) return Error{spec.file, 0, "base", "the spec's base is not {\"live\": true}"};
+  return load_batch_from(std::move(spec), std::move(live.model), std::move(live.checkpoint));
 }
 
 }  // namespace fabtwin::whatif

@@ -8,6 +8,8 @@
 //   ForecastRequest                       forecast()  (lot names are checked against the live
 //                                         state later: NOT_FOUND)
 //   IngestRequest                         ingest()    (Ingest and each IngestEvents batch)
+//   SubmitRequest                         whatif_submit() (the spec itself: whatif::parse_spec)
+//   Watch/Results/CancelRequest           whatif_job_id()
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -17,6 +19,7 @@
 #include "fabtwin/twin/forecast.hpp"
 #include "fabtwin/twin_pb/twin_pb.hpp"
 #include "fabtwin/v1/twin.pb.h"
+#include "fabtwin/v1/whatif.pb.h"
 
 namespace fabtwin::server::requests {
 
@@ -44,5 +47,15 @@ model::Result<std::vector<des::Event>> ingest(const twin_pb::EventDecoder& decod
                                               const v1::IngestRequest& request, std::uint32_t max_events);
 
 // ---- YieldService requests: their checks go here (i11-yield). ----
+
+// ---- WhatIfService ----
+inline constexpr std::size_t kMaxSpecBytes = 1 << 20;
+inline constexpr std::size_t kMaxLabelBytes = 256;
+inline constexpr std::size_t kMaxJobIdBytes = 64;
+// spec_json non-empty, at most 1 MiB; label at most 256 bytes without control characters;
+// base_dir at most 4096 bytes without NUL. Returns the label to name the spec by ("spec" when empty).
+model::Result<std::string> whatif_submit(const v1::SubmitRequest& request);
+// job_id: 1 to 64 printable ASCII characters.
+model::Result<bool> whatif_job_id(const std::string& job_id);
 
 }  // namespace fabtwin::server::requests

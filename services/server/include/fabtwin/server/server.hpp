@@ -9,6 +9,10 @@
 //                 LiveTwin::ingest together (one group commit) and acknowledges each after it.
 //   YieldService  ListWafers (streamed pages), YieldSummary, WaferMap, StackedMap, Commonality over
 //                 the store's yield records (live::YieldQuery; proto/fabtwin/v1/yield.proto).
+//   WhatIfService Submit, Watch (a progress stream), Results, Cancel: what-if batches (services/whatif)
+//                 queued and run one at a time on a worker thread of their own (whatif_threads
+//                 threads); a {"live": true} base is the twin's state at submit time
+//                 (proto/fabtwin/v1/whatif.proto; docs/whatif.md "WhatIfService").
 //   plus grpc.health.v1 (SERVING) and server reflection.
 // A clock thread runs the twin's clock at wall time x speed (autonomous: the simulation runs;
 // follow: the clock runs on so waits and overdue jobs show). Exceptions never cross into gRPC:
@@ -59,6 +63,8 @@ struct ServerOptions {
   // loopback address (loopback_address), else start() fails naming "listen".
   std::shared_ptr<const Tokens> tokens;
   TlsFiles tls;
+  // Threads a what-if job runs its replications on (jobs run one at a time); at least 1.
+  unsigned whatif_threads = 1;
 };
 
 class Server {

@@ -39,6 +39,9 @@ bool shares_warmup(const Batch& batch, std::size_t scenario);
 // [first, last) pair numbers of `rank` among `ranks`.
 std::pair<std::size_t, std::size_t> share(std::size_t pairs, int rank, int ranks);
 
+// The simulated days run_pairs(batch, defs, first, last, ...) reports as its progress total.
+double total_days(const Batch& batch, std::size_t first, std::size_t last);
+
 struct RunOptions {
   unsigned threads = 1;
   // Called (from worker threads, serialised) as simulated days are done: (done, total).

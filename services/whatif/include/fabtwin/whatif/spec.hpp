@@ -4,6 +4,8 @@
 //   {"schema": "fabtwin.v1.WhatIf", "name": "more litho",
 //    "base": {"model": "../minifab.json"},          // or {"checkpoint": "warm.state"} (simulate
 //                                                   // --save-state; "model" optional beside it)
+//                                                   // or {"live": true}: the served twin's state
+//                                                   // (WhatIfService only; load_batch(spec, LiveBase))
 //    "horizon_days": 60, "warmup_days": 20, "replications": 10, "seed": 1,
 //    "rule": "cr",                                  // optional: the base run's dispatch rule
 //    "common_random_numbers": true,                 // default true
@@ -38,6 +40,7 @@ struct Spec {
   std::filesystem::path model;       // resolved against the spec's folder ("" with a checkpoint
                                      // that names its own model)
   std::filesystem::path checkpoint;  // "" for a model base
+  bool live = false;                 // {"live": true}: the served twin's state (no model, checkpoint)
   double horizon_days = 0;
   double warmup_days = 0;
   std::uint32_t replications = 0;
@@ -76,6 +79,15 @@ struct Batch {
 // Loads the base (model, checkpoint), applies every scenario (errors name the spec file, the
 // scenario's path and the delta's field; nothing runs if one is refused), checks groups exist
 // and decides per scenario whether it can start from the base's warm state.
+// A live base (spec.live) is refused here (field "base.live": it runs in the server's WhatIfService).
 model::Result<Batch> load_batch(Spec spec);
+
+// A live twin's state: its model and the engine checkpoint bytes taken from it (des::Simulation::save).
+struct LiveBase {
+  model::Model model;
+  std::string checkpoint;
+};
+// The batch of a live-base spec (spec.live) from that state, as a checkpoint base.
+model::Result<Batch> load_batch(Spec spec, LiveBase live);
 
 }  // namespace fabtwin::whatif
