@@ -1,0 +1,331 @@
+// WhatIfService against a real server (127.0.0.1:0) on the mini-fab: a job's progress stream
+// (monotone, its total the batch's simulated days, ending DONE), its results byte for byte those
+// of the same batch run in-process (whatif::run_pairs + write_outputs), a live-twin base that
+// carries the twin's ingested state, the spec's errors named by field (INVALID_ARGUMENT), unknown
+// jobs (NOT_FOUND), results before a job is done (FAILED_PRECONDITION) and cancellation.
+#include <grpcpp/grpcpp.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <sstream>
+
+#include "fabtwin/io/load.hpp"
+#include "fabtwin/live/live_twin.hpp"
+#include "fabtwin/server/server.hpp"
+#include "fabtwin/v1/twin.grpc.pb.h"
+#include "fabtwin/v1/whatif.grpc.pb.h"
+#include "fabtwin/whatif/output.hpp"
+#include "fabtwin/whatif/runner.hpp"
+#include "fabtwin/whatif/spec.hpp"
+#include "temp_dir.hpp"
+#include "test_paths.hpp"
+
+using namespace fabtwin;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+const model::Model& minifab() {
+  static const model::Model m = io::load_model(test::minifab()).value();
+  return m;
+}
+
+std::chrono::system_clock::time_point in_seconds(double s) {
+  return std::chrono::system_clock::now() +
+         std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::duration<double>(s));
+}
+
+struct Running {
+  test::TempDir dir{"fabtwin_whatif_service"};
+  std::unique_ptr<server::Server> server;
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<v1::WhatIfService::Stub> stub;
+
+  Running() {
+    live::LiveOptions o;
+    o.sim.mode = des::Mode::Follow;
+    o.db_path = (dir.path / "live.db").string();
+    auto twin = live::LiveTwin::open(minifab(), o);
+    if (!twin) FAIL(twin.error().what());
+    auto s = server::Server::start(std::move(twin.value()), {.listen = "127.0.0.1:0", .whatif_threads = 2});
+    if (!s) FAIL(s.error().what());
+    server = std::move(s.value());
+    channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(server->port()),
+                                  grpc::InsecureChannelCredentials());
+    stub = v1::WhatIfService::NewStub(channel);
+  }
+
+  grpc::Status submit(const std::string& spec, v1::SubmitReply& reply) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(in_seconds(60));
+    v1::SubmitRequest req;
+    req.set_spec_json(spec);
+    req.set_label("test.json");
+    return stub->Submit(&ctx, req, &reply);
+  }
+  std::string submit_ok(const std::string& spec) {
+    v1::SubmitReply reply;
+    const grpc::Status st = submit(spec, reply);
+    INFO(st.error_message());
+    REQUIRE(st.ok());
+    REQUIRE(!reply.job_id().empty());
+    return reply.job_id();
+  }
+  // Every Progress of the job until the stream ends.
+  std::vector<v1::Progress> watch(const std::string& id, grpc::Status* status = nullptr) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(in_seconds(600));
+    v1::WatchRequest req;
+    req.set_job_id(id);
+    auto reader = stub->Watch(&ctx, req);
+    std::vector<v1::Progress> out;
+    for (v1::Progress p; reader->Read(&p);) out.push_back(p);
+    const grpc::Status st = reader->Finish();
+    if (status)
+      *status = st;
+    else
+      CHECK(st.ok());
+    return out;
+  }
+  grpc::Status results(const std::string& id, v1::ResultsReply& reply) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(in_seconds(60));
+    v1::ResultsRequest req;
+    req.set_job_id(id);
+    return stub->Results(&ctx, req, &reply);
+  }
+  grpc::Status cancel(const std::string& id, v1::CancelReply& reply) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(in_seconds(60));
+    v1::CancelRequest req;
+    req.set_job_id(id);
+    return stub->Cancel(&ctx, req, &reply);
+  }
+};
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// The same batch run in-process, as `fabtwin whatif run` does; the three files it writes.
+struct Reference {
+  std::string json, csv, png;
+};
+Reference run_in_process(whatif::Batch b) {
+  const auto defs = whatif::metric_defs(b);
+  const std::size_t pairs = b.scenarios.size() * b.spec.replications;
+  const auto values = whatif::run_pairs(b, defs, 0, pairs, {.threads = 1});
+  const auto r = whatif::summarise_batch(b, defs, values);
+  test::TempDir out{"fabtwin_whatif_ref"};
+  whatif::write_outputs(b, r, out.path);
+  return {read_file(out.path / "results.json"), read_file(out.path / "results.csv"),
+          read_file(out.path / "chart.png")};
+}
+
+std::string model_spec(double horizon, double warmup, const std::string& extra = "") {
+  return R"({"schema": "fabtwin.v1.WhatIf", "name": "service test", "base": {"model": ")" +
+         test::minifab().string() + R"("}, "horizon_days": )" + std::to_string(horizon) +
+         R"(, "warmup_days": )" + std::to_string(warmup) + R"(, "replications": 2, "seed": 3, )" + extra +
+         R"("scenarios": [{"name": "diffusion by CR", "deltas": [{"rule": {"group": "Diffusion_AB", "rule": "cr"}}]}]})";
+}
+
+}  // namespace
+
+TEST_CASE("a submitted batch: progress to DONE, results equal the in-process run byte for byte",
+          "[services][whatif]") {
+  Running r;
+  const std::string spec = model_spec(3, 1);
+  v1::SubmitReply sub;
+  REQUIRE(r.submit(spec, sub).ok());
+  CHECK(sub.pairs() == 4);
+  REQUIRE(sub.scenarios_size() == 2);
+  CHECK(sub.scenarios(0) == "base");
+  CHECK(sub.scenarios(1) == "diffusion by CR");
+  CHECK_FALSE(sub.live_base());
+
+  const auto progress = r.watch(sub.job_id());
+  REQUIRE(progress.size() >= 2);
+  // 2 scenarios x 2 replications x 3 days, plus each replication's shared 1-day warm-up.
+  const double total = 2 * 2 * 3 + 2 * 1;
+  double last = -1;
+  bool running = false;
+  for (const auto& p : progress) {
+    CHECK(p.total() == Approx(total));
+    CHECK(p.done() >= last);
+    last = p.done();
+    running = running || p.state() == v1::RUNNING;
+    if (&p != &progress.back()) CHECK((p.state() == v1::QUEUED || p.state() == v1::RUNNING));
+  }
+  CHECK(running);
+  CHECK(progress.back().state() == v1::DONE);
+  CHECK(progress.back().done() == Approx(total));
+  // A watch of a finished job: its final state at once.
+  const auto again = r.watch(sub.job_id());
+  REQUIRE(again.size() == 1);
+  CHECK(again[0].state() == v1::DONE);
+
+  v1::ResultsReply res;
+  REQUIRE(r.results(sub.job_id(), res).ok());
+  auto parsed = whatif::parse_spec(spec, "test.json", "");
+  REQUIRE(parsed.ok());
+  auto batch = whatif::load_batch(std::move(parsed.value()));
+  REQUIRE(batch.ok());
+  const std::size_t defs = whatif::metric_defs(batch.value()).size();
+  const Reference ref = run_in_process(std::move(batch.value()));
+  CHECK(res.results_json() == ref.json);
+  CHECK(res.results_csv() == ref.csv);
+  CHECK(res.chart_png() == ref.png);
+  REQUIRE(res.rows_size() == static_cast<int>(2 * defs));
+  CHECK(res.rows(0).scenario() == "base");
+  CHECK_FALSE(res.rows(0).has_diff());
+  const v1::ResultRow& scen = res.rows(static_cast<int>(defs));
+  CHECK(scen.scenario() == "diffusion by CR");
+  CHECK(scen.has_diff());
+  CHECK(scen.values_size() == 2);
+  CHECK(scen.ci_low() <= scen.mean());
+  CHECK(scen.mean() <= scen.ci_high());
+}
+
+TEST_CASE("a live base is the served twin's state when submitted", "[services][whatif]") {
+  Running r;
+  const std::string spec =
+      R"({"base": {"live": true}, "horizon_days": 4, "replications": 2, "metrics": ["utilisation", "throughput"],
+          "groups": ["Litho_E"], "scenarios": []})";
+  v1::SubmitReply before;
+  REQUIRE(r.submit(spec, before).ok());
+  CHECK(before.live_base());
+  CHECK(before.base_time_ms() == 0);
+
+  // The only Litho_E tool goes down (unscheduled) at 1 h.
+  constexpr std::int64_t kDown = 3'600'000;
+  {
+    auto ingest = v1::IngestService::NewStub(r.channel);
+    v1::IngestRequest req;
+    v1::MesEvent& e = *req.add_events();
+    e.set_id("down-1");
+    e.set_time_ms(kDown);
+    e.set_kind(v1::EVENT_KIND_TOOL_STATE);
+    e.set_tool("Litho_E_1");
+    e.set_state(v1::TOOL_STATE_UNSCHEDULED_DOWN);
+    v1::IngestReply reply;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(in_seconds(60));
+    const grpc::Status st = ingest->Ingest(&ctx, req, &reply);
+    INFO(st.error_message());
+    REQUIRE(st.ok());
+    REQUIRE(reply.results_size() == 1);
+    REQUIRE(reply.results(0).outcome() == v1::OUTCOME_APPLIED);
+  }
+  v1::SubmitReply after;
+  REQUIRE(r.submit(spec, after).ok());
+  CHECK(after.base_time_ms() == kDown);
+  CHECK(after.base_time_ms() == r.server->twin().now().time_since_epoch().count());
+
+  REQUIRE(r.watch(before.job_id()).back().state() == v1::DONE);
+  REQUIRE(r.watch(after.job_id()).back().state() == v1::DONE);
+  v1::ResultsReply a, b;
+  REQUIRE(r.results(before.job_id(), a).ok());
+  REQUIRE(r.results(after.job_id(), b).ok());
+  CHECK(a.results_json() != b.results_json());
+
+  // The job ran from exactly the twin's state (nothing changed it since the submit: the clock is
+  // still): the same batch in-process from a checkpoint of that state gives the same bytes.
+  auto parsed = whatif::parse_spec(spec, "test.json", "");
+  REQUIRE(parsed.ok());
+  const std::string state = r.server->twin().read([](const des::Simulation& s) { return s.save(); });
+  auto batch = whatif::load_batch(std::move(parsed.value()), whatif::LiveBase{minifab(), state});
+  REQUIRE(batch.ok());
+  CHECK(batch->start_days == Approx(1.0 / 24));
+  CHECK(run_in_process(std::move(batch.value())).json == b.results_json());
+
+  // A live base needs the server: the in-process reader refuses it, naming base.live.
+  auto alone = whatif::parse_spec(spec, "test.json", "");
+  REQUIRE(alone.ok());
+  auto refused = whatif::load_batch(std::move(alone.value()));
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().field == "base.live");
+  CHECK(refused.error().message.find("whatif submit") != std::string::npos);
+}
+
+TEST_CASE("bad specs are INVALID_ARGUMENT naming the field; unknown jobs NOT_FOUND", "[services][whatif]") {
+  Running r;
+  struct Case {
+    std::string spec, field;
+  };
+  const std::string model = test::minifab().string();
+  const std::vector<Case> cases = {
+      {"{not json", "test.json:1"},
+      {R"({"base": {"model": ")" + model + R"("}, "replications": 2, "scenarios": []})", "horizon_days"},
+      {R"({"base": {"model": ")" + model + R"("}, "horizon_days": 2, "replications": 1, "scenarios": []})",
+       "replications"},
+      {R"({"base": {"live": true, "model": "x.json"}, "horizon_days": 2, "replications": 2, "scenarios": []})",
+       "base.model"},
+      {R"({"base": {"live": false}, "horizon_days": 2, "replications": 2, "scenarios": []})", "base.live"},
+      {R"({"base": {"model": "/nonexistent/model.json"}, "horizon_days": 2, "replications": 2, "scenarios": []})",
+       "base.model"},
+      {model_spec(2, 0).replace(model_spec(2, 0).find("Diffusion_AB"), 12, "No_Such_Group"),
+       "scenarios[0].deltas[0]"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.spec);
+    v1::SubmitReply reply;
+    const grpc::Status st = r.submit(c.spec, reply);
+    INFO(st.error_message());
+    CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK(st.error_message().find(c.field) != std::string::npos);
+    CHECK(reply.job_id().empty());
+  }
+  {
+    v1::SubmitReply reply;
+    const grpc::Status st = r.submit("", reply);
+    CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK(st.error_message().find("spec_json") != std::string::npos);
+  }
+  v1::ResultsReply res;
+  CHECK(r.results("job-999", res).error_code() == grpc::StatusCode::NOT_FOUND);
+  CHECK(r.results("", res).error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  v1::CancelReply can;
+  CHECK(r.cancel("job-999", can).error_code() == grpc::StatusCode::NOT_FOUND);
+  grpc::Status st;
+  CHECK(r.watch("job-999", &st).empty());
+  CHECK(st.error_code() == grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_CASE("results before a job is done are FAILED_PRECONDITION; queued and running jobs cancel",
+          "[services][whatif]") {
+  Running r;
+  // A long job (years of simulated time) holds the worker; the second one waits behind it.
+  const std::string long_job = r.submit_ok(model_spec(20000, 0));
+  const std::string queued = r.submit_ok(model_spec(2, 0));
+  v1::ResultsReply res;
+  grpc::Status st = r.results(queued, res);
+  CHECK(st.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  CHECK(st.error_message().find("QUEUED") != std::string::npos);
+  st = r.results(long_job, res);
+  CHECK(st.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+
+  v1::CancelReply can;
+  REQUIRE(r.cancel(queued, can).ok());
+  CHECK(can.state() == v1::CANCELLED);
+  const auto q = r.watch(queued);
+  REQUIRE(q.size() == 1);
+  CHECK(q[0].state() == v1::CANCELLED);
+
+  REQUIRE(r.cancel(long_job, can).ok());
+  const auto l = r.watch(long_job);
+  REQUIRE(!l.empty());
+  CHECK(l.back().state() == v1::CANCELLED);
+  CHECK(l.back().done() < l.back().total());
+  st = r.results(long_job, res);
+  CHECK(st.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  CHECK(st.error_message().find("CANCELLED") != std::string::npos);
+
+  // The worker goes on with the next job.
+  const std::string next = r.submit_ok(model_spec(1, 0));
+  CHECK(r.watch(next).back().state() == v1::DONE);
+  CHECK(r.results(next, res).ok());
+}
