@@ -26,6 +26,7 @@ struct ServeArgs {
   std::string auth, tls_cert, tls_key, tls_client_ca;
   double speed = -1;  // < 0: the mode's default (follow 0, autonomous 1)
   std::uint64_t seed = 1;
+  unsigned whatif_threads = 1;
   std::string yield_params;  // "": yield_params.json in the data folder
   bool no_yield = false;
 };
@@ -76,6 +77,7 @@ int serve(const ServeArgs& a) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
+  so.whatif_threads = a.whatif_threads;
   so.speed = a.speed >= 0 ? a.speed : (o.sim.mode == des::Mode::Autonomous ? 1.0 : 0.0);
   auto s = server::Server::start(std::move(twin.value()), so);
   if (!s.ok()) {
@@ -168,6 +170,9 @@ void add_serve_command(CLI::App& root, Commands& out) {
           ->type_name("FILE");
   c->add_flag("--no-yield", a->no_yield, "record no yield (no defect model / Monte Carlo per completed lot)")
       ->excludes(params);
+  add_whole(*c, "--whatif-threads", a->whatif_threads,
+            "threads a WhatIfService job runs its replications on (jobs run one at a time)", 1, 4096)
+      ->capture_default_str();
   out.push_back({c, [a] { return serve(*a); }});
 }
 

@@ -1,5 +1,7 @@
 // fabtwin whatif run SPEC --out DIR [--threads N] [--quiet]: a what-if batch (docs/whatif.md), on
 // all cores, and over MPI ranks when started by mpirun/srun.
+// fabtwin whatif submit SPEC --target HOST:PORT --out DIR: the same batch run by a `fabtwin serve`
+// (WhatIfService; a {"live": true} base is the served twin's state), its outputs written here.
 #include <unistd.h>
 
 #include <chrono>
@@ -13,6 +15,16 @@
 #include "fabtwin/whatif/output.hpp"
 #include "fabtwin/whatif/runner.hpp"
 #include "fabtwin/whatif/spec.hpp"
+#if FABTWIN_HAVE_SERVER
+#include <grpcpp/grpcpp.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "client_commands.hpp"
+#include "fabtwin/io/file.hpp"
+#include "fabtwin/v1/whatif.grpc.pb.h"
+#endif
 
 namespace fabtwin::cli {
 
@@ -111,6 +123,87 @@ int run(const WhatIfOptions& o) {
   }
 }
 
+#if FABTWIN_HAVE_SERVER
+struct SubmitOptions {
+  std::string spec, out, target;
+  ConnectArgs connect;
+  bool quiet = false;
+};
+
+std::runtime_error rpc_error(const std::string& what, const grpc::Status& st) {
+  return std::runtime_error(what + ": " + st.error_message() + " (gRPC status " +
+                            std::to_string(static_cast<int>(st.error_code())) + ")");
+}
+
+void write_bytes(const std::filesystem::path& p, const std::string& bytes) {
+  std::ofstream f(p, std::ios::binary);
+  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!f.flush()) throw std::runtime_error(p.string() + ": cannot write the file");
+}
+
+int submit(const SubmitOptions& o) {
+  auto text = io::read_file(o.spec);
+  if (!text.ok()) throw std::runtime_error(text.error().what());
+  auto channel = open_channel(o.target, o.connect);  // bad options: exit 2
+  auto stub = v1::WhatIfService::NewStub(channel);
+  v1::SubmitRequest req;
+  req.set_spec_json(text.value());
+  req.set_label(o.spec);
+  // Relative paths in the spec resolve against its folder, on the server's machine.
+  req.set_base_dir(std::filesystem::absolute(std::filesystem::path(o.spec)).parent_path().string());
+  v1::SubmitReply sub;
+  {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(10));
+    const grpc::Status st = stub->Submit(&ctx, req, &sub);
+    if (!st.ok()) throw rpc_error("submit " + o.spec + " to " + o.target, st);
+  }
+  if (!o.quiet)
+    std::printf("%s: job %s, %u pairs (%zu scenarios)%s\n", o.spec.c_str(), sub.job_id().c_str(), sub.pairs(),
+                static_cast<std::size_t>(sub.scenarios_size()),
+                sub.live_base() ? (", live base at model day " +
+                                   std::to_string(static_cast<double>(sub.base_time_ms()) / 86'400'000.0))
+                                      .c_str()
+                                : "");
+  v1::Progress last;
+  {
+    grpc::ClientContext ctx;
+    v1::WatchRequest wr;
+    wr.set_job_id(sub.job_id());
+    auto reader = stub->Watch(&ctx, wr);
+    ProgressBar bar(!o.quiet && isatty(STDERR_FILENO));
+    for (v1::Progress p; reader->Read(&p);) {
+      bar(p.done(), p.total());
+      last = p;
+    }
+    bar.finish();
+    const grpc::Status st = reader->Finish();
+    if (!st.ok()) throw rpc_error("watch job " + sub.job_id(), st);
+  }
+  if (last.state() != v1::DONE)
+    throw std::runtime_error("job " + sub.job_id() + " ended " + v1::JobState_Name(last.state()) +
+                             (last.message().empty() ? "" : ": " + last.message()));
+  v1::ResultsReply res;
+  {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(10));
+    v1::ResultsRequest rr;
+    rr.set_job_id(sub.job_id());
+    const grpc::Status st = stub->Results(&ctx, rr, &res);
+    if (!st.ok()) throw rpc_error("results of job " + sub.job_id(), st);
+  }
+  const std::filesystem::path dir(o.out);
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw std::runtime_error(o.out + ": cannot create the folder: " + ec.message());
+  write_bytes(dir / "results.json", res.results_json());
+  write_bytes(dir / "results.csv", res.results_csv());
+  write_bytes(dir / "chart.png", res.chart_png());
+  if (!o.quiet) std::printf("wrote %s/results.csv, results.json, chart.png\n", o.out.c_str());
+  return kExitOk;
+}
+#endif
+
 }  // namespace
 
 void add_whatif_commands(CLI::App& root, Commands& out) {
@@ -129,6 +222,22 @@ void add_whatif_commands(CLI::App& root, Commands& out) {
             0, 4096);
   r->add_flag("--quiet", o->quiet, "no progress bar and no summary");
   out.push_back({r, [o] { return run(*o); }});
+#if FABTWIN_HAVE_SERVER
+  auto so = std::make_shared<SubmitOptions>();
+  CLI::App* sc = add_command(
+      *w, "submit", "Run a what-if spec on a `fabtwin serve` (WhatIfService) and write its outputs here",
+      "The server checks the spec (errors name its fields), queues the job and runs it; this shows the\n"
+      "progress and writes DIR/results.csv, results.json and chart.png (the bytes `whatif run` writes).\n"
+      "A base {\"live\": true} is the served twin's state at submit time. Paths in the spec are read on\n"
+      "the server's machine, relative to the spec's folder. Needs the operator role.");
+  required(sc->add_option("spec", so->spec, "the what-if spec (JSON, docs/whatif.md)")->type_name("SPEC"));
+  required(sc->add_option("--target", so->target, "the server")->type_name("HOST:PORT"));
+  required(
+      sc->add_option("--out", so->out, "folder for results.csv, results.json, chart.png")->type_name("DIR"));
+  add_connect_options(*sc, so->connect);
+  sc->add_flag("--quiet", so->quiet, "no progress bar and no summary");
+  out.push_back({sc, [so] { return submit(*so); }});
+#endif
 }
 
 }  // namespace fabtwin::cli
