@@ -12,6 +12,9 @@
 //                         against three tokens, compared with an independent expectation
 //   6 auth file           Tokens::parse of the rest
 //   (YieldService requests: add their selectors here, 7 on.)
+//   20 SubmitRequest      requests::whatif_submit (WhatIfService; the spec's JSON itself is the
+//                         spec reader's, whatif::parse_spec, tested in tests/whatif)
+//   21 a job id           requests::whatif_job_id of the rest (Watch, Results, Cancel)
 // Aborts (with a message) when an error does not name its field or say what is wrong, when an
 // accepted request breaks its documented bounds, or when a decision differs from the expectation.
 #include <google/protobuf/stubs/logging.h>
@@ -208,6 +211,35 @@ inline void requests_auth_file(std::string_view text) {
   if (entries != t->size()) requests_fail("not one entry per line");
 }
 
+inline void requests_whatif_submit(std::string_view bytes) {
+  v1::SubmitRequest r;
+  if (!r.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return;
+  auto label = server::requests::whatif_submit(r);
+  if (!label) {
+    if (label.error().field != "spec_json" && label.error().field != "label" &&
+        label.error().field != "base_dir")
+      requests_fail("a SubmitRequest error naming no field of it: " + label.error().what());
+    check_request_error(label.error(), label.error().field);
+    return;
+  }
+  if (r.spec_json().empty() || r.spec_json().size() > server::requests::kMaxSpecBytes)
+    requests_fail("a spec_json of " + std::to_string(r.spec_json().size()) + " bytes accepted");
+  if (label.value().empty() || label.value().size() > server::requests::kMaxLabelBytes)
+    requests_fail("an empty or long label accepted");
+  for (unsigned char c : label.value())
+    if (c < 0x20 || c == 0x7f) requests_fail("a label with a control character accepted");
+  if (r.base_dir().find('\0') != std::string::npos) requests_fail("a base_dir with NUL accepted");
+}
+
+inline void requests_whatif_job_id(std::string_view bytes) {
+  const std::string id(bytes);
+  auto ok = server::requests::whatif_job_id(id);
+  bool printable = !id.empty() && id.size() <= server::requests::kMaxJobIdBytes;
+  for (unsigned char c : id) printable = printable && c > 0x20 && c < 0x7f;
+  if (ok.ok() != printable) requests_fail("job id decision differs from the expectation: '" + id + "'");
+  if (!ok) check_request_error(ok.error(), "job_id");
+}
+
 inline void requests_one(const std::uint8_t* data, std::size_t size) {
   static const bool quiet = [] {  // protobuf logs every invalid UTF-8 string it rejects
     google::protobuf::SetLogHandler(nullptr);
@@ -241,6 +273,12 @@ inline void requests_one(const std::uint8_t* data, std::size_t size) {
       break;
     case 6:
       requests_auth_file(rest);
+      break;
+    case 20:
+      requests_whatif_submit(rest);
+      break;
+    case 21:
+      requests_whatif_job_id(rest);
       break;
   }
 }
