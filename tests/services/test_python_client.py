@@ -102,6 +102,33 @@ with tempfile.TemporaryDirectory(prefix="fabtwin_py") as tmp:
             com = c.commonality()
             check(len(com) > 0 and com["p_adjusted"].is_monotonic_increasing, "commonality: ranked rows")
 
+            # What-if (WhatIfService): a small batch; its results equal `fabtwin whatif run`'s file.
+            spec = {"base": {"model": os.path.abspath(model)}, "horizon_days": 2, "warmup_days": 1,
+                    "replications": 2, "metrics": ["throughput", "cycle_time"],
+                    "scenarios": [{"name": "cr", "deltas": [{"rule": {"group": "Diffusion_AB", "rule": "cr"}}]}]}
+            job = c.whatif_submit(spec)
+            states = list(c.whatif_watch(job))
+            check(states[-1]["state"] == "done" and states[-1]["done"] == states[-1]["total"] == 2 * 2 * 2 + 2,
+                  f"whatif_watch: ends done with every simulated day ({states[-1]})")
+            check(all(a["done"] <= b["done"] for a, b in zip(states, states[1:])), "whatif_watch: done never falls")
+            res = c.whatif_results(job)
+            check(list(res["scenario"].unique()) == ["base", "cr"] and res[res["scenario"] == "base"]["diff"].isna().all()
+                  and res[res["scenario"] == "cr"]["diff"].notna().any(), "whatif_results: rows per scenario, diffs")
+            import json as _json
+
+            with open(os.path.join(tmp, "spec.json"), "w") as sf:
+                _json.dump(spec, sf)
+            subprocess.run([fabtwin, "whatif", "run", os.path.join(tmp, "spec.json"), "--out",
+                            os.path.join(tmp, "wi"), "--quiet"], check=True)
+            with open(os.path.join(tmp, "wi", "results.json")) as rf:
+                check(rf.read() == res.attrs["results_json"], "whatif_results: results.json as `whatif run` writes it")
+            try:
+                c.whatif_submit({**spec, "replications": 1})
+                check(False, "whatif_submit of a bad spec raises")
+            except FabtwinError as e:
+                check(e.code.name == "INVALID_ARGUMENT" and "replications" in e.details,
+                      f"whatif_submit of a bad spec: INVALID_ARGUMENT naming replications ({e.details})")
+
         out = os.path.join(tmp, "report")
         r = subprocess.run([sys.executable, example, "--target", target, "--out", out],
                            env={**os.environ, "PYTHONPATH": python_dir}, capture_output=True, text=True)

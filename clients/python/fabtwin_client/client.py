@@ -77,6 +77,7 @@ class Client:
         self._twin = twin_pb2_grpc.TwinServiceStub(self._channel)
         self._model = None
         self._yield = None
+        self._whatif = None
 
     def close(self) -> None:
         self._channel.close()
@@ -294,6 +295,53 @@ class Client:
         df.attrs = {"lots": r.lots, "wafers": r.wafers, "tests": dict(zip(_LEVELS, r.tests))}
         return df
 
+    # ---- what-if batches (WhatIfService) ------------------------------------------------------
+
+    def whatif_submit(self, spec: dict, base_dir: str = "", label: str = "") -> str:
+        """Submit a what-if spec (docs/whatif.md; a dict, sent as JSON) and return the job id. The
+        base may be {"live": True}: the served twin's state now. Paths in the spec are read on the
+        server's machine, relative to `base_dir`. A bad spec raises FabtwinError (INVALID_ARGUMENT,
+        the message naming the spec's field)."""
+        import json
+
+        pb, stub = _whatif_api(self)
+        req = pb.SubmitRequest(spec_json=json.dumps(spec), base_dir=base_dir, label=label)
+        return self._call("Submit", stub.Submit, req).job_id
+
+    def whatif_watch(self, job_id: str, timeout: Optional[float] = None) -> Iterable[dict]:
+        """The job's progress as dicts (done, total: simulated days; eta_s; state: "queued",
+        "running", "done", "failed" or "cancelled"; message), until its final state."""
+        pb, stub = _whatif_api(self)
+        try:
+            for p in stub.Watch(pb.WatchRequest(job_id=job_id), timeout=timeout, metadata=self._metadata):
+                yield {"done": p.done, "total": p.total, "eta_s": p.eta_s,
+                       "state": pb.JobState.Name(p.state).lower(), "message": p.message}
+        except grpc.RpcError as e:
+            raise FabtwinError("Watch", e.code(), e.details()) from None
+
+    def whatif_results(self, job_id: str) -> pd.DataFrame:
+        """A finished job's rows: scenario, metric, subject, n, mean, sd, ci_low, ci_high and the
+        paired difference against the base (diff, diff_ci_low, diff_ci_high; NaN for the base).
+        attrs: results_json, results_csv (the files `fabtwin whatif run` writes), chart_png."""
+        pb, stub = _whatif_api(self)
+        r = self._call("Results", stub.Results, pb.ResultsRequest(job_id=job_id))
+        nan = float("nan")
+        cols = ["scenario", "metric", "subject", "n", "mean", "sd", "ci_low", "ci_high", "diff", "diff_ci_low",
+                "diff_ci_high"]
+        rows = [{"scenario": x.scenario, "metric": x.metric, "subject": x.subject, "n": x.n, "mean": x.mean,
+                 "sd": x.sd, "ci_low": x.ci_low, "ci_high": x.ci_high,
+                 "diff": x.diff if x.HasField("diff") else nan,
+                 "diff_ci_low": x.diff_ci_low if x.HasField("diff_ci_low") else nan,
+                 "diff_ci_high": x.diff_ci_high if x.HasField("diff_ci_high") else nan} for x in r.rows]
+        df = pd.DataFrame(rows, columns=cols)
+        df.attrs = {"results_json": r.results_json, "results_csv": r.results_csv, "chart_png": r.chart_png}
+        return df
+
+    def whatif_cancel(self, job_id: str) -> str:
+        """Cancel a queued or running job; returns its state after the call."""
+        pb, stub = _whatif_api(self)
+        return pb.JobState.Name(self._call("Cancel", stub.Cancel, pb.CancelRequest(job_id=job_id)).state).lower()
+
 
 # ---- yield queries (YieldService, proto/fabtwin/v1/yield.proto) -----------------------------------
 
@@ -331,6 +379,14 @@ def _grid(grid, values, fill):
     for c, r, v in zip(grid.die_column, grid.die_row, values):
         out[r, c] = v
     return out
+
+
+def _whatif_api(client: Client):
+    if getattr(client, "_whatif", None) is None:
+        from fabtwin.v1 import whatif_pb2, whatif_pb2_grpc
+
+        client._whatif = (whatif_pb2, whatif_pb2_grpc.WhatIfServiceStub(client._channel))
+    return client._whatif
 
 
 def _yield_api(client: Client):
