@@ -110,9 +110,22 @@ TEST_CASE("spec errors name the file, the line and the JSON path") {
   SECTION("base") {
     CHECK(spec_error("{\"base\": {}, " + kCore + kScen + "}").field == "base");
     CHECK(spec_error("{\"base\": {\"file\": \"x\"}, " + kCore + kScen + "}").field == "base.file");
+    // {"live": true}: the served twin's state (WhatIfService); anything else for "live" is refused,
+    // and so is a model or checkpoint beside it.
     const auto live = spec_error("{\"base\": {\"live\": \"localhost:7400\"}, " + kCore + kScen + "}");
     CHECK(live.field == "base.live");
-    CHECK(live.message.find("not supported") != std::string::npos);
+    CHECK(spec_error("{\"base\": {\"live\": false}, " + kCore + kScen + "}").field == "base.live");
+    CHECK(spec_error("{\"base\": {\"live\": true, \"checkpoint\": \"w.state\"}, " + kCore + kScen + "}")
+              .field == "base.checkpoint");
+    auto ok = parse_spec("{\"base\": {\"live\": true}, " + kCore + kScen + "}", "spec.json", kDir);
+    REQUIRE(ok.ok());
+    CHECK(ok->live);
+    CHECK(ok->model.empty());
+    // The reader alone cannot run it: load_batch names base.live and the service.
+    auto refused = load_batch(std::move(ok.value()));
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().field == "base.live");
+    CHECK(refused.error().message.find("whatif submit") != std::string::npos);
   }
   SECTION("metrics, percentiles, rule") {
     CHECK(spec_error(spec_text(kCore + "\"metrics\": [\"speed\"],\n" + kScen)).field == "metrics[0]");
