@@ -248,6 +248,9 @@ void WhatIfServiceImpl::work() {
       state = v1::FAILED;
       message = e.what();
     }
+    // The models and checkpoint are not needed any more (finished jobs are kept for their results).
+    job->batch = whatif::Batch{};
+    job->defs.clear();
     {
       std::lock_guard jl(job->mu);
       job->state = state;
@@ -412,6 +415,7 @@ grpc::ServerUnaryReactor* WhatIfServiceImpl::Cancel(grpc::CallbackServerContext*
       job->state = v1::CANCELLED;
       job->message = "cancelled before it started";
       job->publish_locked();
+      job->batch = whatif::Batch{};  // off the queue: the worker never sees it
       finished_.push_back(job->id);
     }
   }
