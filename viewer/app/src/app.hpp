@@ -26,7 +26,8 @@ struct UiState {
 };
 
 bool ui_init(Renderer& renderer, GLFWwindow* window);
-// Builds this frame's panels (KPIs, inspector, time controls, Yield when live); call between glfwPollEvents and present.
+// Builds this frame's panels (KPIs, inspector, time controls, Yield when live); call between glfwPollEvents
+// and present.
 void ui_frame(Scene& scene, Source& source, UiState& ui);
 void ui_render(VkCommandBuffer cmd);
 bool ui_wants_mouse();

@@ -4,6 +4,8 @@
 //   ... --headless --width W --height H --frames N --out frame.png  offscreen, writes a PNG
 //   fabtwin-viewer --connect HOST:PORT --headless --wafer-map LOT:WAFER --out map.png
 //                                                                    the Yield panel's die map of one wafer
+//   fabtwin-viewer --connect HOST:PORT --headless --yield-panel TOOL|all --out maps.png
+//                                                                    one round of the Yield panel's queries
 // Exit codes: 0 success, 1 a failure while running (no Vulkan device, no server, an unreadable
 // model), 2 bad arguments.
 #define GLFW_INCLUDE_VULKAN
@@ -32,7 +34,7 @@ using Clock = std::chrono::steady_clock;
 
 struct Args {
   std::string model, connect, token, layout, meshes, out = "frame.png", camera = "fit", heat, device;
-  std::string wait_state, screenshot, wafer_map, pick;
+  std::string wait_state, screenshot, wafer_map, pick, yield_panel;
   double yield_refresh = 10;
   std::string token_file, tls_ca, tls_cert, tls_key;
   bool tls = false;
@@ -198,16 +200,68 @@ int run_wafer_map(const Args& a) {
   rasterise(rects.value(), a.width, a.height, px);
   if (auto r = write_png(a.out, a.width, a.height, px); !r) return fail(r.error().what());
   const auto& mm = m.value();
-  std::printf("wafer-map %s %u: product %s, completed day %.3f, %u dies, %u pass, die yield %.4f\n", mm.lot.c_str(),
-              mm.wafer, mm.product.c_str(), static_cast<double>(mm.completed_ms) / 86'400'000.0, mm.dies, mm.pass,
-              mm.die_yield);
+  std::printf("wafer-map %s %u: product %s, completed day %.3f, %u dies, %u pass, die yield %.4f\n",
+              mm.lot.c_str(), mm.wafer, mm.product.c_str(),
+              static_cast<double>(mm.completed_ms) / 86'400'000.0, mm.dies, mm.pass, mm.die_yield);
   std::printf("wafer-map bins");
-  for (std::uint32_t b = 0; b < mm.bins.size(); ++b) std::printf(" %s=%u", std::string(bin_name(b)).c_str(), mm.bins[b]);
+  for (std::uint32_t b = 0; b < mm.bins.size(); ++b)
+    std::printf(" %s=%u", std::string(bin_name(b)).c_str(), mm.bins[b]);
   std::printf("\n");
   auto p = place_grid(mm.grid, x, y, size);
-  std::printf("wafer-map grid %d x %d, origin %.3f %.3f, cell %.4f, gap %.1f\n", mm.grid.rows, mm.grid.columns, p.x,
-              p.y, p.cell, p.gap);
-  std::printf("fabtwin-viewer: wrote %s (%dx%d, %zu dies)\n", a.out.c_str(), a.width, a.height, rects->size());
+  std::printf("wafer-map grid %d x %d, origin %.3f %.3f, cell %.4f, gap %.1f\n", mm.grid.rows,
+              mm.grid.columns, p.x, p.y, p.cell, p.gap);
+  std::printf("fabtwin-viewer: wrote %s (%dx%d, %zu dies)\n", a.out.c_str(), a.width, a.height,
+              rects->size());
+  return 0;
+}
+#endif
+
+#ifdef FABTWIN_VIEWER_HAVE_LIVE
+// --headless --yield-panel TOOL|all: one round of the Yield panel's queries (YieldClient, as the
+// windowed panel's worker runs them), printed, and its two maps (the newest wafer's bins, the
+// stacked fail rate) side by side in --out. A refusal: the panel's one-line message, exit 1.
+int run_yield_panel(const Args& a) {
+  YieldClient::Options o;
+  o.live = live_options(a);
+  o.worker = false;
+  o.deadline_s = a.timeout;
+  o.first_tool = a.yield_panel == "all" ? "" : a.yield_panel;
+  auto yc = YieldClient::create(o);
+  if (!yc) return fail(yc.error().what());
+  auto v = yc.value()->run_round();
+  std::printf("yield-panel filter %s\n", v.tool.empty() ? "all" : v.tool.c_str());
+  for (const auto& r : v.summary)
+    std::printf("yield-panel summary %s lots %llu wafers %llu dies %llu pass %llu die_yield %.6f\n",
+                r.key.c_str(), static_cast<unsigned long long>(r.lots),
+                static_cast<unsigned long long>(r.wafers), static_cast<unsigned long long>(r.dies),
+                static_cast<unsigned long long>(r.pass), r.die_yield);
+  for (const auto& w : v.wafers)
+    std::printf("yield-panel wafer %s %u %s %lld %.6f\n", w.lot.c_str(), w.wafer, w.product.c_str(),
+                static_cast<long long>(w.completed_ms), w.die_yield);
+  if (!v.message.empty()) return fail(v.message);
+  float size = std::min(static_cast<float>(a.width) / 2, static_cast<float>(a.height)) - 16;
+  std::vector<std::uint8_t> px(static_cast<std::size_t>(a.width) * static_cast<std::size_t>(a.height) * 4);
+  for (std::size_t i = 0; i < px.size(); i += 4) std::copy(kBackground.begin(), kBackground.end(), &px[i]);
+  float y = (static_cast<float>(a.height) - size) / 2;
+  if (v.map) {
+    auto r = wafer_rects(*v.map, 8, y, size);
+    if (!r) return fail(r.error().what());
+    rasterise(r.value(), a.width, a.height, px);
+    std::printf("yield-panel map %s %u %s pass %u dies %u\n", v.map->lot.c_str(), v.map->wafer,
+                v.map->product.c_str(), v.map->pass, v.map->dies);
+  }
+  if (v.stacked) {
+    auto r = stacked_rects(*v.stacked, static_cast<float>(a.width) / 2 + 8, y, size);
+    if (!r) return fail(r.error().what());
+    rasterise(r.value(), a.width, a.height, px);
+    double mx = 0;
+    for (double f : v.stacked->fail_rate) mx = std::max(mx, f);
+    std::printf("yield-panel stacked %s wafers %llu dies %zu max_fail_rate %.6f\n",
+                v.stacked->product.c_str(), static_cast<unsigned long long>(v.stacked->wafers),
+                v.stacked->fail_rate.size(), mx);
+  }
+  if (auto r = write_png(a.out, a.width, a.height, px); !r) return fail(r.error().what());
+  std::printf("fabtwin-viewer: wrote %s (%dx%d)\n", a.out.c_str(), a.width, a.height);
   return 0;
 }
 #endif
@@ -623,8 +677,13 @@ int main(int argc, char** argv) {
   app.add_option("--wafer-map", a.wafer_map,
                  "live, headless: draw wafer LOT:WAFER's die map (the Yield panel's) into --out")
       ->needs(conn);
+  app.add_option(
+         "--yield-panel", a.yield_panel,
+         "live, headless: one round of the Yield panel's queries for TOOL (or 'all'); maps into --out")
+      ->needs(conn);
   app.add_option("--pick", a.pick, "windowed: pick this tool at start (inspector; the Yield panel's filter)");
-  app.add_option("--yield-refresh", a.yield_refresh, "live: the Yield panel's refresh period in seconds (default 10)")
+  app.add_option("--yield-refresh", a.yield_refresh,
+                 "live: the Yield panel's refresh period in seconds (default 10)")
       ->check(CLI::Range(0.5, 3600.0));
   try {
     app.parse(argc, argv);
@@ -647,13 +706,13 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   try {
-    if (!a.wafer_map.empty()) {
-      if (!a.headless) {
-        std::fprintf(stderr, "fabtwin-viewer: --wafer-map needs --headless\n");
+    if (!a.wafer_map.empty() || !a.yield_panel.empty()) {
+      if (!a.headless || (!a.wafer_map.empty() && !a.yield_panel.empty())) {
+        std::fprintf(stderr, "fabtwin-viewer: --wafer-map or --yield-panel (one of them) needs --headless\n");
         return kExitUsage;
       }
 #ifdef FABTWIN_VIEWER_HAVE_LIVE
-      return run_wafer_map(a);
+      return a.wafer_map.empty() ? run_yield_panel(a) : run_wafer_map(a);
 #else
       return fail("--wafer-map: this build has no gRPC client (built with FABTWIN_SERVICES=OFF)");
 #endif

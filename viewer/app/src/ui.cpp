@@ -155,15 +155,19 @@ void yield_panel(const Scene& scene, UiState& ui) {
   yc.set_tool(tool);  // the pick is the filter (a no-op when unchanged)
   YieldView v = yc.view();
   const auto& io = ImGui::GetIO();
-  ImGui::SetNextWindowPos(ImVec2(8, io.DisplaySize.y - 8), ImGuiCond_FirstUseEver, ImVec2(0, 1));
-  ImGui::SetNextWindowSize(ImVec2(380, 560), ImGuiCond_FirstUseEver);
+  // Top right (live: no time controls there), above the inspector.
+  ImGui::SetNextWindowPos(ImVec2(io.DisplaySize.x - 8, 8), ImGuiCond_FirstUseEver, ImVec2(1, 0));
+  ImGui::SetNextWindowSize(ImVec2(420, std::max(200.f, std::min(600.f, io.DisplaySize.y - 190))),
+                           ImGuiCond_FirstUseEver);
   ImGui::SetNextWindowBgAlpha(0.8f);
   ImGui::Begin("Yield");
   ImGui::Text("filter: %s", tool.empty() ? "every tool (click a tool to filter)" : ("tool " + tool).c_str());
   ImGui::SameLine();
   if (ImGui::SmallButton("refresh")) yc.refresh();
   if (!v.message.empty()) {
-    ImGui::TextColored(ImVec4(1, 0.45f, 0.35f, 1), "%s", v.message.c_str());
+    ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1, 0.45f, 0.35f, 1));
+    ImGui::TextWrapped("%s", v.message.c_str());
+    ImGui::PopStyleColor();
   } else if (v.rounds == 0) {
     ImGui::TextUnformatted("querying YieldService ...");
   }
@@ -171,9 +175,10 @@ void yield_panel(const Scene& scene, UiState& ui) {
     if (v.rounds > 0) ImGui::TextUnformatted("(showing the previous filter; querying ...)");
   }
   for (const auto& r : v.summary)
-    ImGui::Text("%s: %llu lots, %llu wafers, die yield %.2f%% (wafers %.2f%% +- %.2f)", r.key.c_str(),
-                static_cast<unsigned long long>(r.lots), static_cast<unsigned long long>(r.wafers),
-                100 * r.die_yield, 100 * r.mean_wafer_yield, 100 * r.wafer_yield_sd);
+    ImGui::TextWrapped("%s: %llu lots, %llu wafers, die yield %.2f%% (per wafer %.2f%% +- %.2f)",
+                       r.key.c_str(), static_cast<unsigned long long>(r.lots),
+                       static_cast<unsigned long long>(r.wafers), 100 * r.die_yield, 100 * r.mean_wafer_yield,
+                       100 * r.wafer_yield_sd);
   if (v.rounds > 0 && v.message.empty() && v.wafers.empty())
     ImGui::TextUnformatted("no completed wafer matches yet");
   if (!v.wafers.empty()) {
@@ -182,8 +187,8 @@ void yield_panel(const Scene& scene, UiState& ui) {
     for (const auto& w : v.wafers) {
       bool sel = v.map && v.map->lot == w.lot && v.map->wafer == w.wafer;
       char label[160];
-      std::snprintf(label, sizeof label, "%s #%u  %s  day %.2f  %.1f%%", w.lot.c_str(), w.wafer, w.product.c_str(),
-                    static_cast<double>(w.completed_ms) / 86'400'000.0, 100 * w.die_yield);
+      std::snprintf(label, sizeof label, "%s #%u  %s  day %.2f  %.1f%%", w.lot.c_str(), w.wafer,
+                    w.product.c_str(), static_cast<double>(w.completed_ms) / 86'400'000.0, 100 * w.die_yield);
       if (ImGui::Selectable(label, sel)) yc.choose_wafer(w.lot, w.wafer);
     }
     ImGui::EndChild();
@@ -191,8 +196,8 @@ void yield_panel(const Scene& scene, UiState& ui) {
   const float size = 170;
   if (v.map) {
     const auto& m = *v.map;
-    ImGui::Text("wafer %s #%u (%s): %u / %u dies good, %.1f%%", m.lot.c_str(), m.wafer, m.product.c_str(), m.pass,
-                m.dies, 100 * m.die_yield);
+    ImGui::TextWrapped("left: wafer %s #%u (%s), %u of %u dies good (%.1f%%)", m.lot.c_str(), m.wafer,
+                       m.product.c_str(), m.pass, m.dies, 100 * m.die_yield);
     ImVec2 p = ImGui::GetCursorScreenPos();
     if (auto rects = wafer_rects(m, 0, 0, size)) draw_rects(rects.value(), p, size);
     if (v.stacked) {
@@ -215,8 +220,9 @@ void yield_panel(const Scene& scene, UiState& ui) {
     const auto& st = *v.stacked;
     double mx = 0;
     for (double r : st.fail_rate) mx = std::max(mx, r);
-    ImGui::Text("right: fail rate per die over %llu wafers of %s%s", static_cast<unsigned long long>(st.wafers),
-                st.product.c_str(), v.tool.empty() ? "" : (" through " + v.tool).c_str());
+    ImGui::TextWrapped("right: fail rate per die over %llu wafers of %s%s",
+                       static_cast<unsigned long long>(st.wafers), st.product.c_str(),
+                       v.tool.empty() ? "" : (" through " + v.tool).c_str());
     // The heat scale 0 .. the largest rate.
     ImVec2 s = ImGui::GetCursorScreenPos();
     float w = 2 * size + 12, h = 10;
@@ -226,8 +232,8 @@ void yield_panel(const Scene& scene, UiState& ui) {
                         to_u32(fail_rate_colour((i + 0.5) / 64, 1)));
     ImGui::Dummy(ImVec2(w, h));
     ImGui::Text("0%%");
-    ImGui::SameLine(w - 30);
-    ImGui::Text("%.0f%%", 100 * (mx > 0 ? mx : 1));
+    ImGui::SameLine(w - 40);
+    ImGui::Text("%.1f%%", 100 * (mx > 0 ? mx : 1));
   }
   ImGui::End();
 }

@@ -8,11 +8,11 @@ namespace fabtwin::viewer {
 
 namespace {
 constexpr std::array<Rgba, kBinCount> kBinColours{{
-    {60, 180, 75, 255},    // pass
-    {230, 60, 50, 255},    // random defects
-    {245, 150, 30, 255},   // centre
-    {150, 80, 210, 255},   // edge ring
-    {60, 160, 230, 255},   // scratch
+    {60, 180, 75, 255},   // pass
+    {230, 60, 50, 255},   // random defects
+    {245, 150, 30, 255},  // centre
+    {150, 80, 210, 255},  // edge ring
+    {60, 160, 230, 255},  // scratch
 }};
 constexpr Rgba kOtherBin{128, 128, 128, 255};
 
@@ -26,7 +26,8 @@ model::Result<bool> check_grid(const DieGridData& g, std::size_t values, const c
   if (g.die_column.size() != g.die_row.size())
     return bad("grid.die_row", "die_column and die_row differ in length");
   if (g.die_column.size() != values)
-    return bad(values_field, std::to_string(values) + " values for " + std::to_string(g.die_column.size()) + " dies");
+    return bad(values_field,
+               std::to_string(values) + " values for " + std::to_string(g.die_column.size()) + " dies");
   for (std::size_t i = 0; i < g.die_column.size(); ++i)
     if (g.die_column[i] < 0 || g.die_column[i] >= g.columns || g.die_row[i] < 0 || g.die_row[i] >= g.rows)
       return bad("grid", "die " + std::to_string(i) + " lies outside the grid");
@@ -35,7 +36,8 @@ model::Result<bool> check_grid(const DieGridData& g, std::size_t values, const c
 }  // namespace
 
 std::string_view bin_name(std::uint32_t bin) {
-  static constexpr std::array<std::string_view, kBinCount> names{"pass", "random", "centre", "edge", "scratch"};
+  static constexpr std::array<std::string_view, kBinCount> names{"pass", "random", "centre", "edge",
+                                                                 "scratch"};
   return bin < kBinCount ? names[bin] : std::string_view("other");
 }
 
@@ -111,7 +113,9 @@ void rasterise(const std::vector<DieRect>& rects, int width, int height, std::ve
     int y1 = std::min(height, static_cast<int>(std::ceil(r.y1 - 0.5f)));
     for (int py = y0; py < y1; ++py)
       for (int px = x0; px < x1; ++px) {
-        auto* q = &rgba[(static_cast<std::size_t>(py) * static_cast<std::size_t>(width) + static_cast<std::size_t>(px)) * 4];
+        auto* q = &rgba[(static_cast<std::size_t>(py) * static_cast<std::size_t>(width) +
+                         static_cast<std::size_t>(px)) *
+                        4];
         std::copy(r.colour.begin(), r.colour.end(), q);
       }
   }

@@ -40,12 +40,12 @@ struct YieldSumsRow {
 
 // What the panel shows: the result of the latest completed round of queries.
 struct YieldView {
-  std::string tool;  // the filter these results are for ("" = every tool)
-  std::vector<WaferRow> wafers;        // newest first
-  std::vector<YieldSumsRow> summary;   // the tool's row, or a row per product
-  std::optional<WaferMapData> map;     // the chosen wafer
+  std::string tool;                   // the filter these results are for ("" = every tool)
+  std::vector<WaferRow> wafers;       // newest first
+  std::vector<YieldSumsRow> summary;  // the tool's row, or a row per product
+  std::optional<WaferMapData> map;    // the chosen wafer
   std::optional<StackedMapData> stacked;
-  std::string message;    // one line when a query failed ("" = all answered)
+  std::string message;       // one line when a query failed ("" = all answered)
   std::uint64_t rounds = 0;  // completed rounds (a new round: new data)
   bool busy = false;         // a round is running
 };
@@ -53,12 +53,12 @@ struct YieldView {
 class YieldClient {
  public:
   struct Options {
-    LiveOptions live;             // the server, token and TLS (as the live source's)
-    std::size_t list_size = 30;   // wafers listed
-    double refresh_s = 10;        // also refresh this often
-    double deadline_s = 10;       // per query
-    std::string first_tool;       // the filter of the first round ("" = every tool)
-    bool worker = true;           // false: no thread; call run_round() (tests, headless)
+    LiveOptions live;            // the server, token and TLS (as the live source's)
+    std::size_t list_size = 30;  // wafers listed
+    double refresh_s = 10;       // also refresh this often
+    double deadline_s = 10;      // per query
+    std::string first_tool;      // the filter of the first round ("" = every tool)
+    bool worker = true;          // false: no thread; call run_round() (tests, headless)
   };
   static model::Result<std::unique_ptr<YieldClient>> create(Options o);
   ~YieldClient();
