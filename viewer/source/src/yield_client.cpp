@@ -164,7 +164,7 @@ struct YieldClient::Impl {
   model::Result<StackedMapData> stacked(const std::string& tool, const std::string& product) {
     v1::StackedMapRequest req;
     if (!tool.empty()) req.mutable_filter()->set_tool(tool);
-    req.mutable_filter()->set_product(product);
+    if (!product.empty()) req.mutable_filter()->set_product(product);
     v1::StackedMapReply rep;
     grpc::ClientContext c;
     prepare(c);
@@ -285,6 +285,13 @@ YieldView YieldClient::run_round() {
         v.map = std::move(m.value());
       else
         fail(m.error());
+    }
+    if (v.wafers.empty() && v.message.empty()) {
+      // Nothing listed: a server with yield recording off (--no-yield) lists no wafer but refuses
+      // the die-grid queries; say so rather than "no wafer yet".
+      if (auto s = impl_->stacked(tool, "");
+          !s && s.error().what().find("FAILED_PRECONDITION") != std::string::npos)
+        fail(s.error());
     }
     if (v.map && v.message.empty()) {
       if (auto s = impl_->stacked(tool, v.map->product))
