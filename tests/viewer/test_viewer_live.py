@@ -12,7 +12,7 @@ refusal; with a viewer-role token (--token-file) it shows the tool an operator p
 The Yield panel's data (docs/viewer.md "Yield panel"): a server that completed lots (8 model days of
 `fabtwin emulate --target`): `--headless --wafer-map LOT:WAFER` draws the wafer's dies in the bin
 colours at the grid positions the server gave (every die's pixel probed), `--headless --yield-panel
-TOOL` lists the tool's newest wafers newest first, its YieldSummary row and its stacked map as the
+TOOL` (a round and a refresh) lists the tool's newest wafers newest first, its YieldSummary row and its stacked map as the
 generated stubs see them; a viewer-role token (PERMISSION_DENIED) and a `--no-yield` server
 (FAILED_PRECONDITION) give one line and exit 1.
 
@@ -155,6 +155,7 @@ def yield_checks(tmp):
         p = subprocess.run([viewer, "--connect", target, "--headless", "--yield-panel", tool, "--width", "480",
                             "--height", "240", "--out", out], capture_output=True, text=True, timeout=60)
         check(p.returncode == 0, f"--yield-panel {tool} exits 0 ({p.returncode}: {p.stderr.strip()})")
+        check("yield-panel rounds 2" in p.stdout, "the panel's data after a refresh (a second round, listing since)")
         listed = re.findall(r"^yield-panel wafer (\S+) (\d+) ", p.stdout, re.M)
         expect = [(w.lot, str(w.wafer)) for w in reversed(tool_wafers[-30:])]
         check(listed == expect and len(listed) == 30,

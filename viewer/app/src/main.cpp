@@ -217,7 +217,7 @@ int run_wafer_map(const Args& a) {
 #endif
 
 #ifdef FABTWIN_VIEWER_HAVE_LIVE
-// --headless --yield-panel TOOL|all: one round of the Yield panel's queries (YieldClient, as the
+// --headless --yield-panel TOOL|all: a round of the Yield panel's queries and a refresh (YieldClient, as the
 // windowed panel's worker runs them), printed, and its two maps (the newest wafer's bins, the
 // stacked fail rate) side by side in --out. A refusal: the panel's one-line message, exit 1.
 int run_yield_panel(const Args& a) {
@@ -228,7 +228,10 @@ int run_yield_panel(const Args& a) {
   o.first_tool = a.yield_panel == "all" ? "" : a.yield_panel;
   auto yc = YieldClient::create(o);
   if (!yc) return fail(yc.error().what());
+  // Two rounds, as a refresh: the second lists only the wafers completed since the first's oldest.
   auto v = yc.value()->run_round();
+  if (v.message.empty()) v = yc.value()->run_round();
+  std::printf("yield-panel rounds %llu\n", static_cast<unsigned long long>(v.rounds));
   std::printf("yield-panel filter %s\n", v.tool.empty() ? "all" : v.tool.c_str());
   for (const auto& r : v.summary)
     std::printf("yield-panel summary %s lots %llu wafers %llu dies %llu pass %llu die_yield %.6f\n",

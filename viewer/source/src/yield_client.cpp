@@ -121,10 +121,13 @@ struct YieldClient::Impl {
     return m;
   }
 
-  // The newest list_size wafers of the filter, newest first.
-  model::Result<std::vector<WaferRow>> list(const std::string& tool) {
+  // The newest list_size wafers of the filter, newest first. `from_ms`: only wafers completed since
+  // (the oldest one the last round listed: wafers come in completion order, so the newest are among
+  // those; a refresh then reads the new wafers, not the whole history).
+  model::Result<std::vector<WaferRow>> list(const std::string& tool, std::optional<std::int64_t> from_ms) {
     v1::ListWafersRequest req;
     if (!tool.empty()) req.mutable_filter()->set_tool(tool);
+    if (from_ms) req.mutable_filter()->set_from_ms(*from_ms);
     req.set_page_size(1000);
     grpc::ClientContext c;
     prepare(c);
@@ -256,11 +259,14 @@ model::Result<WaferMapData> YieldClient::wafer_map(const std::string& lot, std::
 YieldView YieldClient::run_round() {
   std::string tool, lot;
   std::uint32_t wafer;
+  std::optional<std::int64_t> from_ms;
   {
     std::lock_guard lock(mutex_);
     tool = tool_;
     lot = lot_;
     wafer = wafer_;
+    if (view_.rounds > 0 && view_.tool == tool && view_.wafers.size() >= impl_->opt.list_size)
+      from_ms = view_.wafers.back().completed_ms;
     dirty_ = false;
     view_.busy = true;
   }
@@ -269,7 +275,7 @@ YieldView YieldClient::run_round() {
   auto fail = [&](const model::Error& e) {
     if (v.message.empty()) v.message = e.what();
   };
-  if (auto l = impl_->list(tool)) {
+  if (auto l = impl_->list(tool, from_ms)) {
     v.wafers = std::move(l.value());
     if (auto s = impl_->summary(tool))
       v.summary = std::move(s.value());
