@@ -11,10 +11,15 @@
 //   5 authorization       byte 1 picks a method, the rest is the `authorization` value: authorize()
 //                         against three tokens, compared with an independent expectation
 //   6 auth file           Tokens::parse of the rest
-//   (YieldService requests: add their selectors here, 7 on.)
-//   20 SubmitRequest      requests::whatif_submit (WhatIfService; the spec's JSON itself is the
+//   7 ListWafersRequest   requests::list_wafers     (filter names against the mini-fab)
+//   8 YieldSummaryRequest requests::yield_summary
+//   9 WaferMapRequest     requests::wafer_map
+//  10 StackedMapRequest   requests::stacked_map
+//  11 CommonalityRequest  requests::commonality
+//  12 SubmitRequest       requests::whatif_submit (WhatIfService; the spec's JSON itself is the
 //                         spec reader's, whatif::parse_spec, tested in tests/whatif)
-//   21 a job id           requests::whatif_job_id of the rest (Watch, Results, Cancel)
+//  13 a job id            requests::whatif_job_id of the rest (Watch, Results, Cancel)
+//   (further services: their selectors from 14 on)
 // Aborts (with a message) when an error does not name its field or say what is wrong, when an
 // accepted request breaks its documented bounds, or when a decision differs from the expectation.
 #include <google/protobuf/stubs/logging.h>
@@ -25,6 +30,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -240,6 +246,92 @@ inline void requests_whatif_job_id(std::string_view bytes) {
   if (!ok) check_request_error(ok.error(), "job_id");
 }
 
+// A YieldService check's error names one of `fields` (a prefix) and says what.
+inline void check_yield_error(const model::Error& e, std::initializer_list<const char*> fields) {
+  for (const char* f : fields)
+    if (e.field.rfind(f, 0) == 0) return check_request_error(e, f);
+  requests_fail("a YieldService error naming no field of its request: " + e.what());
+}
+
+// An accepted filter: what was set is passed on, and its names are the model's.
+inline void check_yield_filter(const v1::YieldFilter& in, const live::YieldFilter& out) {
+  const auto& d = requests_model().data();
+  if (out.product.has_value() != !in.product().empty() || out.tool.has_value() != !in.tool().empty() ||
+      out.route.has_value() != !in.route().empty() || out.lot.has_value() != !in.lot().empty() ||
+      out.step.has_value() != in.has_step() || out.from_ms.has_value() != in.has_from_ms() ||
+      out.to_ms.has_value() != in.has_to_ms())
+    requests_fail("a filter field lost or made up");
+  if (out.product && std::none_of(d.products.begin(), d.products.end(),
+                                  [&](const auto& p) { return p.name == *out.product; }))
+    requests_fail("an unknown product accepted: " + *out.product);
+  if (out.tool &&
+      std::none_of(d.tools.begin(), d.tools.end(), [&](const auto& t) { return t.name == *out.tool; }))
+    requests_fail("an unknown tool accepted: " + *out.tool);
+  if (out.route &&
+      std::none_of(d.routes.begin(), d.routes.end(), [&](const auto& r) { return r.name == *out.route; }))
+    requests_fail("an unknown route accepted: " + *out.route);
+  if (out.from_ms && out.to_ms && *out.to_ms <= *out.from_ms) requests_fail("an empty time range accepted");
+}
+
+template <class Request>
+inline bool parse_request(std::string_view bytes, Request& r) {
+  return r.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+}
+
+inline void requests_yield(unsigned selector, std::string_view bytes) {
+  namespace rq = server::requests;
+  const model::Model& m = requests_model();
+  switch (selector) {
+    case 7: {
+      v1::ListWafersRequest r;
+      if (!parse_request(bytes, r)) return;
+      auto p = rq::list_wafers(m, r);
+      if (!p) return check_yield_error(p.error(), {"page_size", "filter"});
+      if (p->page_size < 1 || p->page_size > rq::kMaxPageSize)
+        requests_fail("accepted page size out of bounds");
+      return check_yield_filter(r.filter(), p->filter);
+    }
+    case 8: {
+      v1::YieldSummaryRequest r;
+      if (!parse_request(bytes, r)) return;
+      auto p = rq::yield_summary(m, r);
+      if (!p) return check_yield_error(p.error(), {"group_by", "filter"});
+      if (r.group_by() < v1::GROUP_BY_PRODUCT || r.group_by() > v1::GROUP_BY_STEP)
+        requests_fail("an unknown group_by accepted");
+      return check_yield_filter(r.filter(), p->filter);
+    }
+    case 9: {
+      v1::WaferMapRequest r;
+      if (!parse_request(bytes, r)) return;
+      auto p = rq::wafer_map(r);
+      if (!p) return check_yield_error(p.error(), {"lot", "wafer", "png_size"});
+      if (r.lot().empty() || r.wafer() == 0 ||
+          (r.png_size() != 0 && (r.png_size() < rq::kMinPng || r.png_size() > rq::kMaxPng)))
+        requests_fail("a WaferMapRequest out of bounds accepted");
+      return;
+    }
+    case 10: {
+      v1::StackedMapRequest r;
+      if (!parse_request(bytes, r)) return;
+      auto p = rq::stacked_map(m, r);
+      if (!p) return check_yield_error(p.error(), {"png_size", "scale_max", "filter"});
+      if (!(p->scale_max >= 0 && p->scale_max <= 1)) requests_fail("accepted scale_max out of [0, 1]");
+      return check_yield_filter(r.filter(), p->filter);
+    }
+    case 11: {
+      v1::CommonalityRequest r;
+      if (!parse_request(bytes, r)) return;
+      auto p = rq::commonality(m, r);
+      if (!p) return check_yield_error(p.error(), {"levels[", "significance", "filter"});
+      if (!(p->query.significance > 0 && p->query.significance < 1)) requests_fail("accepted significance");
+      if (p->query.levels.size() != static_cast<std::size_t>(r.levels_size())) requests_fail("a level lost");
+      return check_yield_filter(r.filter(), p->filter);
+    }
+    default:
+      return;
+  }
+}
+
 inline void requests_one(const std::uint8_t* data, std::size_t size) {
   static const bool quiet = [] {  // protobuf logs every invalid UTF-8 string it rejects
     google::protobuf::SetLogHandler(nullptr);
@@ -271,13 +363,20 @@ inline void requests_one(const std::uint8_t* data, std::size_t size) {
     case 5:
       requests_authorization(rest);
       break;
+    case 7:
+    case 8:
+    case 9:
+    case 10:
+    case 11:
+      requests_yield(data[0], rest);
+      break;
     case 6:
       requests_auth_file(rest);
       break;
-    case 20:
+    case 12:
       requests_whatif_submit(rest);
       break;
-    case 21:
+    case 13:
       requests_whatif_job_id(rest);
       break;
   }

@@ -62,6 +62,24 @@ with tempfile.TemporaryDirectory(prefix="fabtwin_viewer") as tmp:
     ]:
         code, so, se = run("--model", model, "--headless", "--out", os.path.join(tmp, "x.png"), *args)
         check(code == 2 and needle in se, f"{' '.join(args)}: exit 2 naming it ({code}: {se.strip()})")
+    # The Yield panel's headless modes (live only): bad values exit 2 before connecting.
+    for args, needle in [
+        (["--connect", "127.0.0.1:1", "--headless", "--wafer-map", "Lot_1"], "expected LOT:WAFER"),
+        (["--connect", "127.0.0.1:1", "--headless", "--wafer-map", "Lot_1:0"], "expected LOT:WAFER"),
+        (["--connect", "127.0.0.1:1", "--headless", "--wafer-map", ":3"], "expected LOT:WAFER"),
+        (["--connect", "127.0.0.1:1", "--wafer-map", "Lot_1:1"], "needs --headless"),
+        (["--connect", "127.0.0.1:1", "--headless", "--wafer-map", "Lot_1:1", "--yield-panel", "all"],
+         "one of them"),
+        (["--model", model, "--headless", "--wafer-map", "Lot_1:1"], "--wafer-map"),
+        (["--model", model, "--headless", "--yield-panel", "all"], "--yield-panel"),
+        (["--connect", "127.0.0.1:1", "--yield-refresh", "0"], "--yield-refresh"),
+    ]:
+        code, so, se = run(*args)
+        check(code == 2 and needle in se, f"{' '.join(args[2:])}: exit 2 naming it ({code}: {se.strip()})")
+    code, so, se = run("--connect", "127.0.0.1:1", "--headless", "--wafer-map", "Lot_1:1", "--timeout", "2",
+                       "--out", os.path.join(tmp, "w.png"))
+    check(code == 1 and se.count("\n") == 1 and ("UNAVAILABLE" in se or "no gRPC client" in se),
+          f"--wafer-map, no server: exit 1 with one line ({code}: {se.strip()})")
     code, so, se = run("--headless")
     check(code == 2 and "give --model PATH or --connect HOST:PORT" in se, f"no source: exit 2 ({se.strip()})")
     code, so, se = run("--model", model, "--connect", "127.0.0.1:1", "--headless")

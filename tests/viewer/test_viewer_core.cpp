@@ -9,6 +9,7 @@
 #include "fabtwin/viewer/layout.hpp"
 #include "fabtwin/viewer/scene.hpp"
 #include "fabtwin/viewer/source.hpp"
+#include "fabtwin/viewer/wafer_map.hpp"
 #include "temp_dir.hpp"
 
 using namespace fabtwin;
@@ -323,4 +324,86 @@ TEST_CASE("overdue jobs, held lots and heat maps show in the instances", "[viewe
   CHECK(hot.colour[1] == Approx(30 / 255.0));
   scene.set_colour_mode(ColourMode::State);
   CHECK(scene.colour_mode() == ColourMode::State);
+}
+
+// The Yield panel's pictures (wafer_map.hpp): one rectangle per die in its grid cell, coloured by
+// bin or by fail rate; grids that do not fit the values are errors naming the field.
+TEST_CASE("wafer map: a rectangle per die, coloured by bin, row 0 at the bottom", "[viewer][yield]") {
+  WaferMapData m;
+  m.grid = {2, 3, {0, 1, 2, 1}, {0, 0, 0, 1}};  // 2 rows x 3 columns; die 3 at the top middle
+  m.die_bins = {0, 1, 4, 2};
+  auto r = wafer_rects(m, 10, 20, 30);  // cell 10, grid 30 x 20 centred in the 30 x 30 square
+  REQUIRE(r);
+  REQUIRE(r->size() == 4);
+  const auto& d0 = (*r)[0];
+  CHECK(d0.x0 == Approx(10));
+  CHECK(d0.y0 == Approx(35));  // bottom row: y 25 + 10
+  CHECK(d0.x1 == Approx(19));  // less the 1-pixel gap
+  CHECK(d0.colour == bin_colour(0));
+  CHECK((*r)[3].y0 == Approx(25));  // row 1 is above row 0
+  CHECK((*r)[3].x0 == Approx(20));
+  CHECK((*r)[1].colour == bin_colour(1));
+  CHECK((*r)[2].colour == bin_colour(4));
+  CHECK(bin_colour(0) != bin_colour(1));
+  CHECK(bin_colour(7) == bin_colour(9));  // unknown bins: one grey
+  CHECK(bin_name(3) == "edge");
+
+  std::vector<std::uint8_t> px;
+  rasterise(*r, 50, 60, px);
+  REQUIRE(px.size() == 50u * 60u * 4u);
+  auto at = [&](int x, int y) {
+    const auto* q = &px[(static_cast<std::size_t>(y) * 50 + static_cast<std::size_t>(x)) * 4];
+    return Rgba{q[0], q[1], q[2], q[3]};
+  };
+  CHECK(at(14, 40) == bin_colour(0));
+  CHECK(at(24, 40) == bin_colour(1));
+  CHECK(at(34, 40) == bin_colour(4));
+  CHECK(at(24, 30) == bin_colour(2));
+  CHECK(at(14, 30) == Rgba{0, 0, 0, 0});  // no die there
+  CHECK(at(19, 40) == Rgba{0, 0, 0, 0});  // the gap between dies
+}
+
+TEST_CASE("stacked map: heat colours scaled to the largest rate", "[viewer][yield]") {
+  StackedMapData m;
+  m.grid = {1, 3, {0, 1, 2}, {0, 0, 0}};
+  m.fail_rate = {0.0, 0.02, 0.04};
+  auto r = stacked_rects(m, 0, 0, 30);
+  REQUIRE(r);
+  CHECK((*r)[0].colour == fail_rate_colour(0, 1));
+  CHECK((*r)[2].colour == fail_rate_colour(1, 1));  // the largest rate: the top of the scale
+  CHECK((*r)[1].colour == fail_rate_colour(0.5, 1));
+  CHECK((*r)[0].colour != (*r)[2].colour);
+  auto fixed = stacked_rects(m, 0, 0, 30, 0.08);
+  REQUIRE(fixed);
+  CHECK((*fixed)[2].colour == fail_rate_colour(0.5, 1));
+  m.fail_rate = {0, 0, 0};
+  auto zero = stacked_rects(m, 0, 0, 30);
+  REQUIRE(zero);
+  CHECK((*zero)[1].colour == fail_rate_colour(0, 1));
+}
+
+TEST_CASE("wafer map: replies that do not fit are errors naming the field", "[viewer][yield]") {
+  WaferMapData m;
+  m.grid = {2, 2, {0, 1}, {0, 1}};
+  m.die_bins = {0};
+  auto r = wafer_rects(m, 0, 0, 10);
+  REQUIRE(!r);
+  CHECK(r.error().field == "die_bins");
+  m.die_bins = {0, 0};
+  m.grid.die_row = {0, 2};  // row 2 of a 2-row grid
+  r = wafer_rects(m, 0, 0, 10);
+  REQUIRE(!r);
+  CHECK(r.error().what().find("outside the grid") != std::string::npos);
+  m.grid.die_row = {0};
+  CHECK(!wafer_rects(m, 0, 0, 10));
+  m.grid = {0, 2, {}, {}};
+  m.die_bins = {};
+  r = wafer_rects(m, 0, 0, 10);
+  REQUIRE(!r);
+  CHECK(r.error().field == "grid");
+  StackedMapData s;
+  s.grid = {1, 1, {0}, {0}};
+  auto sr = stacked_rects(s, 0, 0, 10);
+  REQUIRE(!sr);
+  CHECK(sr.error().field == "fail_rate");
 }

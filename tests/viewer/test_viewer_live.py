@@ -9,6 +9,13 @@ idle tool in the standby colour, with the validation layers silent. Then the sam
 with `--auth` (docs/operations.md "Security"): without a token the viewer exits 1 naming the
 refusal; with a viewer-role token (--token-file) it shows the tool an operator put down.
 
+The Yield panel's data (docs/viewer.md "Yield panel"): a server that completed lots (8 model days of
+`fabtwin emulate --target`): `--headless --wafer-map LOT:WAFER` draws the wafer's dies in the bin
+colours at the grid positions the server gave (every die's pixel probed), `--headless --yield-panel
+TOOL` (a round and a refresh) lists the tool's newest wafers newest first, its YieldSummary row and its stacked map as the
+generated stubs see them; a viewer-role token (PERMISSION_DENIED) and a `--no-yield` server
+(FAILED_PRECONDITION) give one line and exit 1.
+
     test_viewer_live.py VIEWER FABTWIN PYTHON_DIR MODEL
 """
 import os
@@ -21,7 +28,13 @@ import time
 viewer, fabtwin, python_dir, model = sys.argv[1:5]
 sys.path.insert(0, python_dir)
 import grpc  # noqa: E402
-from fabtwin.v1 import twin_pb2, twin_pb2_grpc  # noqa: E402
+from fabtwin.v1 import twin_pb2, twin_pb2_grpc, yield_pb2, yield_pb2_grpc  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from png_rgba import read_png  # noqa: E402
+
+# The panel's bin colours (viewer/core/src/wafer_map.cpp): pass, random, centre, edge, scratch.
+BIN_COLOURS = [(60, 180, 75), (230, 60, 50), (245, 150, 30), (150, 80, 210), (60, 160, 230)]
 
 failures = []
 
@@ -86,7 +99,111 @@ def tool_down_seen(tmp, target, label, auth_args=(), ingest_token=None):
             view.kill()
 
 
+def yield_checks(tmp):
+    servers = []
+    try:
+        serve, target = start_server(tmp, "yield")
+        servers.append(serve)
+        subprocess.run([fabtwin, "emulate", "--model", model, "--days", "8", "--target", target], check=True,
+                       stdout=subprocess.DEVNULL, timeout=120)
+        with grpc.insecure_channel(target) as ch:
+            y = yield_pb2_grpc.YieldServiceStub(ch)
+            wafers = [w for r in y.ListWafers(yield_pb2.ListWafersRequest(), timeout=60) for w in r.wafers]
+            check(len(wafers) > 100, f"the server completed lots ({len(wafers)} wafers)")
+            worst = min(wafers, key=lambda w: (w.die_yield, w.lot, w.wafer))
+            check(getattr(worst, "pass") < worst.dies,
+                  f"a wafer with failed dies to draw ({worst.lot} #{worst.wafer}: bins {list(worst.bins)})")
+            ref = y.WaferMap(yield_pb2.WaferMapRequest(lot=worst.lot, wafer=worst.wafer), timeout=60)
+            tool = "Litho_E_1"
+            tool_wafers = [w for r in y.ListWafers(yield_pb2.ListWafersRequest(
+                filter=yield_pb2.YieldFilter(tool=tool)), timeout=60) for w in r.wafers]
+            rows = y.YieldSummary(yield_pb2.YieldSummaryRequest(filter=yield_pb2.YieldFilter(tool=tool),
+                                                                group_by=yield_pb2.GROUP_BY_TOOL), timeout=60).rows
+            tool_row = [r for r in rows if r.tool == tool]
+            newest = tool_wafers[-1] if tool_wafers else None
+            stacked = y.StackedMap(yield_pb2.StackedMapRequest(filter=yield_pb2.YieldFilter(
+                tool=tool, product=newest.product)), timeout=60) if newest else None
+
+        out = os.path.join(tmp, "wafer.png")
+        p = subprocess.run([viewer, "--connect", target, "--headless", "--wafer-map", f"{worst.lot}:{worst.wafer}",
+                            "--width", "360", "--height", "300", "--out", out], capture_output=True, text=True,
+                           timeout=60)
+        check(p.returncode == 0, f"--wafer-map exits 0 ({p.returncode}: {p.stderr.strip()})")
+        m = re.search(r"^wafer-map bins pass=(\d+) random=(\d+) centre=(\d+) edge=(\d+) scratch=(\d+)$", p.stdout, re.M)
+        check(m is not None and [int(x) for x in m.groups()] == list(ref.wafer.bins),
+              f"--wafer-map prints the wafer's bins ({m and m.groups()} vs {list(ref.wafer.bins)})")
+        g = re.search(r"^wafer-map grid (\d+) x (\d+), origin ([\d.]+) ([\d.]+), cell ([\d.]+), gap ([\d.]+)$",
+                      p.stdout, re.M)
+        check(g is not None and (int(g.group(1)), int(g.group(2))) == (ref.grid.rows, ref.grid.columns),
+              "--wafer-map places the server's die grid")
+        if g and os.path.exists(out):
+            w, h, img = read_png(out)
+            ox, oy, cell, gap = map(float, g.group(3, 4, 5, 6))
+            wrong, seen = 0, set()
+            for i, (c, r) in enumerate(zip(ref.grid.die_column, ref.grid.die_row)):
+                x = int(ox + c * cell + (cell - gap) / 2)
+                yy = int(oy + (ref.grid.rows - 1 - r) * cell + (cell - gap) / 2)
+                px = tuple(img[yy][x * 4:x * 4 + 3])
+                want = BIN_COLOURS[ref.die_bins[i]]
+                seen.add(ref.die_bins[i])
+                wrong += px != want
+            check(wrong == 0 and len(ref.die_bins) == ref.wafer.dies,
+                  f"every die's pixel has its bin's colour ({wrong} of {len(ref.die_bins)} wrong; bins {sorted(seen)})")
+            check(len(seen) >= 2, "the map shows failed dies in their bin's colour too")
+
+        out = os.path.join(tmp, "panel.png")
+        p = subprocess.run([viewer, "--connect", target, "--headless", "--yield-panel", tool, "--width", "480",
+                            "--height", "240", "--out", out], capture_output=True, text=True, timeout=60)
+        check(p.returncode == 0, f"--yield-panel {tool} exits 0 ({p.returncode}: {p.stderr.strip()})")
+        check("yield-panel rounds 2" in p.stdout, "the panel's data after a refresh (a second round, listing since)")
+        listed = re.findall(r"^yield-panel wafer (\S+) (\d+) ", p.stdout, re.M)
+        expect = [(w.lot, str(w.wafer)) for w in reversed(tool_wafers[-30:])]
+        check(listed == expect and len(listed) == 30,
+              f"the panel lists the tool's 30 newest wafers, newest first ({listed[:2]} vs {expect[:2]})")
+        sm = re.search(r"^yield-panel summary (\S+) lots (\d+) wafers (\d+) dies (\d+) pass (\d+) ", p.stdout, re.M)
+        check(sm is not None and len(tool_row) == 1 and sm.group(1) == tool and
+              [int(x) for x in sm.group(2, 3, 4, 5)] == [tool_row[0].sums.lots, tool_row[0].sums.wafers,
+                                                          tool_row[0].sums.dies, getattr(tool_row[0].sums, "pass")],
+              f"the panel's summary line is the tool's YieldSummary row ({sm and sm.group(0)})")
+        mm = re.search(r"^yield-panel map (\S+) (\d+) ", p.stdout, re.M)
+        check(mm is not None and newest is not None and (mm.group(1), int(mm.group(2))) == (newest.lot, newest.wafer),
+              "the panel draws the newest wafer by default")
+        st = re.search(r"^yield-panel stacked (\S+) wafers (\d+) dies (\d+) max_fail_rate ([\d.]+)$", p.stdout, re.M)
+        check(st is not None and stacked is not None and st.group(1) == stacked.product and
+              int(st.group(2)) == stacked.wafers and int(st.group(3)) == len(stacked.fail_rate) and
+              abs(float(st.group(4)) - max(stacked.fail_rate)) < 1e-6,
+              f"the panel's stacked map is the tool's StackedMap ({st and st.group(0)})")
+
+        # Refusals: one line, exit 1.
+        auth = os.path.join(tmp, "yield_auth.txt")
+        viewer_token, analyst_token = "v" * 8 + "0123456789abcdef", "a" * 8 + "0123456789abcdef"
+        with open(auth, "w") as f:
+            f.write(f"{viewer_token} viewer\n{analyst_token} analyst\n")
+        serve, target = start_server(tmp, "yield_auth", ["--auth", auth])
+        servers.append(serve)
+        p = subprocess.run([viewer, "--connect", target, "--token", viewer_token, "--headless", "--yield-panel", "all",
+                            "--out", out], capture_output=True, text=True, timeout=60)
+        check(p.returncode == 1 and "PERMISSION_DENIED" in p.stderr and p.stderr.count("\n") == 1,
+              f"a viewer-role token: the panel's one line, exit 1 ({p.returncode}: {p.stderr.strip()})")
+        p = subprocess.run([viewer, "--connect", target, "--token", analyst_token, "--headless", "--yield-panel", "all",
+                            "--out", out], capture_output=True, text=True, timeout=60)
+        check(p.returncode == 0 and "yield-panel filter all" in p.stdout,
+              f"an analyst-role token: the panel's queries answered ({p.returncode}: {p.stderr.strip()})")
+        serve, target = start_server(tmp, "no_yield", ["--no-yield"])
+        servers.append(serve)
+        for opt in (["--yield-panel", "all"], ["--wafer-map", "Lot_A_1:1"]):
+            p = subprocess.run([viewer, "--connect", target, "--headless", *opt, "--out", out], capture_output=True,
+                               text=True, timeout=60)
+            check(p.returncode == 1 and "FAILED_PRECONDITION" in p.stderr and p.stderr.count("\n") == 1,
+                  f"a --no-yield server, {opt[0]}: one line, exit 1 ({p.returncode}: {p.stderr.strip()})")
+    finally:
+        for s in servers:
+            s.terminate()
+            s.wait(timeout=30)
+
+
 with tempfile.TemporaryDirectory(prefix="fabtwin_viewer_live") as tmp:
+    yield_checks(tmp)
     servers = []
     try:
         serve, target = start_server(tmp, "open")

@@ -744,4 +744,10 @@ Result<CommonalityOut> YieldQuery::commonality(const YieldFilter& filter, const 
   return out;
 }
 
+model::Result<bool> check_filter(const model::Model& model, const YieldFilter& filter) {
+  auto r = resolve(model, filter);
+  if (!r.ok()) return r.error();
+  return true;
+}
+
 }  // namespace fabtwin::live

@@ -68,6 +68,120 @@ model::Result<std::vector<des::Event>> ingest(const twin_pb::EventDecoder& decod
   return decoder.decode(request);
 }
 
+model::Result<live::YieldFilter> yield_filter(const model::Model& model, const v1::YieldFilter& f) {
+  live::YieldFilter out;
+  if (!f.product().empty()) out.product = f.product();
+  if (!f.lot().empty()) out.lot = f.lot();
+  if (!f.route().empty()) out.route = f.route();
+  if (!f.tool().empty()) out.tool = f.tool();
+  if (f.has_step()) out.step = f.step();
+  if (f.has_from_ms()) out.from_ms = f.from_ms();
+  if (f.has_to_ms()) out.to_ms = f.to_ms();
+  if (auto ok = live::check_filter(model, out); !ok) return ok.error();
+  return out;
+}
+
+namespace {
+
+model::Result<bool> check_png(std::uint32_t size) {
+  if (size != 0 && (size < kMinPng || size > kMaxPng))
+    return bad("png_size", "0 (no picture) or " + std::to_string(kMinPng) + " to " + std::to_string(kMaxPng) +
+                               " pixels, not " + std::to_string(size));
+  return true;
+}
+
+}  // namespace
+
+model::Result<ListWafersParams> list_wafers(const model::Model& model, const v1::ListWafersRequest& request) {
+  if (request.page_size() > kMaxPageSize)
+    return bad("page_size",
+               "at most " + std::to_string(kMaxPageSize) + ", not " + std::to_string(request.page_size()));
+  auto f = yield_filter(model, request.filter());
+  if (!f) return f.error();
+  ListWafersParams p;
+  p.filter = std::move(f.value());
+  p.page_size = request.page_size() == 0 ? kDefaultPageSize : request.page_size();
+  return p;
+}
+
+model::Result<SummaryParams> yield_summary(const model::Model& model,
+                                           const v1::YieldSummaryRequest& request) {
+  SummaryParams p;
+  switch (request.group_by()) {
+    case v1::GROUP_BY_PRODUCT:
+      p.by = live::GroupBy::Product;
+      break;
+    case v1::GROUP_BY_DAY:
+      p.by = live::GroupBy::Day;
+      break;
+    case v1::GROUP_BY_TOOL:
+      p.by = live::GroupBy::Tool;
+      break;
+    case v1::GROUP_BY_STEP:
+      p.by = live::GroupBy::Step;
+      break;
+    default:
+      return bad("group_by", "GROUP_BY_PRODUCT, _DAY, _TOOL or _STEP, not " +
+                                 std::to_string(static_cast<int>(request.group_by())));
+  }
+  auto f = yield_filter(model, request.filter());
+  if (!f) return f.error();
+  p.filter = std::move(f.value());
+  return p;
+}
+
+model::Result<bool> wafer_map(const v1::WaferMapRequest& request) {
+  if (request.lot().empty()) return bad("lot", "empty (name a completed lot)");
+  if (request.wafer() == 0) return bad("wafer", "wafers are numbered from 1");
+  return check_png(request.png_size());
+}
+
+model::Result<StackedParams> stacked_map(const model::Model& model, const v1::StackedMapRequest& request) {
+  if (auto ok = check_png(request.png_size()); !ok) return ok.error();
+  if (!(request.scale_max() >= 0 && request.scale_max() <= 1))
+    return bad("scale_max", "0 (the largest rate) or a rate up to 1, not " + number(request.scale_max()));
+  auto f = yield_filter(model, request.filter());
+  if (!f) return f.error();
+  StackedParams p;
+  p.filter = std::move(f.value());
+  p.png_size = request.png_size();
+  p.scale_max = request.scale_max();
+  return p;
+}
+
+model::Result<CommonalityParams> commonality(const model::Model& model,
+                                             const v1::CommonalityRequest& request) {
+  CommonalityParams p;
+  for (int i = 0; i < request.levels_size(); ++i) {
+    switch (request.levels(i)) {
+      case v1::COMMONALITY_LEVEL_STEP_TOOL:
+        p.query.levels.push_back(live::CommonalityLevel::StepTool);
+        break;
+      case v1::COMMONALITY_LEVEL_TOOL:
+        p.query.levels.push_back(live::CommonalityLevel::Tool);
+        break;
+      case v1::COMMONALITY_LEVEL_TOOL_GROUP:
+        p.query.levels.push_back(live::CommonalityLevel::ToolGroup);
+        break;
+      default:
+        return bad("levels[" + std::to_string(i) + "]",
+                   "COMMONALITY_LEVEL_STEP_TOOL, _TOOL or _TOOL_GROUP, not " +
+                       std::to_string(static_cast<int>(request.levels(i))));
+    }
+  }
+  const double sig = request.significance();
+  if (!(sig >= 0 && sig < 1))
+    return bad("significance",
+               "must be in (0, 1) (0: " + number(kDefaultSignificance) + "), not " + number(sig));
+  p.query.significance = sig == 0 ? kDefaultSignificance : sig;
+  p.query.bonferroni = request.bonferroni();
+  p.max_rows = request.max_rows();
+  auto f = yield_filter(model, request.filter());
+  if (!f) return f.error();
+  p.filter = std::move(f.value());
+  return p;
+}
+
 model::Result<std::string> whatif_submit(const v1::SubmitRequest& request) {
   if (request.spec_json().empty()) return bad("spec_json", "empty: give the what-if spec (JSON)");
   if (request.spec_json().size() > kMaxSpecBytes)

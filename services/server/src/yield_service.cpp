@@ -6,6 +6,7 @@
 #include <mutex>
 #include <thread>
 
+#include "fabtwin/server/requests.hpp"
 #include "fabtwin/twin_pb/twin_pb.hpp"
 #include "fabtwin/yield/png.hpp"
 #include "fabtwin/yield/wafer_map.hpp"
@@ -13,9 +14,6 @@
 namespace fabtwin::server {
 
 namespace {
-
-constexpr std::uint32_t kMaxPageSize = 20'000;  // ~1 MB a page: under gRPC's 4 MB default receive limit
-constexpr std::uint32_t kMinPng = 64, kMaxPng = 4096;
 
 grpc::Status status_of(const model::Error& e) {
   grpc::StatusCode code = grpc::StatusCode::INTERNAL;
@@ -26,29 +24,6 @@ grpc::Status status_of(const model::Error& e) {
   else if (!e.field.empty())
     code = grpc::StatusCode::INVALID_ARGUMENT;
   return grpc::Status(code, twin_pb::status_text(e));
-}
-
-grpc::Status invalid(const std::string& field, const std::string& what) {
-  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, field + ": " + what);
-}
-
-live::YieldFilter to_filter(const v1::YieldFilter& f) {
-  live::YieldFilter out;
-  if (!f.product().empty()) out.product = f.product();
-  if (!f.lot().empty()) out.lot = f.lot();
-  if (!f.route().empty()) out.route = f.route();
-  if (!f.tool().empty()) out.tool = f.tool();
-  if (f.has_step()) out.step = f.step();
-  if (f.has_from_ms()) out.from_ms = f.from_ms();
-  if (f.has_to_ms()) out.to_ms = f.to_ms();
-  return out;
-}
-
-grpc::Status check_png(std::uint32_t size) {
-  if (size != 0 && (size < kMinPng || size > kMaxPng))
-    return invalid("png_size", "0 (no picture) or " + std::to_string(kMinPng) + " to " +
-                                   std::to_string(kMaxPng) + " pixels, not " + std::to_string(size));
-  return grpc::Status::OK;
 }
 
 void fill_wafer(const model::Model& m, const live::WaferInfo& w, v1::WaferRecord& out) {
@@ -169,11 +144,9 @@ grpc::ServerWriteReactor<v1::ListWafersReply>* YieldServiceImpl::ListWafers(
     grpc::CallbackServerContext* ctx, const v1::ListWafersRequest* request) {
   if (auto st = gate_->check(ctx, kListWafers); !st.ok()) return new Refused(st);
   if (!query_) return new Refused(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, why_));
-  if (request->page_size() > kMaxPageSize)
-    return new Refused(invalid("page_size", "at most " + std::to_string(kMaxPageSize) + ", not " +
-                                                std::to_string(request->page_size())));
-  return new WaferStream(query_.get(), to_filter(request->filter()),
-                         request->page_size() == 0 ? 1000 : request->page_size());
+  auto p = requests::list_wafers(query_->model(), *request);
+  if (!p) return new Refused(status_of(p.error()));
+  return new WaferStream(query_.get(), std::move(p->filter), p->page_size);
 }
 
 grpc::ServerUnaryReactor* YieldServiceImpl::YieldSummary(grpc::CallbackServerContext* ctx,
@@ -188,27 +161,14 @@ grpc::ServerUnaryReactor* YieldServiceImpl::YieldSummary(grpc::CallbackServerCon
     r->Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, why_));
     return r;
   }
-  live::GroupBy by;
-  switch (request->group_by()) {
-    case v1::GROUP_BY_PRODUCT:
-      by = live::GroupBy::Product;
-      break;
-    case v1::GROUP_BY_DAY:
-      by = live::GroupBy::Day;
-      break;
-    case v1::GROUP_BY_TOOL:
-      by = live::GroupBy::Tool;
-      break;
-    case v1::GROUP_BY_STEP:
-      by = live::GroupBy::Step;
-      break;
-    default:
-      r->Finish(invalid("group_by", "GROUP_BY_PRODUCT, _DAY, _TOOL or _STEP, not " +
-                                        std::to_string(static_cast<int>(request->group_by()))));
-      return r;
+  auto p = requests::yield_summary(query_->model(), *request);
+  if (!p) {
+    r->Finish(status_of(p.error()));
+    return r;
   }
+  const live::GroupBy by = p->by;
   try {
-    auto s = query_->summary(to_filter(request->filter()), by);
+    auto s = query_->summary(p->filter, by);
     if (!s.ok()) {
       r->Finish(status_of(s.error()));
       return r;
@@ -257,16 +217,8 @@ grpc::ServerUnaryReactor* YieldServiceImpl::WaferMap(grpc::CallbackServerContext
     r->Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, why_));
     return r;
   }
-  if (request->lot().empty()) {
-    r->Finish(invalid("lot", "empty (name a completed lot)"));
-    return r;
-  }
-  if (request->wafer() == 0) {
-    r->Finish(invalid("wafer", "wafers are numbered from 1"));
-    return r;
-  }
-  if (auto s = check_png(request->png_size()); !s.ok()) {
-    r->Finish(s);
+  if (auto ok = requests::wafer_map(*request); !ok) {
+    r->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, twin_pb::status_text(ok.error())));
     return r;
   }
   try {
@@ -301,17 +253,13 @@ grpc::ServerUnaryReactor* YieldServiceImpl::StackedMap(grpc::CallbackServerConte
     r->Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, why_));
     return r;
   }
-  if (auto s = check_png(request->png_size()); !s.ok()) {
-    r->Finish(s);
-    return r;
-  }
-  if (!(request->scale_max() >= 0 && request->scale_max() <= 1)) {
-    r->Finish(invalid("scale_max",
-                      "0 (the largest rate) or a rate up to 1, not " + std::to_string(request->scale_max())));
+  auto p = requests::stacked_map(query_->model(), *request);
+  if (!p) {
+    r->Finish(status_of(p.error()));
     return r;
   }
   try {
-    auto m = query_->stacked_map(to_filter(request->filter()));
+    auto m = query_->stacked_map(p->filter);
     if (!m.ok()) {
       r->Finish(status_of(m.error()));
       return r;
@@ -345,29 +293,13 @@ grpc::ServerUnaryReactor* YieldServiceImpl::Commonality(grpc::CallbackServerCont
     r->Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, why_));
     return r;
   }
-  live::CommonalityQuery q;
-  for (int i = 0; i < request->levels_size(); ++i) {
-    switch (request->levels(i)) {
-      case v1::COMMONALITY_LEVEL_STEP_TOOL:
-        q.levels.push_back(live::CommonalityLevel::StepTool);
-        break;
-      case v1::COMMONALITY_LEVEL_TOOL:
-        q.levels.push_back(live::CommonalityLevel::Tool);
-        break;
-      case v1::COMMONALITY_LEVEL_TOOL_GROUP:
-        q.levels.push_back(live::CommonalityLevel::ToolGroup);
-        break;
-      default:
-        r->Finish(invalid("levels[" + std::to_string(i) + "]",
-                          "COMMONALITY_LEVEL_STEP_TOOL, _TOOL or _TOOL_GROUP, not " +
-                              std::to_string(static_cast<int>(request->levels(i)))));
-        return r;
-    }
+  auto p = requests::commonality(query_->model(), *request);
+  if (!p) {
+    r->Finish(status_of(p.error()));
+    return r;
   }
-  q.significance = request->significance() == 0 ? 0.05 : request->significance();
-  q.bonferroni = request->bonferroni();
   try {
-    auto c = query_->commonality(to_filter(request->filter()), q);
+    auto c = query_->commonality(p->filter, p->query);
     if (!c.ok()) {
       r->Finish(status_of(c.error()));
       return r;
@@ -377,7 +309,7 @@ grpc::ServerUnaryReactor* YieldServiceImpl::Commonality(grpc::CallbackServerCont
     reply->set_wafers(c->wafers);
     for (std::uint32_t t : c->tests) reply->add_tests(t);
     std::size_t n = c->rows.size();
-    if (request->max_rows() > 0) n = std::min<std::size_t>(n, request->max_rows());
+    if (p->max_rows > 0) n = std::min<std::size_t>(n, p->max_rows);
     for (std::size_t i = 0; i < n; ++i) {
       const live::CommonalityRowOut& x = c->rows[i];
       v1::CommonalityRow& out = *reply->add_rows();

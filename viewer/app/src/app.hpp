@@ -7,6 +7,7 @@
 #include "fabtwin/viewer/renderer.hpp"
 #include "fabtwin/viewer/scene.hpp"
 #include "fabtwin/viewer/source.hpp"
+#include "fabtwin/viewer/yield_client.hpp"
 
 struct GLFWwindow;
 
@@ -19,10 +20,14 @@ struct UiState {
   bool focus_request = false;
   double frame_ms = 0, update_ms = 0;
   std::size_t bytes_uploaded = 0;
+#ifdef FABTWIN_VIEWER_HAVE_LIVE
+  YieldClient* yield = nullptr;  // live: the Yield panel's queries (null: no panel)
+#endif
 };
 
 bool ui_init(Renderer& renderer, GLFWwindow* window);
-// Builds this frame's panels (KPIs, inspector, time controls); call between glfwPollEvents and present.
+// Builds this frame's panels (KPIs, inspector, time controls, Yield when live); call between glfwPollEvents
+// and present.
 void ui_frame(Scene& scene, Source& source, UiState& ui);
 void ui_render(VkCommandBuffer cmd);
 bool ui_wants_mouse();

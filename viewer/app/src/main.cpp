@@ -2,6 +2,10 @@
 //   fabtwin-viewer --model PATH [--speed X] [--start-days D]        standalone (in-process simulation)
 //   fabtwin-viewer --connect HOST:PORT [--token T]                   live (TwinService.StreamState)
 //   ... --headless --width W --height H --frames N --out frame.png  offscreen, writes a PNG
+//   fabtwin-viewer --connect HOST:PORT --headless --wafer-map LOT:WAFER --out map.png
+//                                                                    the Yield panel's die map of one wafer
+//   fabtwin-viewer --connect HOST:PORT --headless --yield-panel TOOL|all --out maps.png
+//                                                                    one round of the Yield panel's queries
 // Exit codes: 0 success, 1 a failure while running (no Vulkan device, no server, an unreadable
 // model), 2 bad arguments.
 #define GLFW_INCLUDE_VULKAN
@@ -30,7 +34,8 @@ using Clock = std::chrono::steady_clock;
 
 struct Args {
   std::string model, connect, token, layout, meshes, out = "frame.png", camera = "fit", heat, device;
-  std::string wait_state, screenshot;
+  std::string wait_state, screenshot, wafer_map, pick, yield_panel;
+  double yield_refresh = 10;
   std::string token_file, tls_ca, tls_cert, tls_key;
   bool tls = false;
   std::vector<std::string> force, probe;
@@ -149,6 +154,121 @@ int fail(const std::string& m) {
   return kExitFailure;
 }
 
+#ifdef FABTWIN_VIEWER_HAVE_LIVE
+LiveOptions live_options(const Args& a) {
+  LiveOptions lo;
+  lo.target = a.connect;
+  lo.token = a.token;
+  if (!a.token_file.empty()) {
+    auto t = client::read_token_file(a.token_file);
+    if (!t) throw UsageError("--token-file: " + t.error().what());
+    lo.token = t.value();
+  }
+  lo.tls = a.tls;
+  lo.tls_ca = a.tls_ca;
+  lo.tls_cert = a.tls_cert;
+  lo.tls_key = a.tls_key;
+  lo.connect_timeout_s = a.timeout;
+  return lo;
+}
+
+// --headless --wafer-map LOT:WAFER: the Yield panel's die map of one wafer (the same rectangles and
+// colours) drawn into --out, without the scene or Vulkan. Prints the wafer, its bins and where the
+// grid lies in the image (so a test can probe each die's pixel).
+int run_wafer_map(const Args& a) {
+  auto colon = a.wafer_map.rfind(':');
+  char* end = nullptr;
+  unsigned long w = colon == std::string::npos ? 0 : std::strtoul(a.wafer_map.c_str() + colon + 1, &end, 10);
+  if (colon == std::string::npos || colon == 0 || end == a.wafer_map.c_str() + colon + 1 || *end != '\0' ||
+      w == 0 || w > 1000)
+    throw UsageError("--wafer-map '" + a.wafer_map + "': expected LOT:WAFER (wafer 1..)");
+  std::string lot = a.wafer_map.substr(0, colon);
+  YieldClient::Options o;
+  o.live = live_options(a);
+  o.worker = false;
+  o.deadline_s = a.timeout;
+  auto yc = YieldClient::create(o);
+  if (!yc) return fail(yc.error().what());
+  auto m = yc.value()->wafer_map(lot, static_cast<std::uint32_t>(w));
+  if (!m) return fail(m.error().what());
+  float size = static_cast<float>(std::min(a.width, a.height)) - 16;
+  float x = (static_cast<float>(a.width) - size) / 2, y = (static_cast<float>(a.height) - size) / 2;
+  auto rects = wafer_rects(m.value(), x, y, size);
+  if (!rects) return fail(rects.error().what());
+  std::vector<std::uint8_t> px(static_cast<std::size_t>(a.width) * static_cast<std::size_t>(a.height) * 4);
+  for (std::size_t i = 0; i < px.size(); i += 4) std::copy(kBackground.begin(), kBackground.end(), &px[i]);
+  rasterise(rects.value(), a.width, a.height, px);
+  if (auto r = write_png(a.out, a.width, a.height, px); !r) return fail(r.error().what());
+  const auto& mm = m.value();
+  std::printf("wafer-map %s %u: product %s, completed day %.3f, %u dies, %u pass, die yield %.4f\n",
+              mm.lot.c_str(), mm.wafer, mm.product.c_str(),
+              static_cast<double>(mm.completed_ms) / 86'400'000.0, mm.dies, mm.pass, mm.die_yield);
+  std::printf("wafer-map bins");
+  for (std::uint32_t b = 0; b < mm.bins.size(); ++b)
+    std::printf(" %s=%u", std::string(bin_name(b)).c_str(), mm.bins[b]);
+  std::printf("\n");
+  auto p = place_grid(mm.grid, x, y, size);
+  std::printf("wafer-map grid %d x %d, origin %.3f %.3f, cell %.4f, gap %.1f\n", mm.grid.rows,
+              mm.grid.columns, p.x, p.y, p.cell, p.gap);
+  std::printf("fabtwin-viewer: wrote %s (%dx%d, %zu dies)\n", a.out.c_str(), a.width, a.height,
+              rects->size());
+  return 0;
+}
+#endif
+
+#ifdef FABTWIN_VIEWER_HAVE_LIVE
+// --headless --yield-panel TOOL|all: a round of the Yield panel's queries and a refresh (YieldClient, as the
+// windowed panel's worker runs them), printed, and its two maps (the newest wafer's bins, the
+// stacked fail rate) side by side in --out. A refusal: the panel's one-line message, exit 1.
+int run_yield_panel(const Args& a) {
+  YieldClient::Options o;
+  o.live = live_options(a);
+  o.worker = false;
+  o.deadline_s = a.timeout;
+  o.first_tool = a.yield_panel == "all" ? "" : a.yield_panel;
+  auto yc = YieldClient::create(o);
+  if (!yc) return fail(yc.error().what());
+  // Two rounds, as a refresh: the second lists only the wafers completed since the first's oldest.
+  auto v = yc.value()->run_round();
+  if (v.message.empty()) v = yc.value()->run_round();
+  std::printf("yield-panel rounds %llu\n", static_cast<unsigned long long>(v.rounds));
+  std::printf("yield-panel filter %s\n", v.tool.empty() ? "all" : v.tool.c_str());
+  for (const auto& r : v.summary)
+    std::printf("yield-panel summary %s lots %llu wafers %llu dies %llu pass %llu die_yield %.6f\n",
+                r.key.c_str(), static_cast<unsigned long long>(r.lots),
+                static_cast<unsigned long long>(r.wafers), static_cast<unsigned long long>(r.dies),
+                static_cast<unsigned long long>(r.pass), r.die_yield);
+  for (const auto& w : v.wafers)
+    std::printf("yield-panel wafer %s %u %s %lld %.6f\n", w.lot.c_str(), w.wafer, w.product.c_str(),
+                static_cast<long long>(w.completed_ms), w.die_yield);
+  if (!v.message.empty()) return fail(v.message);
+  float size = std::min(static_cast<float>(a.width) / 2, static_cast<float>(a.height)) - 16;
+  std::vector<std::uint8_t> px(static_cast<std::size_t>(a.width) * static_cast<std::size_t>(a.height) * 4);
+  for (std::size_t i = 0; i < px.size(); i += 4) std::copy(kBackground.begin(), kBackground.end(), &px[i]);
+  float y = (static_cast<float>(a.height) - size) / 2;
+  if (v.map) {
+    auto r = wafer_rects(*v.map, 8, y, size);
+    if (!r) return fail(r.error().what());
+    rasterise(r.value(), a.width, a.height, px);
+    std::printf("yield-panel map %s %u %s pass %u dies %u\n", v.map->lot.c_str(), v.map->wafer,
+                v.map->product.c_str(), v.map->pass, v.map->dies);
+  }
+  if (v.stacked) {
+    auto r = stacked_rects(*v.stacked, static_cast<float>(a.width) / 2 + 8, y, size);
+    if (!r) return fail(r.error().what());
+    rasterise(r.value(), a.width, a.height, px);
+    double mx = 0;
+    for (double f : v.stacked->fail_rate) mx = std::max(mx, f);
+    std::printf("yield-panel stacked %s wafers %llu dies %zu max_fail_rate %.6f\n",
+                v.stacked->product.c_str(), static_cast<unsigned long long>(v.stacked->wafers),
+                v.stacked->fail_rate.size(), mx);
+  }
+  if (auto r = write_png(a.out, a.width, a.height, px); !r) return fail(r.error().what());
+  std::printf("fabtwin-viewer: wrote %s (%dx%d)\n", a.out.c_str(), a.width, a.height);
+  return 0;
+}
+#endif
+
 // Source, layout, meshes, scene. Returns an exit code on failure.
 std::optional<int> make_setup(const Args& a, Setup& s) {
   if (!a.model.empty()) {
@@ -164,20 +284,7 @@ std::optional<int> make_setup(const Args& a, Setup& s) {
     s.source = std::move(src.value());
   } else {
 #ifdef FABTWIN_VIEWER_HAVE_LIVE
-    LiveOptions lo;
-    lo.target = a.connect;
-    lo.token = a.token;
-    if (!a.token_file.empty()) {
-      auto t = client::read_token_file(a.token_file);
-      if (!t) throw UsageError("--token-file: " + t.error().what());
-      lo.token = t.value();
-    }
-    lo.tls = a.tls;
-    lo.tls_ca = a.tls_ca;
-    lo.tls_cert = a.tls_cert;
-    lo.tls_key = a.tls_key;
-    lo.connect_timeout_s = a.timeout;
-    auto src = connect_live(lo);
+    auto src = connect_live(live_options(a));
     if (!src) return fail(src.error().what());
     s.source = std::move(src.value());
 #else
@@ -382,6 +489,28 @@ int run_windowed(const Args& a, Setup& s) {
     });
     UiState st;
     st.speed = a.speed;
+    if (!a.pick.empty()) {
+      auto t = s.scene->fab().find_tool(a.pick);
+      if (t < 0) throw UsageError("--pick: unknown tool '" + a.pick + "'");
+      st.picked = static_cast<std::uint32_t>(t);
+    }
+#ifdef FABTWIN_VIEWER_HAVE_LIVE
+    std::unique_ptr<YieldClient> yield;
+    if (s.source->live() && ui) {
+      YieldClient::Options o;
+      o.live = live_options(a);
+      o.refresh_s = a.yield_refresh;
+      if (!a.pick.empty()) o.first_tool = a.pick;
+      auto yc = YieldClient::create(o);
+      if (yc) {
+        yield = std::move(yc.value());
+        st.yield = yield.get();
+      } else {
+        std::fprintf(stderr, "fabtwin-viewer: no Yield panel: %s\n", yc.error().what().c_str());
+      }
+    }
+    auto capture_start = Clock::now();
+#endif
     auto last = Clock::now();
     for (int frame = 0; !glfwWindowShouldClose(win); ++frame) {
       glfwPollEvents();
@@ -447,6 +576,17 @@ int run_windowed(const Args& a, Setup& s) {
       st.update_ms = ms_since(t0);
       if (ui) ui_frame(*s.scene, *s.source, st);
       bool capture = !a.screenshot.empty() && a.frames > 0 && frame + 1 >= a.frames;
+#ifdef FABTWIN_VIEWER_HAVE_LIVE
+      // A screenshot waits (up to --timeout) for the Yield panel's first answer to the pick.
+      if (capture && st.yield && ms_since(capture_start) < a.timeout * 1000) {
+        auto v = st.yield->view();
+        std::string want = st.picked ? s.scene->fab().tools[*st.picked] : "";
+        if (v.rounds == 0 || v.tool != want) {
+          capture = false;
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+      }
+#endif
       auto t1 = Clock::now();
       FrameStats fs;
       auto r = renderer.present(*s.scene, cam, ui ? Renderer::Overlay(ui_render) : Renderer::Overlay{},
@@ -537,6 +677,17 @@ int main(int argc, char** argv) {
   app.add_flag("--validation", a.validation, "Vulkan validation layers; a message fails the run");
   app.add_option("--device", a.device, "prefer the Vulkan device whose name contains this");
   app.add_flag("--stats", a.stats, "print frame and update times");
+  app.add_option("--wafer-map", a.wafer_map,
+                 "live, headless: draw wafer LOT:WAFER's die map (the Yield panel's) into --out")
+      ->needs(conn);
+  app.add_option(
+         "--yield-panel", a.yield_panel,
+         "live, headless: one round of the Yield panel's queries for TOOL (or 'all'); maps into --out")
+      ->needs(conn);
+  app.add_option("--pick", a.pick, "windowed: pick this tool at start (inspector; the Yield panel's filter)");
+  app.add_option("--yield-refresh", a.yield_refresh,
+                 "live: the Yield panel's refresh period in seconds (default 10)")
+      ->check(CLI::Range(0.5, 3600.0));
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -558,6 +709,17 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   try {
+    if (!a.wafer_map.empty() || !a.yield_panel.empty()) {
+      if (!a.headless || (!a.wafer_map.empty() && !a.yield_panel.empty())) {
+        std::fprintf(stderr, "fabtwin-viewer: --wafer-map or --yield-panel (one of them) needs --headless\n");
+        return kExitUsage;
+      }
+#ifdef FABTWIN_VIEWER_HAVE_LIVE
+      return a.wafer_map.empty() ? run_yield_panel(a) : run_wafer_map(a);
+#else
+      return fail("--wafer-map: this build has no gRPC client (built with FABTWIN_SERVICES=OFF)");
+#endif
+    }
     Setup s;
     if (auto r = make_setup(a, s)) return *r;
     return a.headless ? run_headless(a, s) : run_windowed(a, s);

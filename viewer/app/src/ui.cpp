@@ -1,5 +1,6 @@
 // Dear ImGui panels of the windowed viewer: KPIs (throughput, WIP, cycle time, E10 bar), the
-// inspector of the tool under the cursor (or picked), time controls when standalone.
+// inspector of the tool under the cursor (or picked), time controls when standalone, the Yield
+// panel when live (YieldService through YieldClient's worker: never a query on this thread).
 #include <imgui.h>
 #include <imgui_impl_glfw.h>
 #include <imgui_impl_vulkan.h>
@@ -7,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <string>
 
 #include "app.hpp"
 
@@ -135,6 +137,107 @@ void time_controls(Source& source, UiState& ui) {
   if (ImGui::SliderFloat("speed", &sp, 1.f, 86400.f, "%.0f", ImGuiSliderFlags_Logarithmic)) ui.speed = sp;
   ImGui::End();
 }
+
+#ifdef FABTWIN_VIEWER_HAVE_LIVE
+// Draws the rectangles at the cursor (a square of `size`) and advances the cursor past it.
+void draw_rects(const std::vector<DieRect>& rects, ImVec2 at, float size) {
+  auto* dl = ImGui::GetWindowDrawList();
+  dl->AddRectFilled(at, ImVec2(at.x + size, at.y + size), IM_COL32(16, 16, 20, 255));
+  for (const auto& r : rects)
+    dl->AddRectFilled(ImVec2(at.x + r.x0, at.y + r.y0), ImVec2(at.x + r.x1, at.y + r.y1), to_u32(r.colour));
+}
+
+void yield_panel(const Scene& scene, UiState& ui) {
+  if (!ui.yield) return;
+  auto& yc = *ui.yield;
+  const auto& fab = scene.fab();
+  std::string tool = ui.picked && *ui.picked < fab.tools.size() ? fab.tools[*ui.picked] : "";
+  yc.set_tool(tool);  // the pick is the filter (a no-op when unchanged)
+  YieldView v = yc.view();
+  const auto& io = ImGui::GetIO();
+  // Top right (live: no time controls there), above the inspector.
+  ImGui::SetNextWindowPos(ImVec2(io.DisplaySize.x - 8, 8), ImGuiCond_FirstUseEver, ImVec2(1, 0));
+  ImGui::SetNextWindowSize(ImVec2(420, std::max(200.f, std::min(600.f, io.DisplaySize.y - 190))),
+                           ImGuiCond_FirstUseEver);
+  ImGui::SetNextWindowBgAlpha(0.8f);
+  ImGui::Begin("Yield");
+  ImGui::Text("filter: %s", tool.empty() ? "every tool (click a tool to filter)" : ("tool " + tool).c_str());
+  ImGui::SameLine();
+  if (ImGui::SmallButton("refresh")) yc.refresh();
+  if (!v.message.empty()) {
+    ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1, 0.45f, 0.35f, 1));
+    ImGui::TextWrapped("%s", v.message.c_str());
+    ImGui::PopStyleColor();
+  } else if (v.rounds == 0) {
+    ImGui::TextUnformatted("querying YieldService ...");
+  }
+  if (v.rounds == 0 || v.tool != tool) {
+    if (v.rounds > 0) ImGui::TextUnformatted("(showing the previous filter; querying ...)");
+  }
+  for (const auto& r : v.summary)
+    ImGui::TextWrapped("%s: %llu lots, %llu wafers, die yield %.2f%% (per wafer %.2f%% +- %.2f)",
+                       r.key.c_str(), static_cast<unsigned long long>(r.lots),
+                       static_cast<unsigned long long>(r.wafers), 100 * r.die_yield, 100 * r.mean_wafer_yield,
+                       100 * r.wafer_yield_sd);
+  if (v.rounds > 0 && v.message.empty() && v.wafers.empty())
+    ImGui::TextUnformatted("no completed wafer matches yet");
+  if (!v.wafers.empty()) {
+    ImGui::Text("latest %zu wafers (newest first):", v.wafers.size());
+    ImGui::BeginChild("wafers", ImVec2(0, 110), true);
+    for (const auto& w : v.wafers) {
+      bool sel = v.map && v.map->lot == w.lot && v.map->wafer == w.wafer;
+      char label[160];
+      std::snprintf(label, sizeof label, "%s #%u  %s  day %.2f  %.1f%%", w.lot.c_str(), w.wafer,
+                    w.product.c_str(), static_cast<double>(w.completed_ms) / 86'400'000.0, 100 * w.die_yield);
+      if (ImGui::Selectable(label, sel)) yc.choose_wafer(w.lot, w.wafer);
+    }
+    ImGui::EndChild();
+  }
+  const float size = 170;
+  if (v.map) {
+    const auto& m = *v.map;
+    ImGui::TextWrapped("left: wafer %s #%u (%s), %u of %u dies good (%.1f%%)", m.lot.c_str(), m.wafer,
+                       m.product.c_str(), m.pass, m.dies, 100 * m.die_yield);
+    ImVec2 p = ImGui::GetCursorScreenPos();
+    if (auto rects = wafer_rects(m, 0, 0, size)) draw_rects(rects.value(), p, size);
+    if (v.stacked) {
+      ImVec2 q(p.x + size + 12, p.y);
+      if (auto rects = stacked_rects(*v.stacked, 0, 0, size)) draw_rects(rects.value(), q, size);
+    }
+    ImGui::Dummy(ImVec2(2 * size + 12, size));
+    // Legend: a swatch and the count per bin.
+    for (std::uint32_t b = 0; b < kBinCount; ++b) {
+      ImVec2 s = ImGui::GetCursorScreenPos();
+      float h = ImGui::GetTextLineHeight();
+      ImGui::GetWindowDrawList()->AddRectFilled(s, ImVec2(s.x + h, s.y + h), to_u32(bin_colour(b)));
+      ImGui::Dummy(ImVec2(h, h));
+      ImGui::SameLine();
+      ImGui::Text("%-8s %u", std::string(bin_name(b)).c_str(), b < m.bins.size() ? m.bins[b] : 0u);
+      if (b + 1 < kBinCount && b % 2 == 0) ImGui::SameLine(180);
+    }
+  }
+  if (v.stacked) {
+    const auto& st = *v.stacked;
+    double mx = 0;
+    for (double r : st.fail_rate) mx = std::max(mx, r);
+    ImGui::TextWrapped("right: fail rate per die over %llu wafers of %s%s",
+                       static_cast<unsigned long long>(st.wafers), st.product.c_str(),
+                       v.tool.empty() ? "" : (" through " + v.tool).c_str());
+    // The heat scale 0 .. the largest rate.
+    ImVec2 s = ImGui::GetCursorScreenPos();
+    float w = 2 * size + 12, h = 10;
+    auto* dl = ImGui::GetWindowDrawList();
+    for (int i = 0; i < 64; ++i)
+      dl->AddRectFilled(ImVec2(s.x + w * i / 64, s.y), ImVec2(s.x + w * (i + 1) / 64 + 1, s.y + h),
+                        to_u32(fail_rate_colour((i + 0.5) / 64, 1)));
+    ImGui::Dummy(ImVec2(w, h));
+    ImGui::Text("0%%");
+    ImGui::SameLine(w - 40);
+    ImGui::Text("%.1f%%", 100 * (mx > 0 ? mx : 1));
+  }
+  ImGui::End();
+}
+#endif
 }  // namespace
 
 bool ui_init(Renderer& r, GLFWwindow* window) {
@@ -174,6 +277,9 @@ void ui_frame(Scene& scene, Source& source, UiState& ui) {
   kpi_panel(scene, source, ui);
   inspector(scene, ui);
   time_controls(source, ui);
+#ifdef FABTWIN_VIEWER_HAVE_LIVE
+  yield_panel(scene, ui);
+#endif
   ImGui::Render();
 }
 

@@ -98,6 +98,11 @@ struct CommonalityOut {
   std::array<std::uint32_t, 3> tests{};  // per level: step_tool, tool, tool_group
 };
 
+// The filter's names checked against the model (what every query checks first, without a store):
+// an unknown product, route or tool, a step not on the filter's routes, to_ms not after from_ms.
+// Errors name the request field ("filter.product: unknown product 'X'").
+model::Result<bool> check_filter(const model::Model& model, const YieldFilter& filter);
+
 class YieldQuery {
  public:
   // Reads the store at `db_path` (it must exist, schema 3). grids: the die grid per product (by

@@ -8,6 +8,9 @@
 //   ForecastRequest                       forecast()  (lot names are checked against the live
 //                                         state later: NOT_FOUND)
 //   IngestRequest                         ingest()    (Ingest and each IngestEvents batch)
+//   YieldService (yield.proto)            list_wafers(), yield_summary(), wafer_map(), stacked_map(),
+//                                         commonality(): bounds, enums, and the filter's names
+//                                         against the model (live::check_filter)
 //   SubmitRequest                         whatif_submit() (the spec itself: whatif::parse_spec)
 //   Watch/Results/CancelRequest           whatif_job_id()
 #include <cstdint>
@@ -15,11 +18,13 @@
 #include <vector>
 
 #include "fabtwin/des/events.hpp"
+#include "fabtwin/live/yield_query.hpp"
 #include "fabtwin/model/error.hpp"
 #include "fabtwin/twin/forecast.hpp"
 #include "fabtwin/twin_pb/twin_pb.hpp"
 #include "fabtwin/v1/twin.pb.h"
 #include "fabtwin/v1/whatif.pb.h"
+#include "fabtwin/v1/yield.pb.h"
 
 namespace fabtwin::server::requests {
 
@@ -46,7 +51,46 @@ model::Result<twin::ForecastOptions> forecast(const v1::ForecastRequest& request
 model::Result<std::vector<des::Event>> ingest(const twin_pb::EventDecoder& decoder,
                                               const v1::IngestRequest& request, std::uint32_t max_events);
 
-// ---- YieldService requests: their checks go here (i11-yield). ----
+// ---- YieldService requests ----
+inline constexpr std::uint32_t kDefaultPageSize = 1000;
+inline constexpr std::uint32_t kMaxPageSize = 20'000;  // ~1 MB a page: under gRPC's 4 MB default
+inline constexpr std::uint32_t kMinPng = 64, kMaxPng = 4096;
+inline constexpr double kDefaultSignificance = 0.05;
+
+// The filter as live::YieldFilter, its names checked against the model (errors "filter.*").
+model::Result<live::YieldFilter> yield_filter(const model::Model& model, const v1::YieldFilter& filter);
+
+struct ListWafersParams {
+  live::YieldFilter filter;
+  std::uint32_t page_size = kDefaultPageSize;  // 1..kMaxPageSize
+};
+// page_size at most 20,000 (0: 1,000).
+model::Result<ListWafersParams> list_wafers(const model::Model& model, const v1::ListWafersRequest& request);
+
+struct SummaryParams {
+  live::YieldFilter filter;
+  live::GroupBy by = live::GroupBy::Product;
+};
+// group_by one of GROUP_BY_PRODUCT, _DAY, _TOOL, _STEP.
+model::Result<SummaryParams> yield_summary(const model::Model& model, const v1::YieldSummaryRequest& request);
+
+// lot non-empty, wafer from 1, png_size 0 or 64..4096 (the lot and wafer are looked up later: NOT_FOUND).
+model::Result<bool> wafer_map(const v1::WaferMapRequest& request);
+
+struct StackedParams {
+  live::YieldFilter filter;
+  std::uint32_t png_size = 0;  // 0 or kMinPng..kMaxPng
+  double scale_max = 0;        // 0 (the largest rate) or in (0, 1]
+};
+model::Result<StackedParams> stacked_map(const model::Model& model, const v1::StackedMapRequest& request);
+
+struct CommonalityParams {
+  live::YieldFilter filter;
+  live::CommonalityQuery query;  // levels (empty: all), significance in (0, 1) (0: 0.05), bonferroni
+  std::uint32_t max_rows = 0;    // 0: all
+};
+model::Result<CommonalityParams> commonality(const model::Model& model,
+                                             const v1::CommonalityRequest& request);
 
 // ---- WhatIfService ----
 inline constexpr std::size_t kMaxSpecBytes = 1 << 20;
