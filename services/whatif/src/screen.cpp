@@ -195,7 +195,7 @@ model::Result<flow::FlowModel> load_flow_model(const Batch& b) {
 flow::RunOptions flow_options(const Spec& s, unsigned threads) {
   flow::RunOptions o;
   o.days = s.flow.days > 0 ? s.flow.days : s.horizon_days;
-  o.warmup_days = s.flow.warmup_days >= 0 ? s.flow.warmup_days : std::max(s.warmup_days, 100.0);
+  o.warmup_days = s.flow.warmup_days >= 0 ? s.flow.warmup_days : std::max(s.warmup_days, 150.0);
   o.period_hours = s.flow.period_hours;
   o.threads = std::max(1u, threads);
   return o;

@@ -38,7 +38,7 @@ struct FlowSettings {
   bool given = false;
   std::filesystem::path calibration;  // "" = the default beside the model
   double days = 0;                    // measured flow days; 0 = horizon_days
-  double warmup_days = -1;            // < 0 = max(warmup_days, 100)
+  double warmup_days = -1;            // < 0 = max(warmup_days, 150)
   double period_hours = 0.25;
 };
 
