@@ -2,18 +2,23 @@
 // all cores, and over MPI ranks when started by mpirun/srun.
 // fabtwin whatif submit SPEC --target HOST:PORT --out DIR: the same batch run by a `fabtwin serve`
 // (WhatIfService; a {"live": true} base is the served twin's state), its outputs written here.
+// fabtwin whatif screen SPEC --out DIR [--threads N] [--quiet]: the spec's screen design evaluated
+// with the flow model, the best k confirmed by the same runner; screen.csv, screen.json beside.
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "commands.hpp"
+#include "fabtwin/io/output_file.hpp"
 #include "fabtwin/whatif/cluster.hpp"
 #include "fabtwin/whatif/output.hpp"
 #include "fabtwin/whatif/runner.hpp"
+#include "fabtwin/whatif/screen.hpp"
 #include "fabtwin/whatif/spec.hpp"
 #if FABTWIN_HAVE_SERVER
 #include <grpcpp/grpcpp.h>
@@ -34,6 +39,7 @@ struct WhatIfOptions {
   std::string spec, out;
   unsigned threads = 0;
   bool quiet = false;
+  bool screen = false;  // whatif screen
 };
 
 // "[#####.....]  42.0 %  ETA 3m12s" on stderr, at most a few times a second.
@@ -75,23 +81,64 @@ int run(const WhatIfOptions& o) {
     throw std::runtime_error(batch.error().what());
   }
   try {
-    const whatif::Batch& b = batch.value();
+    whatif::Batch& b = batch.value();
+    const unsigned threads = o.threads ? o.threads
+                                       : std::max(1u, std::max(1u, std::thread::hardware_concurrency()) /
+                                                          static_cast<unsigned>(cluster.local_size()));
+    const bool talk = !o.quiet && cluster.rank() == 0;
+    // The flow model: for the screen, and for the estimates beside the simulation ("flow" given).
+    std::optional<flow::FlowModel> fm;
+    std::optional<whatif::ScreenResult> screened;
+    if (o.screen || b.spec.flow.given) {
+      auto m = whatif::load_flow_model(b);
+      if (!m.ok()) {
+        if (cluster.rank() != 0) return kExitFailure;
+        throw std::runtime_error(m.error().what());
+      }
+      fm.emplace(std::move(m.value()));
+    }
+    if (o.screen) {
+      if (!b.spec.screen.given) {
+        if (cluster.rank() != 0) return kExitFailure;
+        throw std::runtime_error(b.spec.file + ": no \"screen\" block (docs/whatif.md \"Screening\")");
+      }
+      if (talk) std::fprintf(stderr, "screening with the flow model...\n");
+      auto sr = whatif::screen(b, *fm, threads);
+      if (!sr.ok()) {
+        if (cluster.rank() != 0) return kExitFailure;
+        throw std::runtime_error(sr.error().what());
+      }
+      screened.emplace(std::move(sr.value()));
+      if (talk)
+        std::printf(
+            "screened %zu points with the flow model in %.1f s; confirming the best %zu by simulation\n",
+            screened->points.size(), screened->flow_seconds, screened->confirmed.size());
+    }
     const auto defs = whatif::metric_defs(b);
     const std::size_t pairs = b.scenarios.size() * b.spec.replications;
     const auto [first, last] = whatif::share(pairs, cluster.rank(), cluster.size());
     whatif::RunOptions ro;
-    ro.threads = o.threads ? o.threads
-                           : std::max(1u, std::max(1u, std::thread::hardware_concurrency()) /
-                                              static_cast<unsigned>(cluster.local_size()));
-    ProgressBar bar(!o.quiet && cluster.rank() == 0 && isatty(STDERR_FILENO));
+    ro.threads = threads;
+    ProgressBar bar(talk && isatty(STDERR_FILENO));
     ro.progress = [&](double done, double total) { bar(done, total); };
     const auto t0 = std::chrono::steady_clock::now();
     const auto mine = whatif::run_pairs(b, defs, first, last, ro);
     bar.finish();
     const auto all = cluster.gather(mine, pairs, defs.size());
     if (cluster.rank() != 0) return kExitOk;
-    const auto results = whatif::summarise_batch(b, defs, all);
+    auto results = whatif::summarise_batch(b, defs, all);
+    if (fm)
+      whatif::fill_flow_estimates(results, b, *fm,
+                                  whatif::flow_for_batch(b, *fm, whatif::flow_options(b.spec, threads)));
     whatif::write_outputs(b, results, o.out);
+    if (screened) {
+      for (const auto& [name, text] :
+           {std::pair<std::string, std::string>{"screen.csv", whatif::screen_csv(b, *screened)},
+            {"screen.json", whatif::screen_json(b, *screened, results)}}) {
+        const auto w = io::write_file(std::filesystem::path(o.out) / name, text);
+        if (!w.ok()) throw std::runtime_error(w.error().what());
+      }
+    }
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (!o.quiet) {
       std::printf("%s: %zu scenarios x %u replications (%s) in %.1f s on %d rank(s) x %u thread(s)\n",
@@ -111,7 +158,9 @@ int run(const WhatIfOptions& o) {
           std::printf("  diff %+.3f [%+.3f, %+.3f]", row.diff->mean, row.diff->lo(), row.diff->hi());
         std::printf("\n");
       }
-      std::printf("wrote %s/results.csv, results.json, chart.png\n", o.out.c_str());
+      if (screened) std::printf("\n%s\n", whatif::screen_table(b, *screened, results).c_str());
+      std::printf("wrote %s/results.csv, results.json, chart.png%s\n", o.out.c_str(),
+                  screened ? ", screen.csv, screen.json" : "");
     }
     return kExitOk;
   } catch (const std::exception& e) {
@@ -238,6 +287,26 @@ void add_whatif_commands(CLI::App& root, Commands& out) {
   sc->add_flag("--quiet", so->quiet, "no progress bar and no summary");
   out.push_back({sc, [so] { return submit(*so); }});
 #endif
+
+  {
+    auto scr = std::make_shared<WhatIfOptions>();
+    scr->screen = true;
+    CLI::App* sn = add_command(
+        *w, "screen", "Screen a design with the flow model, then confirm the best k by simulation",
+        "Evaluates every point of the spec's \"screen\" design (grid or Latin hypercube over tool counts,\n"
+        "release rate, processing-time and availability factors) with the flow model in one batched run,\n"
+        "ranks them by the objective and simulates the base, the spec's scenarios and the best k with\n"
+        "the spec's replications (common random numbers, paired against the base). Writes\n"
+        "DIR/screen.csv (every point), DIR/screen.json (flow and simulation side by side) and\n"
+        "results.csv, results.json, chart.png with the flow estimates (docs/whatif.md \"Screening\").");
+    required(
+        sn->add_option("spec", scr->spec, "the what-if spec with a \"screen\" block")->type_name("SPEC"));
+    required(sn->add_option("--out", scr->out, "folder for the outputs")->type_name("DIR"));
+    add_whole(*sn, "--threads", scr->threads,
+              "worker threads (0: the cores, divided among the node's MPI ranks)", 0, 4096);
+    sn->add_flag("--quiet", scr->quiet, "no progress and no summary");
+    out.push_back({sn, [scr] { return run(*scr); }});
+  }
 }
 
 }  // namespace fabtwin::cli

@@ -559,5 +559,58 @@ with tempfile.TemporaryDirectory() as tmp:
     check("whatif: a delta the model refuses: exit 1 naming the scenario's delta", rc == 1 and
           "scenarios[0].deltas[0].tool_count.group" in err, (rc, err))
 
+    # whatif screen: the flow model screens a design, the best k are simulated beside the base.
+    cal = os.path.join(os.path.dirname(MINIFAB), "minifab.flow.json")
+    scr = spec_file("screen.json", json.dumps({
+        "base": {"model": MINIFAB}, "horizon_days": 6, "warmup_days": 2, "replications": 2,
+        "metrics": ["throughput", "cycle_time"],
+        "screen": {"space": {"tool_count": [{"group": "Litho_E", "counts": [1, 2]}],
+                             "release": {"min": 0.95, "max": 1.05}},
+                   "design": {"type": "grid", "levels": 3}, "calibration": cal,
+                   "objective": "min_cycle_time", "confirm": 2}}))
+    rc, out, err = run("whatif", "screen", scr, "--out", os.path.join(tmp, "scr"), "--threads", "2")
+    check("whatif screen exit", rc == 0 and "screened 6 points" in out and "sim rank" in out, (rc, out, err))
+    check("whatif screen files", all(os.path.exists(os.path.join(tmp, "scr", f)) for f in
+                                      ("screen.csv", "screen.json", "results.csv", "results.json", "chart.png")))
+    if rc == 0:
+        pts = list(csv.DictReader(open(os.path.join(tmp, "scr", "screen.csv"))))
+        check("whatif screen.csv: base and 6 points", len(pts) == 7 and pts[0]["point"] == "base", pts[:1])
+        top = sorted((p for p in pts[1:]), key=lambda p: int(p["rank"]))[:2]
+        sj = json.load(open(os.path.join(tmp, "scr", "screen.json")))
+        names = [s["scenario"] for s in sj["scenarios"]]
+        check("whatif screen confirms the flow's top 2", names == ["base", "#1 " + top[0]["point"], "#2 " + top[1]["point"]] and
+              [p["confirmed"] for p in top] == ["1", "1"], (names, top))
+        rows = list(csv.DictReader(open(os.path.join(tmp, "scr", "results.csv"))))
+        check("whatif screen: flow estimates beside the simulation",
+              all(r["flow_estimate"] != "" for r in rows if r["metric"] == "throughput_lots_per_day") and
+              all(r["flow_estimate"] == "" for r in rows if r["metric"] == "throughput_wafers_per_day"), rows[:2])
+    # whatif run with a "flow" block fills the estimates where the flow model understands the deltas.
+    fl = spec_file("flow.json", json.dumps({
+        "base": {"model": MINIFAB}, "horizon_days": 6, "warmup_days": 2, "replications": 2,
+        "metrics": ["throughput"], "flow": {"calibration": cal},
+        "scenarios": [{"name": "cr", "deltas": [{"rule": {"group": "Diffusion_AB", "rule": "cr"}}]},
+                      {"name": "2 litho", "deltas": [{"tool_count": {"group": "Litho_E", "count": 2}}]}]}))
+    rc, out, err = run("whatif", "run", fl, "--out", os.path.join(tmp, "fl"), "--quiet")
+    rows = list(csv.DictReader(open(os.path.join(tmp, "fl", "results.csv")))) if rc == 0 else []
+    est = {r["scenario"]: r["flow_estimate"] for r in rows if r["metric"] == "throughput_lots_per_day"}
+    check("whatif run with flow: estimates for base and tool change, none for a rule",
+          rc == 0 and est.get("base") and est.get("2 litho") and est.get("cr") == "", (rc, err, est))
+    bad = spec_file("scr_bad.json", json.dumps({
+        "base": {"model": MINIFAB}, "horizon_days": 6, "replications": 2,
+        "screen": {"space": {"rule": [{"group": "Diffusion_AB", "rules": ["cr"]}]},
+                   "design": {"type": "lhs", "samples": 10}}}))
+    rc, out, err = run("whatif", "screen", bad, "--out", os.path.join(tmp, "scr_bad"))
+    check("whatif screen: rules are not screened (exit 1, path)", rc == 1 and "screen.space.rule" in err and
+          not os.path.exists(os.path.join(tmp, "scr_bad")), (rc, err))
+    rc, out, err = run("whatif", "screen", small, "--out", os.path.join(tmp, "noscr"))
+    check("whatif screen without a screen block: exit 1", rc == 1 and "screen" in err, (rc, err))
+    nocal = spec_file("nocal.json", json.dumps({
+        "base": {"model": MINIFAB}, "horizon_days": 6, "replications": 2,
+        "screen": {"space": {"release": {"min": 0.9, "max": 1}}, "design": {"type": "lhs", "samples": 4},
+                   "calibration": "missing.flow.json"}}))
+    rc, out, err = run("whatif", "screen", nocal, "--out", os.path.join(tmp, "nocal"))
+    check("whatif screen: a missing calibration: exit 1 naming flow.calibration", rc == 1 and
+          "flow.calibration" in err and "flow calibrate" in err, (rc, err))
+
 print(f"{passed} passed, {len(failures)} failed")
 sys.exit(1 if failures else 0)

@@ -34,6 +34,10 @@ std::string_view metric_key(Metric m) {
   return "?";
 }
 
+std::string_view objective_key(Objective o) {
+  return o == Objective::MinCycleTime ? "min_cycle_time" : "max_throughput";
+}
+
 namespace {
 
 constexpr std::string_view kSchema = "fabtwin.v1.WhatIf";
@@ -110,7 +114,149 @@ std::filesystem::path resolve(const std::filesystem::path& dir, const std::strin
   return path.is_absolute() || dir.empty() ? path : (dir / path).lexically_normal();
 }
 
-Spec read_rest(const Obj& o, Spec s) {
+void read_flow(const std::string& file, const Value& v, const std::filesystem::path& dir, Spec& s) {
+  const Obj f(file, v, "flow", {"calibration", "days", "warmup_days", "period_hours"});
+  s.flow.given = true;
+  if (v.find("calibration")) s.flow.calibration = resolve(dir, f.string("calibration"));
+  if (v.find("days")) s.flow.days = f.number("days", 0, 100000, true);
+  if (v.find("warmup_days")) s.flow.warmup_days = f.number("warmup_days", 0, 100000, false);
+  if (v.find("period_hours")) s.flow.period_hours = f.number("period_hours", 0, 24, true);
+}
+
+// A continuous factor's {"min", "max"} (min <= max, both > 0).
+void read_range(const Obj& o, const Value& v, Factor& f) {
+  f.min = o.number("min", 0, 1e6, true);
+  f.max = o.number("max", 0, 1e6, true);
+  if (f.max < f.min) o.fail(o.sub("max"), v.line(), "max is below min");
+}
+
+void read_screen(const std::string& file, const Value& v, const std::filesystem::path& dir, Spec& s) {
+  const Obj o(file, v, "screen",
+              {"space", "design", "calibration", "objective", "throughput_tolerance", "confirm"});
+  ScreenSpec& sc = s.screen;
+  sc.given = true;
+  sc.line = v.line();
+  const Value& space = o.need("space");
+  const Obj sp(file, space, "screen.space",
+               {"tool_count", "release", "process_time", "availability", "rule"});
+  if (const Value* r = space.find("rule"))
+    sp.fail("screen.space.rule", r->line(),
+            "rules are not screened: the flow model has no dispatching rules; give rule changes as "
+            "\"scenarios\" (they are simulated beside the confirmed points)");
+  auto list = [&](std::string_view key) -> const std::vector<Value>* {
+    const Value* a = space.find(key);
+    return a ? &sp.typed(key, *a, Type::Array).as_array() : nullptr;
+  };
+  if (const auto* tc = list("tool_count"))
+    for (std::size_t i = 0; i < tc->size(); ++i) {
+      const Value& e = (*tc)[i];
+      const std::string path = "screen.space.tool_count[" + std::to_string(i) + "]";
+      const Obj t(file, e, path, {"group", "counts", "min", "max"});
+      Factor f{Factor::Kind::ToolCount, t.string("group"), "", {}, 0, 0, path, e.line(), ""};
+      if (const Value* c = e.find("counts")) {
+        if (e.find("min") || e.find("max"))
+          t.fail(path, e.line(), "give \"counts\" or \"min\" and \"max\", not both");
+        const auto& arr = t.typed("counts", *c, Type::Array).as_array();
+        if (arr.empty()) t.fail(path + ".counts", c->line(), "give at least one count");
+        for (std::size_t k = 0; k < arr.size(); ++k) {
+          const std::string cp = path + ".counts[" + std::to_string(k) + "]";
+          if (!arr[k].is_number() || arr[k].as_number() < 1 || arr[k].as_number() > 100000 ||
+              arr[k].as_number() != std::floor(arr[k].as_number()))
+            t.fail(cp, arr[k].line(), "expected a whole number of tools in [1, 100000]");
+          if (!f.levels.empty() && arr[k].as_number() <= f.levels.back())
+            t.fail(cp, arr[k].line(), "counts must ascend");
+          f.levels.push_back(arr[k].as_number());
+        }
+      } else {
+        const auto lo = t.whole("min", 1, 100000), hi = t.whole("max", 1, 100000);
+        if (hi < lo) t.fail(path + ".max", e.line(), "max is below min");
+        for (auto k = lo; k <= hi; ++k) f.levels.push_back(static_cast<double>(k));
+      }
+      f.min = f.levels.front(), f.max = f.levels.back();
+      f.label = "tools:" + f.group;
+      sc.factors.push_back(std::move(f));
+    }
+  if (const Value* r = space.find("release")) {
+    const Obj t(file, *r, "screen.space.release", {"min", "max"});
+    Factor f{Factor::Kind::Release, "", "", {}, 0, 0, "screen.space.release", r->line(), "release"};
+    read_range(t, *r, f);
+    sc.factors.push_back(std::move(f));
+  }
+  if (const auto* pt = list("process_time"))
+    for (std::size_t i = 0; i < pt->size(); ++i) {
+      const Value& e = (*pt)[i];
+      const std::string path = "screen.space.process_time[" + std::to_string(i) + "]";
+      const Obj t(file, e, path, {"group", "min", "max"});
+      Factor f{Factor::Kind::ProcessTime, t.string("group"), "", {}, 0, 0, path, e.line(), ""};
+      read_range(t, e, f);
+      f.label = "process_time:" + f.group;
+      sc.factors.push_back(std::move(f));
+    }
+  if (const auto* av = list("availability"))
+    for (std::size_t i = 0; i < av->size(); ++i) {
+      const Value& e = (*av)[i];
+      const std::string path = "screen.space.availability[" + std::to_string(i) + "]";
+      const Obj t(file, e, path, {"group", "factor", "min", "max"});
+      Factor f{
+          Factor::Kind::Availability, t.string("group"), t.string("factor"), {}, 0, 0, path, e.line(), ""};
+      if (f.key != "mttf_factor" && f.key != "mttr_factor" && f.key != "pm_interval_factor" &&
+          f.key != "pm_duration_factor")
+        t.fail(path + ".factor", e.find("factor")->line(),
+               "unknown factor \"" + f.key +
+                   "\" (mttf_factor, mttr_factor, pm_interval_factor, pm_duration_factor)");
+      read_range(t, e, f);
+      f.label = f.key + ":" + f.group;
+      sc.factors.push_back(std::move(f));
+    }
+  if (sc.factors.empty()) sp.fail("screen.space", space.line(), "give at least one factor");
+  for (std::size_t i = 0; i < sc.factors.size(); ++i)
+    for (std::size_t j = 0; j < i; ++j)
+      if (sc.factors[i].label == sc.factors[j].label)
+        sp.fail(sc.factors[i].path, sc.factors[i].line,
+                "the factor '" + sc.factors[i].label + "' is given twice");
+
+  const Value& dv = o.need("design");
+  const Obj d(file, dv, "screen.design", {"type", "samples", "levels", "seed"});
+  const std::string type = d.string("type");
+  if (type == "lhs") {
+    sc.lhs = true;
+    sc.samples = static_cast<std::uint32_t>(d.whole("samples", 1, 1e6));
+    if (dv.find("levels"))
+      d.fail("screen.design.levels", dv.find("levels")->line(), "a grid key; lhs takes \"samples\"");
+  } else if (type == "grid") {
+    if (dv.find("samples"))
+      d.fail("screen.design.samples", dv.find("samples")->line(), "an lhs key; a grid takes \"levels\"");
+    if (dv.find("levels")) sc.levels = static_cast<std::uint32_t>(d.whole("levels", 2, 1000));
+    double n = 1;
+    for (const Factor& f : sc.factors) n *= f.discrete() ? static_cast<double>(f.levels.size()) : sc.levels;
+    if (n > 1e6)
+      d.fail("screen.design", dv.line(),
+             "the grid has " + io::json::format_number(n) + " points (at most 1000000): use \"lhs\"");
+  } else {
+    d.fail("screen.design.type", dv.find("type")->line(), "unknown design \"" + type + "\" (grid, lhs)");
+  }
+  if (dv.find("seed")) sc.seed = d.whole("seed", 0, 9007199254740992.0);
+  if (v.find("calibration")) {
+    if (s.flow.given && !s.flow.calibration.empty())
+      o.fail("screen.calibration", v.find("calibration")->line(),
+             "the calibration is already given in \"flow\"");
+    s.flow.calibration = resolve(dir, o.string("calibration"));
+  }
+  if (const Value* ob = v.find("objective")) {
+    const std::string key = o.string("objective");
+    if (key == "min_cycle_time")
+      sc.objective = Objective::MinCycleTime;
+    else if (key == "max_throughput")
+      sc.objective = Objective::MaxThroughput;
+    else
+      o.fail("screen.objective", ob->line(),
+             "unknown objective \"" + key + "\" (min_cycle_time, max_throughput)");
+  }
+  if (v.find("throughput_tolerance")) sc.throughput_tolerance = o.number("throughput_tolerance", 0, 1, false);
+  if (v.find("confirm")) sc.confirm = static_cast<std::uint32_t>(o.whole("confirm", 1, 1000));
+}
+
+Spec read_rest(const Obj& o, Spec s, const std::filesystem::path& dir) {
   const std::string& file = o.file();
 
   s.horizon_days = o.number("horizon_days", 0, 100000, true);
@@ -171,7 +317,12 @@ Spec read_rest(const Obj& o, Spec s) {
     }
   }
 
-  const Value& sc = o.typed("scenarios", o.need("scenarios"), Type::Array);
+  if (const Value* f = o.get("flow")) read_flow(file, *f, dir, s);
+  if (const Value* sv = o.get("screen")) read_screen(file, *sv, dir, s);
+  static const Value kNoScenarios = Value::array();
+  const Value& sc = s.screen.given && !o.get("scenarios")
+                        ? kNoScenarios
+                        : o.typed("scenarios", o.need("scenarios"), Type::Array);
   std::vector<std::string> names{"base"};
   for (std::size_t i = 0; i < sc.as_array().size(); ++i) {
     const Value& v = sc.as_array()[i];
@@ -199,7 +350,7 @@ Spec read_rest(const Obj& o, Spec s) {
 Spec read(const std::string& file, const Value& root, const std::filesystem::path& dir) {
   const Obj o(file, root, "",
               {"schema", "name", "base", "horizon_days", "warmup_days", "replications", "seed", "rule",
-               "common_random_numbers", "metrics", "percentiles", "groups", "scenarios"});
+               "common_random_numbers", "metrics", "percentiles", "groups", "scenarios", "flow", "screen"});
   Spec s;
   s.file = file;
   if (const Value* v = o.get("schema"); v && (!v->is_string() || v->as_string() != kSchema))
@@ -214,13 +365,13 @@ Spec read(const std::string& file, const Value& root, const std::filesystem::pat
         base.fail(std::string("base.") + other, v->line(),
                   "a live base is the served twin's state: give no \"" + std::string(other) + "\" beside it");
     s.live = true;
-    return read_rest(o, std::move(s));
+    return read_rest(o, std::move(s), dir);
   }
   if (o.need("base").find("model")) s.model = resolve(dir, base.string("model"));
   if (o.need("base").find("checkpoint")) s.checkpoint = resolve(dir, base.string("checkpoint"));
   if (s.model.empty() && s.checkpoint.empty())
     base.fail("base", o.need("base").line(), "give \"model\" (a model file or folder) or \"checkpoint\"");
-  return read_rest(o, std::move(s));
+  return read_rest(o, std::move(s), dir);
 }
 
 // simulate --save-state files: "FABTWIN-STATE 1\nmodel PATH\n\n" + engine checkpoint bytes.
@@ -284,6 +435,10 @@ Result<Batch> load_batch_from(Spec spec, model::Model base_model, std::string ch
   b.base_options = opt;
   for (const std::string& g : spec.groups)
     if (!b.base_model.find_tool_group(g)) return Error{file, 0, "groups", "unknown tool group '" + g + "'"};
+
+  for (const Factor& f : spec.screen.factors)
+    if (f.kind != Factor::Kind::Release && !b.base_model.find_tool_group(f.group))
+      return Error{file, f.line, f.path + ".group", "unknown tool group '" + f.group + "'"};
 
   const des::RuleRegistry rules;
   b.scenarios.push_back({"base", b.base_model, opt, false});

@@ -33,6 +33,47 @@ namespace fabtwin::whatif {
 enum class Metric : std::uint8_t { Throughput, CycleTime, Wip, OnTime, Utilisation };
 std::string_view metric_key(Metric m);  // "throughput", "cycle_time", "wip", "on_time", "utilisation"
 
+// The flow model's settings (top-level "flow", docs/whatif.md "Screening"): its calibration file
+// and run length. `whatif run` fills the flow estimates when "flow" is given; `whatif screen`
+// always evaluates its design with it (calibration default: <model>.flow.json beside the model).
+struct FlowSettings {
+  bool given = false;
+  std::filesystem::path calibration;  // "" = the default beside the model
+  double days = 0;                    // measured flow days; 0 = horizon_days
+  double warmup_days = -1;            // < 0 = max(warmup_days, 150)
+  double period_hours = 0.25;
+};
+
+// One factor of a screening design (screen.space).
+struct Factor {
+  enum class Kind : std::uint8_t { ToolCount, Release, ProcessTime, Availability };
+  Kind kind = Kind::ToolCount;
+  std::string group;  // tool group (not for Release)
+  std::string key;    // Availability: mttf_factor | mttr_factor | pm_interval_factor | pm_duration_factor
+  std::vector<double> levels;  // ToolCount: the counts (ascending); continuous: empty
+  double min = 0, max = 0;     // continuous range (ToolCount: levels' ends)
+  std::string path;            // JSON path ("screen.space.tool_count[0]") and line, for errors
+  int line = 0;
+  std::string label;  // column name in screen.csv ("tools:Litho_E", "release", ...)
+  bool discrete() const { return kind == Kind::ToolCount; }
+};
+
+enum class Objective : std::uint8_t { MinCycleTime, MaxThroughput };
+std::string_view objective_key(Objective o);  // "min_cycle_time", "max_throughput"
+
+struct ScreenSpec {
+  bool given = false;
+  int line = 0;
+  std::vector<Factor> factors;
+  bool lhs = false;           // design: "lhs" (samples) or "grid"
+  std::uint32_t samples = 0;  // lhs
+  std::uint32_t levels = 3;   // grid: levels of each continuous factor
+  std::uint64_t seed = 1;     // lhs
+  Objective objective = Objective::MinCycleTime;
+  double throughput_tolerance = 0.005;  // min_cycle_time: feasible if throughput >= base * (1 - tol)
+  std::uint32_t confirm = 3;            // best k simulated
+};
+
 struct Spec {
   std::string file;  // the spec's path as given (errors name it)
   std::string name;
@@ -52,6 +93,8 @@ struct Spec {
   std::vector<std::string> groups;       // utilisation subjects; empty = every group
   std::vector<des::Scenario> scenarios;  // as read; the base is not among them
   std::vector<int> scenario_lines;       // line of each scenario object
+  FlowSettings flow;
+  ScreenSpec screen;  // "screen" block (whatif screen); "scenarios" may then be omitted
 };
 
 // Reads the document's shape (keys, types, ranges) and resolves paths; the deltas' meaning for the

@@ -1,0 +1,262 @@
+// Screen, then confirm: design generation (grid size and order, LHS strata), spec errors of the
+// screen block by class, ranking by the objective, and a mini-fab screen whose confirmed scenarios
+// are the flow model's top k with flow estimates beside the simulation.
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <set>
+
+#include "fabtwin/io/json.hpp"
+#include "fabtwin/whatif/output.hpp"
+#include "fabtwin/whatif/runner.hpp"
+#include "fabtwin/whatif/screen.hpp"
+#include "test_paths.hpp"
+
+using namespace fabtwin;
+using namespace fabtwin::whatif;
+
+namespace {
+
+const std::filesystem::path kDir = test::source_dir() / "twin_models" / "whatif";
+
+std::string screen_spec(const std::string& screen, const std::string& extra = "") {
+  return "{\n\"base\": {\"model\": \"../minifab.json\"},\n\"horizon_days\": 20,\n\"warmup_days\": 10,\n"
+         "\"replications\": 2,\n" +
+         extra + "\"screen\": " + screen + "\n}";
+}
+const std::string kSpace =
+    "{\"tool_count\": [{\"group\": \"Litho_E\", \"counts\": [1, 2]}], \"release\": {\"min\": 0.9, \"max\": "
+    "1.1}}";
+
+model::Error spec_error(const std::string& text) {
+  INFO(text);
+  auto r = parse_spec(text, "spec.json", kDir);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().file == "spec.json");
+  return r.error();
+}
+
+ScreenSpec parsed(const std::string& screen) {
+  auto r = parse_spec(screen_spec(screen), "spec.json", kDir);
+  REQUIRE(r.ok());
+  return r->screen;
+}
+
+}  // namespace
+
+TEST_CASE("screen: grid design has every combination, the last factor fastest", "[whatif][screen]") {
+  const ScreenSpec sc =
+      parsed("{\"space\": " + kSpace + ", \"design\": {\"type\": \"grid\", \"levels\": 3}}");
+  REQUIRE(sc.factors.size() == 2);
+  const auto d = make_design(sc);
+  REQUIRE(d.size() == 2 * 3);
+  CHECK(d[0] == std::vector<double>{1, 0.9});
+  CHECK(d[1][1] == Approx(1.0));
+  CHECK(d[2] == std::vector<double>{1, 1.1});
+  CHECK(d[3] == std::vector<double>{2, 0.9});
+  CHECK(d[5] == std::vector<double>{2, 1.1});
+  // A range of counts is its whole numbers.
+  const ScreenSpec r = parsed(
+      "{\"space\": {\"tool_count\": [{\"group\": \"Diffusion_AB\", \"min\": 1, \"max\": 4}]}, \"design\": "
+      "{\"type\": \"grid\"}}");
+  CHECK(make_design(r).size() == 4);
+}
+
+TEST_CASE("screen: Latin hypercube puts one sample in each stratum of each factor", "[whatif][screen]") {
+  const ScreenSpec sc = parsed(
+      "{\"space\": {\"tool_count\": [{\"group\": \"Litho_E\", \"counts\": [1, 2, 3]}], \"release\": "
+      "{\"min\": "
+      "0.8, \"max\": 1.2}, \"process_time\": [{\"group\": \"Litho_E\", \"min\": 0.5, \"max\": 1.5}]}, "
+      "\"design\": {\"type\": \"lhs\", \"samples\": 60, \"seed\": 3}}");
+  const auto d = make_design(sc);
+  REQUIRE(d.size() == 60);
+  for (std::size_t k = 1; k < 3; ++k) {  // continuous factors: strata are a permutation
+    const Factor& f = sc.factors[k];
+    std::set<long> strata;
+    for (const auto& p : d) {
+      CHECK(p[k] >= f.min);
+      CHECK(p[k] <= f.max);
+      strata.insert(static_cast<long>(std::floor((p[k] - f.min) / (f.max - f.min) * 60)));
+    }
+    CHECK(strata.size() == 60);
+    CHECK(*strata.begin() == 0);
+    CHECK(*strata.rbegin() == 59);
+  }
+  // Tool counts: each level equally often (60 / 3).
+  for (double level : {1.0, 2.0, 3.0})
+    CHECK(std::count_if(d.begin(), d.end(), [&](const auto& p) { return p[0] == level; }) == 20);
+  // Deterministic in the seed, different for another.
+  CHECK(make_design(sc) == d);
+  ScreenSpec other = sc;
+  other.seed = 4;
+  CHECK(make_design(other) != d);
+}
+
+TEST_CASE("screen: spec errors name the file, line and path", "[whatif][screen]") {
+  const std::string lhs = ", \"design\": {\"type\": \"lhs\", \"samples\": 10}}";
+  auto e = spec_error(screen_spec("{\"space\": {\"rule\": []}" + lhs));
+  CHECK(e.field == "screen.space.rule");
+  CHECK(e.message.find("rules are not screened") != std::string::npos);
+  e = spec_error(screen_spec("{\"space\": {\"tools\": []}" + lhs));
+  CHECK(e.field == "screen.space.tools");
+  e = spec_error(screen_spec("{\"space\": {}" + lhs));
+  CHECK(e.field == "screen.space");
+  e = spec_error(
+      screen_spec("{\"space\": {\"tool_count\": [{\"group\": \"Litho_E\", \"counts\": [2, 1]}]}" + lhs));
+  CHECK(e.field == "screen.space.tool_count[0].counts[1]");
+  CHECK(e.line == 6);
+  e = spec_error(
+      screen_spec("{\"space\": {\"tool_count\": [{\"group\": \"Litho_E\", \"counts\": [0]}]}" + lhs));
+  CHECK(e.field == "screen.space.tool_count[0].counts[0]");
+  e = spec_error(screen_spec("{\"space\": {\"release\": {\"min\": 1.1, \"max\": 0.9}}" + lhs));
+  CHECK(e.field == "screen.space.release.max");
+  e = spec_error(screen_spec("{\"space\": {\"release\": {\"min\": 0, \"max\": 0.9}}" + lhs));
+  CHECK(e.field == "screen.space.release.min");
+  e =
+      spec_error(screen_spec("{\"space\": {\"availability\": [{\"group\": \"Litho_E\", \"factor\": "
+                             "\"speed\", \"min\": 1, \"max\": 2}]}" +
+                             lhs));
+  CHECK(e.field == "screen.space.availability[0].factor");
+  e = spec_error(screen_spec("{\"space\": " + kSpace + ", \"design\": {\"type\": \"sobol\"}}"));
+  CHECK(e.field == "screen.design.type");
+  e = spec_error(screen_spec("{\"space\": " + kSpace + ", \"design\": {\"type\": \"lhs\"}}"));
+  CHECK(e.field == "screen.design.samples");
+  e = spec_error(
+      screen_spec("{\"space\": " + kSpace + ", \"design\": {\"type\": \"grid\", \"levels\": 1001}}"));
+  CHECK(e.field == "screen.design.levels");
+  e = spec_error(screen_spec(
+      "{\"space\": {\"process_time\": [{\"group\": \"Litho_E\", \"min\": 1, \"max\": 2}, {\"group\": "
+      "\"Diffusion_AB\", \"min\": 1, \"max\": 2}, {\"group\": \"Implant_CD\", \"min\": 1, \"max\": 2}]}, "
+      "\"design\": {\"type\": \"grid\", \"levels\": 101}}"));
+  CHECK(e.field == "screen.design");
+  CHECK(e.message.find("lhs") != std::string::npos);
+  e = spec_error(
+      screen_spec("{\"space\": " + kSpace + lhs.substr(0, lhs.size() - 1) + ", \"objective\": \"cheap\"}"));
+  CHECK(e.field == "screen.objective");
+  e = spec_error(screen_spec("{\"space\": " + kSpace + lhs.substr(0, lhs.size() - 1) + ", \"confirm\": 0}"));
+  CHECK(e.field == "screen.confirm");
+  e = spec_error(
+      screen_spec("{\"space\": " + kSpace + lhs.substr(0, lhs.size() - 1) + ", \"calibration\": \"x\"}",
+                  "\"flow\": {\"calibration\": \"y\"},\n"));
+  CHECK(e.field == "screen.calibration");
+  e = spec_error(screen_spec("{\"space\": " + kSpace + lhs, "\"flow\": {\"period_hours\": 0},\n"));
+  CHECK(e.field == "flow.period_hours");
+
+  // The model's meaning: an unknown group (load_batch), a missing calibration (load_flow_model),
+  // a screen without the metrics it ranks by (screen).
+  auto s = parse_spec(
+      screen_spec("{\"space\": {\"tool_count\": [{\"group\": \"Litho_X\", \"counts\": [1]}]}" + lhs),
+      "spec.json", kDir);
+  REQUIRE(s.ok());
+  auto b = load_batch(std::move(s.value()));
+  REQUIRE_FALSE(b.ok());
+  CHECK(b.error().field == "screen.space.tool_count[0].group");
+  CHECK(b.error().line == 6);
+  s = parse_spec(screen_spec("{\"space\": " + kSpace + lhs.substr(0, lhs.size() - 1) +
+                             ", \"calibration\": \"no.json\"}"),
+                 "spec.json", kDir);
+  REQUIRE(s.ok());
+  b = load_batch(std::move(s.value()));
+  REQUIRE(b.ok());
+  auto fm = load_flow_model(b.value());
+  REQUIRE_FALSE(fm.ok());
+  CHECK(fm.error().field == "flow.calibration");
+  CHECK(fm.error().message.find("fabtwin flow calibrate") != std::string::npos);
+  s = parse_spec(screen_spec("{\"space\": " + kSpace + lhs, "\"metrics\": [\"wip\"],\n"), "spec.json", kDir);
+  REQUIRE(s.ok());
+  b = load_batch(std::move(s.value()));
+  REQUIRE(b.ok());
+  auto fm2 = load_flow_model(b.value());  // default: ../minifab.flow.json beside the model
+  REQUIRE(fm2.ok());
+  auto sr = screen(b.value(), fm2.value(), 1);
+  REQUIRE_FALSE(sr.ok());
+  CHECK(sr.error().field == "metrics");
+}
+
+TEST_CASE("screen: ranking by the objective", "[whatif][screen]") {
+  ScreenSpec sc;
+  const std::vector<double> th{10.0, 10.2, 9.0, 10.0, 11.0};
+  const std::vector<double> ct{5.0, 6.0, 3.0, 4.0, NAN};
+  sc.objective = Objective::MaxThroughput;
+  CHECK(rank_points(sc, 10.0, th, ct) == std::vector<std::size_t>{4, 1, 3, 0, 2});
+  sc.objective = Objective::MinCycleTime;
+  sc.throughput_tolerance = 0;
+  // Feasible (throughput >= 10): 3 (ct 4), 0 (5), 1 (6), 4 (no cycle time, last of them); then 2.
+  CHECK(rank_points(sc, 10.0, th, ct) == std::vector<std::size_t>{3, 0, 1, 4, 2});
+  sc.throughput_tolerance = 0.1;  // 9.0 now feasible and the fastest
+  CHECK(rank_points(sc, 10.0, th, ct) == std::vector<std::size_t>{2, 3, 0, 1, 4});
+}
+
+TEST_CASE("screen: the mini-fab screen confirms the flow's top k", "[whatif][screen]") {
+  auto s = parse_spec(
+      screen_spec(
+          "{\"space\": {\"tool_count\": [{\"group\": \"Diffusion_AB\", \"counts\": [2, 3]}], "
+          "\"release\": {\"min\": 0.95, \"max\": 1.1}, \"process_time\": [{\"group\": \"Litho_E\", "
+          "\"min\": 0.9, \"max\": 1.1}]}, \"design\": {\"type\": \"lhs\", \"samples\": 24, \"seed\": 5}, "
+          "\"objective\": \"max_throughput\", \"confirm\": 2}",
+          "\"metrics\": [\"throughput\", \"cycle_time\", \"utilisation\"],\n\"flow\": {\"warmup_days\": "
+          "30},\n"
+          "\"scenarios\": [{\"name\": \"cr\", \"deltas\": [{\"rule\": {\"group\": \"Diffusion_AB\", "
+          "\"rule\": "
+          "\"cr\"}}]}],\n"),
+      "spec.json", kDir);
+  REQUIRE(s.ok());
+  auto b = load_batch(std::move(s.value()));
+  REQUIRE(b.ok());
+  Batch& batch = b.value();
+  auto fm = load_flow_model(batch);
+  REQUIRE(fm.ok());
+  auto sr = screen(batch, fm.value(), 2);
+  REQUIRE(sr.ok());
+  const ScreenResult& res = sr.value();
+  REQUIRE(res.points.size() == 24);
+  REQUIRE(res.confirmed.size() == 2);
+  CHECK(res.confirmed[0] == res.order[0]);
+  CHECK(res.confirmed[1] == res.order[1]);
+  CHECK(res.rank[res.order[0]] == 1);
+  // Max throughput: the top point releases at least as much as any other.
+  for (const auto& f : res.flow)
+    CHECK(f.throughput_lots_per_day <= res.flow[res.order[0]].throughput_lots_per_day);
+  REQUIRE(batch.scenarios.size() == 4);  // base, cr, #1, #2
+  CHECK(res.first_confirmed == 2);
+  CHECK(batch.scenarios[2].name == "#1 p" + std::to_string(res.order[0]));
+  CHECK(batch.spec.scenarios.size() == 3);
+
+  const auto defs = metric_defs(batch);
+  RunOptions ro;
+  ro.threads = 2;
+  auto results = summarise_batch(batch, defs, run_pairs(batch, defs, 0, 4 * 2, ro));
+  const auto flow = flow_for_batch(batch, fm.value(), flow_options(batch.spec, 2));
+  REQUIRE(flow.size() == 4);
+  CHECK_FALSE(flow[1]);  // the rule scenario: the flow model has no rules
+  REQUIRE(flow[2]);
+  // The same flow figures as the screen's.
+  CHECK(flow[2]->result.throughput_lots_per_day ==
+        Approx(res.flow[res.order[0]].throughput_lots_per_day).epsilon(1e-12));
+  fill_flow_estimates(results, batch, fm.value(), flow);
+  for (const Row& row : results.rows) {
+    const MetricDef& d = results.defs[row.def];
+    const bool estimable = d.metric == "utilisation" || d.metric == "cycle_time_mean_days" ||
+                           (d.metric == "throughput_lots_per_day");
+    if (row.scenario == 1 || !estimable)
+      CHECK_FALSE(row.flow_estimate);
+    else
+      CHECK(row.flow_estimate);
+    if (row.flow_estimate && d.metric == "throughput_lots_per_day")  // within 10 % of the simulation here
+      CHECK(std::fabs(*row.flow_estimate / row.summary.mean - 1) < 0.1);
+  }
+  // Outputs: every point in screen.csv, the confirmed ones side by side in screen.json.
+  const std::string csv = screen_csv(batch, res);
+  CHECK(std::count(csv.begin(), csv.end(), '\n') == 1 + 1 + 24);
+  auto doc = io::json::parse(screen_json(batch, res, results), "screen.json");
+  REQUIRE(doc.ok());
+  const auto& sc = doc->find("scenarios")->as_array();
+  REQUIRE(sc.size() == 4);
+  CHECK(sc[2].find("flow_rank")->as_number() == 1);
+  CHECK(sc[3].find("flow_rank")->as_number() == 2);
+  const double sim_rank = sc[2].find("simulation_rank")->as_number();
+  CHECK((sim_rank == 1 || sim_rank == 2));
+  CHECK(sc[1].find("flow")->is_null());
+  CHECK(sc[2].find("simulation")->find("throughput_lots_per_day")->find("mean")->is_number());
+  CHECK(screen_table(batch, res, results).find("#1 p") != std::string::npos);
+}
