@@ -11,6 +11,7 @@
 
 #include "fabtwin/io/file.hpp"
 #include "fabtwin/io/json.hpp"
+#include "fabtwin/io/json_reader.hpp"
 
 namespace fabtwin::scenario_io {
 namespace {
@@ -24,37 +25,14 @@ constexpr std::string_view kSchema = "fabtwin.v1.Scenario";
 constexpr std::string_view kKinds[] = {"tool_count",  "rule",         "process_time_factor", "release",
                                        "product_mix", "availability", "transport_factor"};
 
-// Thrown inside the reader only; never crosses the public API.
-struct ReadError {
-  Error error;
-};
-
-std::string type_name(Type t) {
-  return std::string(t == Type::Array || t == Type::Object ? "an " : "a ") +
-         std::string(io::json::to_string(t));
-}
+using io::json::ReadError;
+using io::json::type_name;
 
 // A JSON object being read: its keys checked against the allowed set, typed members read.
-class Obj {
+class Obj : public io::json::ObjectReader {
  public:
-  Obj(const std::string& file, const Value& v, std::string path,
-      std::initializer_list<std::string_view> allowed)
-      : file_(file), v_(v), path_(std::move(path)) {
-    if (!v.is_object()) fail(path_, v.line(), "expected an object, got " + type_name(v.type()));
-    for (const auto& m : v.as_object())
-      if (std::find(allowed.begin(), allowed.end(), m.key) == allowed.end()) {
-        std::string list;
-        for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-        fail(sub(m.key), m.line, "unknown key \"" + m.key + "\" (expected one of: " + list + ")");
-      }
-  }
+  using ObjectReader::ObjectReader;
 
-  [[noreturn]] void fail(const std::string& field, int line, std::string message) const {
-    throw ReadError{Error{file_, line, field, std::move(message)}};
-  }
-  std::string sub(std::string_view key) const {
-    return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
-  }
   bool has(std::string_view key) const { return v_.find(key) != nullptr; }
   int line() const { return v_.line(); }
 
@@ -81,11 +59,6 @@ class Obj {
   std::optional<std::uint32_t> opt_whole(std::string_view key) const {
     return has(key) ? std::optional{whole(key)} : std::nullopt;
   }
-
- private:
-  const std::string& file_;
-  const Value& v_;
-  std::string path_;
 };
 
 des::Delta read_delta(const std::string& file, const Value& v, const std::string& path) {

@@ -7,6 +7,7 @@
 
 #include "fabtwin/io/file.hpp"
 #include "fabtwin/io/json.hpp"
+#include "fabtwin/io/json_reader.hpp"
 #include "fabtwin/io/load.hpp"
 #include "fabtwin/model/time.hpp"
 #include "fabtwin/scenario_io/scenario_json.hpp"
@@ -44,34 +45,13 @@ constexpr std::string_view kSchema = "fabtwin.v1.WhatIf";
 constexpr Metric kAllMetrics[] = {Metric::Throughput, Metric::CycleTime, Metric::Wip, Metric::OnTime,
                                   Metric::Utilisation};
 
-struct SpecError {
-  Error error;
-};
+using SpecError = io::json::ReadError;
+using io::json::type_name;
 
-std::string type_name(Type t) {
-  return std::string(t == Type::Array || t == Type::Object ? "an " : "a ") +
-         std::string(io::json::to_string(t));
-}
-
-class Obj {
+class Obj : public io::json::ObjectReader {
  public:
-  Obj(const std::string& file, const Value& v, std::string path,
-      std::initializer_list<std::string_view> allowed)
-      : file_(file), v_(v), path_(std::move(path)) {
-    if (!v.is_object()) fail(path_, v.line(), "expected an object, got " + type_name(v.type()));
-    for (const auto& m : v.as_object())
-      if (std::find(allowed.begin(), allowed.end(), m.key) == allowed.end()) {
-        std::string list;
-        for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-        fail(sub(m.key), m.line, "unknown key \"" + m.key + "\" (expected one of: " + list + ")");
-      }
-  }
-  [[noreturn]] void fail(const std::string& field, int line, std::string message) const {
-    throw SpecError{Error{file_, line, field, std::move(message)}};
-  }
-  std::string sub(std::string_view key) const {
-    return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
-  }
+  using ObjectReader::ObjectReader;
+
   const Value* get(std::string_view key) const { return v_.find(key); }
   const Value& need(std::string_view key) const {
     const Value* v = v_.find(key);
@@ -102,11 +82,6 @@ class Obj {
   }
   bool boolean(std::string_view key) const { return typed(key, need(key), Type::Bool).as_bool(); }
   const std::string& file() const { return file_; }
-
- private:
-  const std::string& file_;
-  const Value& v_;
-  std::string path_;
 };
 
 std::filesystem::path resolve(const std::filesystem::path& dir, const std::string& p) {
