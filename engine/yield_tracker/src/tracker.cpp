@@ -40,27 +40,43 @@ YieldTracker::YieldTracker(const Model& model, YieldParams params, DefectModel d
       defects_(std::move(defects)),
       mc_(std::move(mc)),
       options_(options),
-      health_(model.tools().size()) {
+      health_(model.tools().size(), params_.health) {
   options_.run.keep_maps = false;
   // Tool groups for the Tool and ToolGroup levels of commonality().
   records_.tool_group.reserve(model.tools().size());
   for (const Tool& t : model.tools()) records_.tool_group.push_back(t.group);
 }
 
-void YieldTracker::on_tool_state(ToolId tool, des::ToolState state, SimTime at) {
-  ToolHealth& h = health_[tool.index()];
+void ToolHealthTracker::on_tool_state(ToolId tool, des::ToolState state, SimTime at) {
+  Tool& h = tools_[tool.index()];
   if (h.state == des::ToolState::ScheduledDown && state != des::ToolState::ScheduledDown) h.last_pm_end = at;
   if (h.state == des::ToolState::UnscheduledDown && state != des::ToolState::UnscheduledDown)
     h.lots_since_repair = 0;
   h.state = state;
 }
 
-void YieldTracker::on_step(const des::StepRecord& r) {
-  ToolHealth& h = health_[r.tool.index()];
-  const double days_since_pm = to_days(r.started - h.last_pm_end);
-  const double health = tool_health(params_.health, days_since_pm, h.lots_since_repair);
+double ToolHealthTracker::on_step(ToolId tool, SimTime started) {
+  Tool& h = tools_[tool.index()];
+  const double days_since_pm = to_days(started - h.last_pm_end);
+  const double health = tool_health(params_, days_since_pm, h.lots_since_repair);
   if (h.lots_since_repair < (1u << 30)) ++h.lots_since_repair;
-  active_[lot_id(r.key)].push_back(StepRecord{r.step, r.tool, health});
+  return health;
+}
+
+void prepend_unrecorded_steps(const Route& route, std::vector<StepRecord>& history) {
+  if (history.empty()) return;
+  std::vector<StepRecord> before;
+  for (std::uint32_t s = route.first_step.value; s < history.front().step.value; ++s)
+    before.push_back(StepRecord{StepId{s}, ToolId{}, 1.0});
+  if (!before.empty()) history.insert(history.begin(), before.begin(), before.end());
+}
+
+void YieldTracker::on_tool_state(ToolId tool, des::ToolState state, SimTime at) {
+  health_.on_tool_state(tool, state, at);
+}
+
+void YieldTracker::on_step(const des::StepRecord& r) {
+  active_[lot_id(r.key)].push_back(StepRecord{r.step, r.tool, health_.on_step(r.tool, r.started)});
 }
 
 void YieldTracker::on_lot_completed(const des::LotRecord& r) {
@@ -81,13 +97,7 @@ void YieldTracker::on_lot_completed(const des::LotRecord& r) {
   for (const auto& s : hist) pairs.push_back({s.step, s.tool});
   // An initial-WIP lot ran the steps before its first recorded one before the twin started: they
   // add their defects at nominal health, on tools nobody recorded (not in the commonality pairs).
-  if (!hist.empty()) {
-    const Route& route = model_.route_of(r.product);
-    std::vector<StepRecord> before;
-    for (std::uint32_t s = route.first_step.value; s < hist.front().step.value; ++s)
-      before.push_back(StepRecord{StepId{s}, ToolId{}, 1.0});
-    if (!before.empty()) hist.insert(hist.begin(), before.begin(), before.end());
-  }
+  prepend_unrecorded_steps(model_.route_of(r.product), hist);
   ly.rates = defects_.rates(hist);
   ly.history = records_.add_history(pairs, r.product.value);  // stratum: the product (its route)
   lots_.push_back(ly);

@@ -41,27 +41,18 @@ YieldRecorder::YieldRecorder(const Model& model, yield::YieldParams params, yiel
       params_(std::move(params)),
       defects_(std::move(defects)),
       mc_(std::move(mc)),
-      health_(model.tools().size()) {
+      health_(model.tools().size(), params_.health) {
   for (const auto& m : mc_) grids_.push_back(m.grid());
 }
 
-// Tool health as yield::YieldTracker keeps it (engine/yield_tracker/src/tracker.cpp): the same
-// transitions, so a live twin's records equal a `yield run` of the same history.
+// Tool health as yield::YieldTracker keeps it (the same yield::ToolHealthTracker), so a live twin's
+// records equal a `yield run` of the same history.
 void YieldRecorder::on_tool_state(ToolId tool, des::ToolState state, SimTime at) {
-  ToolHealth& h = health_[tool.index()];
-  if (h.state == des::ToolState::ScheduledDown && state != des::ToolState::ScheduledDown)
-    h.last_pm_end_ms = at.time_since_epoch().count();
-  if (h.state == des::ToolState::UnscheduledDown && state != des::ToolState::UnscheduledDown)
-    h.lots_since_repair = 0;
-  h.state = state;
+  health_.on_tool_state(tool, state, at);
 }
 
 void YieldRecorder::on_step(const des::StepRecord& r) {
-  ToolHealth& h = health_[r.tool.index()];
-  const double days_since_pm = to_days(r.started - SimTime{Duration{h.last_pm_end_ms}});
-  const double health = yield::tool_health(params_.health, days_since_pm, h.lots_since_repair);
-  if (h.lots_since_repair < (1u << 30)) ++h.lots_since_repair;
-  active_[lot_id(r.key)].push_back(yield::StepRecord{r.step, r.tool, health});
+  active_[lot_id(r.key)].push_back(yield::StepRecord{r.step, r.tool, health_.on_step(r.tool, r.started)});
 }
 
 void YieldRecorder::on_lot_completed(const des::LotRecord& r) {
@@ -82,12 +73,7 @@ void YieldRecorder::on_lot_completed(const des::LotRecord& r) {
   for (const auto& s : hist) row.history.push_back({s.step, s.tool});
   // A lot that entered the twin mid-route ran its earlier steps before: nominal health, no tool
   // recorded (as the tracker does).
-  if (!hist.empty()) {
-    std::vector<yield::StepRecord> before;
-    for (std::uint32_t s = route.first_step.value; s < hist.front().step.value; ++s)
-      before.push_back(yield::StepRecord{StepId{s}, ToolId{}, 1.0});
-    if (!before.empty()) hist.insert(hist.begin(), before.begin(), before.end());
-  }
+  yield::prepend_unrecorded_steps(route, hist);
   const yield::WaferRates rates[1] = {defects_.rates(hist)};
   std::vector<yield::WaferRef> refs(r.wafers);
   for (std::uint32_t w = 0; w < r.wafers; ++w) refs[w] = {yield::YieldTracker::wafer_uid(r.key, w), 0};
@@ -143,9 +129,9 @@ struct Reader {
 
 std::string YieldRecorder::save() const {
   std::string out(kMagic, 4);
-  put<std::uint32_t>(out, static_cast<std::uint32_t>(health_.size()));
-  for (const ToolHealth& h : health_) {
-    put<std::int64_t>(out, h.last_pm_end_ms);
+  put<std::uint32_t>(out, static_cast<std::uint32_t>(health_.tools().size()));
+  for (const auto& h : health_.tools()) {
+    put<std::int64_t>(out, h.last_pm_end.time_since_epoch().count());
     put<std::uint32_t>(out, h.lots_since_repair);
     put<std::uint8_t>(out, static_cast<std::uint8_t>(h.state));
   }
@@ -168,7 +154,7 @@ std::string YieldRecorder::save() const {
 }
 
 model::Result<bool> YieldRecorder::restore(const std::string& state) {
-  std::vector<ToolHealth> health(health_.size());
+  std::vector<yield::ToolHealthTracker::Tool> health(health_.tools().size());
   std::unordered_map<std::uint64_t, std::vector<yield::StepRecord>> active;
   rows.clear();
   if (!state.empty()) {
@@ -178,8 +164,8 @@ model::Result<bool> YieldRecorder::restore(const std::string& state) {
     if (state.size() < 4 || std::memcmp(state.data(), kMagic, 4) != 0) return bad("no FYR1 header");
     Reader r{state, 4};
     if (r.get<std::uint32_t>() != health.size()) return bad("another number of tools");
-    for (ToolHealth& h : health) {
-      h.last_pm_end_ms = r.get<std::int64_t>();
+    for (auto& h : health) {
+      h.last_pm_end = SimTime{Duration{r.get<std::int64_t>()}};
       h.lots_since_repair = r.get<std::uint32_t>();
       const auto st = r.get<std::uint8_t>();
       if (st >= des::kToolStateCount) return bad("a tool state out of range");
@@ -206,7 +192,7 @@ model::Result<bool> YieldRecorder::restore(const std::string& state) {
     if (!r.ok) return bad("truncated");
     if (r.at != state.size()) return bad("trailing bytes");
   }
-  health_ = std::move(health);
+  health_.tools() = std::move(health);
   active_ = std::move(active);
   return true;
 }

@@ -18,6 +18,7 @@
 #include "fabtwin/yield/defect_model.hpp"
 #include "fabtwin/yield/monte_carlo.hpp"
 #include "fabtwin/yield/params.hpp"
+#include "fabtwin/yield_tracker/tracker.hpp"
 
 namespace fabtwin::live {
 
@@ -43,11 +44,6 @@ class YieldRecorder final : public des::Observer {
  private:
   YieldRecorder(const model::Model& model, yield::YieldParams params, yield::DefectModel defects,
                 std::vector<yield::MonteCarlo> mc);
-  struct ToolHealth {
-    std::int64_t last_pm_end_ms = 0;
-    std::uint32_t lots_since_repair = 1u << 30;  // no repair yet: no excursion
-    des::ToolState state = des::ToolState::Standby;
-  };
   static std::uint64_t lot_id(des::LotKey k) { return std::uint64_t{k.source} << 32 | k.sequence; }
 
   const model::Model* model_;
@@ -55,7 +51,7 @@ class YieldRecorder final : public des::Observer {
   yield::DefectModel defects_;
   std::vector<yield::MonteCarlo> mc_;  // per product
   std::vector<yield::DieGrid> grids_;  // per product
-  std::vector<ToolHealth> health_;     // per tool
+  yield::ToolHealthTracker health_;
   std::unordered_map<std::uint64_t, std::vector<yield::StepRecord>> active_;
 };
 

@@ -21,6 +21,37 @@
 
 namespace fabtwin::yield {
 
+// Each tool's health as the defect model sees it (tool_health(): days since its last PM ended,
+// lots since its last repair), kept from the tool-state changes. YieldTracker and the live twin's
+// yield recorder (services/live) both keep it through this, so a live twin's records equal a
+// `yield run` of the same history.
+class ToolHealthTracker {
+ public:
+  struct Tool {
+    model::SimTime last_pm_end{};
+    std::uint32_t lots_since_repair = 1u << 30;  // no repair yet: no excursion
+    des::ToolState state = des::ToolState::Standby;
+  };
+
+  ToolHealthTracker(std::size_t tools, const ToolHealthParams& params) : params_(params), tools_(tools) {}
+
+  void on_tool_state(model::ToolId tool, des::ToolState state, model::SimTime at);
+  // The health of a step started at `started` on `tool`; counts the lot on the tool.
+  double on_step(model::ToolId tool, model::SimTime started);
+
+  // Per tool (by ToolId index): for checkpoints.
+  std::vector<Tool>& tools() { return tools_; }
+  const std::vector<Tool>& tools() const { return tools_; }
+
+ private:
+  ToolHealthParams params_;
+  std::vector<Tool> tools_;
+};
+
+// A lot that entered the twin mid-route ran the steps before its first recorded one earlier: they
+// are put in front of `history` at nominal health, on no tool (they add their defects, but no tool).
+void prepend_unrecorded_steps(const model::Route& route, std::vector<StepRecord>& history);
+
 struct TrackerOptions {
   RunOptions run;                   // backend, threads (maps are never kept here)
   std::uint32_t batch_lots = 2048;  // lots gathered before a Monte Carlo batch runs
@@ -102,18 +133,12 @@ class YieldTracker final : public des::Observer {
   YieldTracker(const model::Model& model, YieldParams params, DefectModel defects, std::vector<MonteCarlo> mc,
                TrackerOptions options);
 
-  struct ToolHealth {
-    model::SimTime last_pm_end{};
-    std::uint32_t lots_since_repair = 1u << 30;  // no repair yet: no excursion
-    des::ToolState state = des::ToolState::Standby;
-  };
-
   model::Model model_;
   YieldParams params_;
   DefectModel defects_;
   std::vector<MonteCarlo> mc_;  // per product
   TrackerOptions options_;
-  std::vector<ToolHealth> health_;  // per tool
+  ToolHealthTracker health_;
   static std::uint64_t lot_id(des::LotKey k) { return std::uint64_t{k.source} << 32 | k.sequence; }
   std::unordered_map<std::uint64_t, std::vector<StepRecord>> active_;  // per lot in the fab: history so far
   std::vector<LotYield> lots_;
