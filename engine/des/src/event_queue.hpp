@@ -81,7 +81,7 @@ class EventQueue {
     front_.clear();
     head_ = size_ = 0;
     pool_.clear();
-    free_ = pf_ = kNil;
+    free_ = kNil;
     slot_head_.fill(kNil);
     bits_.fill(0);
     ring_size_ = 0;
@@ -94,8 +94,6 @@ class EventQueue {
     const Pending e = top();
     ++head_;
     --size_;
-    // One more node of the next slot's chain into the cache: its events were pushed long ago.
-    if (pf_ != kNil && (pf_ = pool_[pf_].next) != kNil) __builtin_prefetch(&pool_[pf_]);
     return e;
   }
 
@@ -176,8 +174,6 @@ class EventQueue {
     slot_head_[k] = kNil;
     bits_[k >> 6] &= ~(std::uint64_t{1} << (k & 63));
     ring_size_ -= front_.size();
-    pf_ = ring_size_ > 0 ? slot_head_[next_slice() & (kSlots - 1)] : kNil;
-    if (pf_ != kNil) __builtin_prefetch(&pool_[pf_]);
     // (Slots hold their events newest first; the order (t, key) is total.)
     for (std::size_t i = 1; i < front_.size(); ++i) {  // insertion sort: a slice holds a few events
       const Pending x = front_[i];
@@ -193,7 +189,6 @@ class EventQueue {
   std::size_t size_ = 0;
   std::vector<Node> pool_;  // ring events, linked per slot
   std::uint32_t free_ = kNil;
-  std::uint32_t pf_ = kNil;  // a node of the next occupied slot's chain, read ahead (prefetch)
   std::array<std::uint32_t, kSlots> slot_head_ = make_heads();
   std::array<std::uint64_t, kSlots / 64> bits_{};  // bit k: slot k not empty
   std::size_t ring_size_ = 0;
