@@ -102,3 +102,43 @@ TEST_CASE("events pushed after a peek past the clock still pop in order (run_unt
     REQUIRE(popped[i].key == reference[i].key);
   }
 }
+
+TEST_CASE("the event queue jumps over empty stretches and days-ahead events, and resets", "[des]") {
+  // Events beyond the calendar's ring (about 18.6 h) wait apart and join it as time nears them;
+  // an empty ring jumps to the next of them.
+  std::mt19937_64 rng(3);
+  EventQueue q;
+  std::vector<Pending> reference;
+  std::uint64_t seq = 0;
+  auto push = [&](std::int64_t t) {
+    const Pending e{t, (seq++ << 8) | static_cast<std::uint64_t>(Ev::Fail), static_cast<std::uint32_t>(seq),
+                    0};
+    q.push(e);
+    reference.push_back(e);
+  };
+  std::int64_t now = 0;
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 300; ++i)
+      push(now + static_cast<std::int64_t>(rng() % 40'000'000'000));                           // up to 460 d
+    for (int i = 0; i < 300; ++i) push(now + static_cast<std::int64_t>(rng() % 200'000'000));  // up to 2.3 d
+    std::vector<Pending> popped;
+    while (!q.empty()) {
+      const Pending e = q.pop();
+      REQUIRE(e.t >= now);
+      now = e.t;
+      popped.push_back(e);
+      if (rng() % 7 == 0) push(now + static_cast<std::int64_t>(rng() % 100'000'000'000));
+    }
+    std::stable_sort(reference.begin(), reference.end(),
+                     [](const Pending& a, const Pending& b) { return a.t < b.t; });
+    REQUIRE(popped.size() == reference.size());
+    for (std::size_t i = 0; i < popped.size(); ++i) {
+      INFO(i);
+      REQUIRE(popped[i].key == reference[i].key);
+    }
+    reference.clear();
+    now += 5'000'000'000;  // a restore at a later time
+    q.reset(now);
+    REQUIRE(q.empty());
+  }
+}

@@ -28,6 +28,14 @@ void Simulation::Impl::after_unavailable(std::uint32_t t) {
     start_pm(t, c->tool_pm_first[t] + bit);
     return;
   }
+  if (!tool.in_avail && can_start(t)) {
+    // It becomes available: offered its queue first, and joins the available list only if it
+    // stays idle. (Joining, then leaving as the job starts, would leave the list as it was; a tool
+    // that can take another job after this one joins in start_job, at the same place, the tail.)
+    tool.idle_since = now;
+    if (!try_start(t)) avail_append(t);
+    return;
+  }
   refresh_available(t);
   if (tool.in_avail) try_start(t);
 }

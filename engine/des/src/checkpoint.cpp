@@ -192,7 +192,15 @@ void tool(IO& io, ToolRt& t) {
 
 template <class IO>
 void group(IO& io, GroupRt& g) {
-  vec(io, g.queue, [&](Candidate& e) { candidate(io, e); });
+  // In arrival order; a restore sorts what it reads (checkpoints of builds with unordered queues)
+  // and Simulation::restore_impl sets each queued lot's queue_pos.
+  if constexpr (std::is_same_v<IO, Writer>) {
+    io.list(g.queue, [&](const Candidate& e) { candidate(io, const_cast<Candidate&>(e)); });
+  } else {
+    std::vector<Candidate> q;
+    vec(io, q, [&](Candidate& e) { candidate(io, e); });
+    g.queue.assign(std::move(q), [](std::uint32_t, std::uint32_t) {});
+  }
   field(io, g.held), field(io, g.avail_head), field(io, g.avail_tail), field(io, g.queue_area),
       field(io, g.queue_since);
   field(io, g.wait_ms), field(io, g.lots_started), field(io, g.wafers_started);
@@ -240,7 +248,12 @@ std::string Simulation::save() const {
             [](const Pending& a, const Pending& b) { return a.before(b); });  // canonical bytes
   w.list(pending, [&](const Pending& e) { w.put(e.t), w.put(e.key), w.put(e.a), w.put(e.b); });
   w.put(static_cast<std::uint32_t>(m.lots.size()));
-  for (std::size_t i = 0; i < m.lots.size(); ++i) lot(w, m.lots[i], m.cold[i]);
+  for (std::size_t i = 0; i < m.lots.size(); ++i) {
+    Lot l = m.lots[i];  // a queued lot's position counts from its queue's first entry (canonical bytes)
+    if (l.queue_pos != kNone && l.queue_pos != kDone)
+      l.queue_pos -= m.groups[m.c->steps[l.step].group].queue.head();
+    lot(w, l, m.cold[i]);
+  }
   w.list(m.free_lots);
   w.put(m.next_serial), w.put(m.lots_alive), w.put(m.lots_released), w.put(m.lots_scrapped), w.put(m.moves);
   w.put(m.wafers_completed), w.put(m.lots_held), w.put(m.external_lots);
@@ -433,6 +446,16 @@ Result<Simulation> Simulation::restore_impl(const Model& model, Options options,
     // ended at that very time already.)
     if (changed && options.warmup.count() >= s.now && options.warmup != saved.warmup)
       s.push(options.warmup.count(), Ev::Warmup, 0);
+    for (std::uint32_t g = 0; g < s.groups.size(); ++g) {
+      const CandQueue& q = s.groups[g].queue;
+      for (std::uint32_t pos = q.head(); pos < q.head() + q.size(); ++pos) {
+        const std::uint32_t id = q.at(pos).lot;
+        if (id >= s.lots.size() || s.lots[id].queue_pos == kNone || s.lots[id].queue_pos == kDone ||
+            s.lots[id].step >= s.c->steps.size() || s.c->steps[s.lots[id].step].group != g)
+          return bad("a queued lot does not wait in that queue");
+        s.lots[id].queue_pos = pos;
+      }
+    }
     s.lot_by_name.clear();
     for (std::uint32_t id = 0; id < s.lots.size(); ++id)
       if (s.lots[id].queue_pos != kDone) s.lot_by_name[s.cold[id].name] = id;

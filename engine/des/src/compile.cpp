@@ -359,10 +359,12 @@ Result<std::shared_ptr<const Compiled>> compile(const Model& m, const Options& o
     c->downs.insert(c->downs.end(), downs[t].begin(), downs[t].end());
     c->pms.insert(c->pms.end(), pms[t].begin(), pms[t].end());
   }
-  c->tool_piece_pm.assign(d.tools.size(), 0);
-  for (std::size_t t = 0; t < d.tools.size(); ++t)
+  c->tool_piece_first.assign(d.tools.size() + 1, 0);
+  for (std::size_t t = 0; t < d.tools.size(); ++t) {
     for (std::uint32_t p = c->tool_pm_first[t]; p < c->tool_pm_first[t + 1]; ++p)
-      c->tool_piece_pm[t] |= c->pms[p].by_pieces;
+      if (c->pms[p].by_pieces) c->piece_pms.emplace_back(p, p - c->tool_pm_first[t]);
+    c->tool_piece_first[t + 1] = static_cast<std::uint32_t>(c->piece_pms.size());
+  }
   c->step_of_number.resize(d.routes.size());
   for (std::size_t r = 0; r < d.routes.size(); ++r) {
     const Route& route = d.routes[r];

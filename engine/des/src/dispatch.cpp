@@ -155,6 +155,11 @@ std::uint32_t Simulation::Impl::best_builtin(std::uint32_t t, bool hold_run) con
 }
 
 // best_builtin compiled for up to three keys (Custom: no key; the keys are K0, then K1, then K2).
+// Keys made of integers (priority, setup, arrival, due: all below 2^53, compile() bounds times to
+// 10^15 ms) compare as integers: the same order as their scores' doubles, without conversions.
+// Where the last key is rank_FIFO the queue's order is the keys' order from there on, so the scan
+// stops at the first eligible lot that nothing after it can beat: one of the queue's highest
+// priority (under rank_HP) needing no setup (under rank_RSETUP).
 template <BuiltinRank K0, BuiltinRank K1, BuiltinRank K2>
 std::uint32_t Simulation::Impl::best_ranked(std::uint32_t t, bool hold_run) const {
   const ToolRt& tool = tools[t];
@@ -162,16 +167,25 @@ std::uint32_t Simulation::Impl::best_ranked(std::uint32_t t, bool hold_run) cons
   const GroupRt& gr = groups[tool.group];
   const bool filter = g.tool_dependent || gr.held != 0;
   auto score = [&]<BuiltinRank K>(const Candidate& e) {
-    if constexpr (K == BuiltinRank::Priority) return score_priority(e);
+    if constexpr (K == BuiltinRank::Priority) return -static_cast<std::int64_t>(e.priority);
     if constexpr (K == BuiltinRank::Setup)
-      return score_setup(filter && e.setup.valid() ? setup_needed(tool, c->steps[e.step.value]) : e.setup_ms);
-    if constexpr (K == BuiltinRank::Fifo) return score_fifo(e);
+      return filter && e.setup.valid() ? setup_needed(tool, c->steps[e.step.value]) : e.setup_ms;
+    if constexpr (K == BuiltinRank::Fifo) return e.arrival_ms;
     if constexpr (K == BuiltinRank::CriticalRatio) return score_cr(e, now);
-    if constexpr (K == BuiltinRank::Due) return score_due(e);
+    if constexpr (K == BuiltinRank::Due) return e.due_ms;
     if constexpr (K == BuiltinRank::Processing) return score_processing(e);
-    if constexpr (K == BuiltinRank::Custom) return 0.0;
+    if constexpr (K == BuiltinRank::Custom) return std::int64_t{0};
   };
-  double b0 = 0, b1 = 0, b2 = 0;
+  using B = BuiltinRank;
+  constexpr bool fifo_last =
+      (K0 == B::Fifo && K1 == B::Custom) || (K1 == B::Fifo && K2 == B::Custom) || K2 == B::Fifo;
+  constexpr bool by_priority = K0 == B::Priority;
+  constexpr bool by_setup = K1 == B::Setup;
+  // The best score any lot can have under the keys before rank_FIFO.
+  const std::int64_t top = -static_cast<std::int64_t>(gr.queue.top_priority());
+  decltype(score.template operator()<K0>(Candidate{})) b0{};
+  decltype(score.template operator()<K1>(Candidate{})) b1{};
+  decltype(score.template operator()<K2>(Candidate{})) b2{};
   std::uint32_t best = kNone, b_serial = 0;
   for (const Candidate& e : gr.queue) {
     if (filter) {
@@ -181,30 +195,36 @@ std::uint32_t Simulation::Impl::best_ranked(std::uint32_t t, bool hold_run) cons
     }
     if (best != kNone) {
       if constexpr (K0 != BuiltinRank::Custom) {
-        const double a = score.template operator()<K0>(e);
+        const auto a = score.template operator()<K0>(e);
         if (a != b0) {
           if (a < b0) {
             b0 = a;
             b1 = score.template operator()<K1>(e);
             b2 = score.template operator()<K2>(e);
             best = e.lot, b_serial = e.serial;
+            if constexpr (fifo_last) {
+              if ((!by_priority || b0 == top) && (!by_setup || b1 == 0)) break;
+            }
           }
           continue;
         }
       }
       if constexpr (K1 != BuiltinRank::Custom) {
-        const double a = score.template operator()<K1>(e);
+        const auto a = score.template operator()<K1>(e);
         if (a != b1) {
           if (a < b1) {
             b1 = a;
             b2 = score.template operator()<K2>(e);
             best = e.lot, b_serial = e.serial;
+            if constexpr (fifo_last) {
+              if ((!by_priority || b0 == top) && (!by_setup || b1 == 0)) break;
+            }
           }
           continue;
         }
       }
       if constexpr (K2 != BuiltinRank::Custom) {
-        const double a = score.template operator()<K2>(e);
+        const auto a = score.template operator()<K2>(e);
         if (a != b2) {
           if (a < b2) b2 = a, best = e.lot, b_serial = e.serial;
           continue;
@@ -217,6 +237,9 @@ std::uint32_t Simulation::Impl::best_ranked(std::uint32_t t, bool hold_run) cons
     b1 = score.template operator()<K1>(e);
     b2 = score.template operator()<K2>(e);
     best = e.lot, b_serial = e.serial;
+    if constexpr (fifo_last) {
+      if ((!by_priority || b0 == top) && (!by_setup || b1 == 0)) break;
+    }
   }
   return best;
 }
@@ -279,7 +302,7 @@ bool Simulation::Impl::try_start(std::uint32_t t) {
   // Groups where every tool sees the same queue rank it in place; others filter a copy.
   std::span<const Candidate> cs;
   if (!g.tool_dependent && gr.held == 0) {
-    cs = gr.queue;
+    cs = gr.queue.view();
   } else {
     cand.clear();
     for (const Candidate& e : gr.queue) {
@@ -508,12 +531,11 @@ void Simulation::Impl::start_job(std::uint32_t t, const std::uint32_t* ids, std:
   if (tool.jobs.size() < g.capacity && !follow())
     push(tool.entry_free_at - g.load_ms, Ev::EntryFree, t, ++tool.entry_gen);
   // Counter-based PMs count wafers processed.
-  for (std::uint32_t p2 = c->tool_pm_first[t]; c->tool_piece_pm[t] && p2 < c->tool_pm_first[t + 1]; ++p2) {
-    const PmSpec& ps = c->pms[p2];
-    if (!ps.by_pieces) continue;
+  for (std::uint32_t k = tool.piece_first; k < tool.piece_end; ++k) {
+    const auto [p2, bit] = c->piece_pms[k];
     PmRt& pr = pms[p2];
     pr.wafers_since += wafers;
-    if (pr.wafers_since >= pr.wafers_due) tool.pm_pending |= 1u << (p2 - c->tool_pm_first[t]);
+    if (pr.wafers_since >= pr.wafers_due) tool.pm_pending |= 1u << bit;
   }
   if (!observers.empty()) {
     refs.clear();

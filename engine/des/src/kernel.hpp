@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "cand_queue.hpp"
 #include "event_queue.hpp"
 #include "fabtwin/compute/philox.hpp"
 #include "fabtwin/des/simulation.hpp"
@@ -36,26 +37,31 @@ enum RngKind : std::uint32_t {
   kRngFirstFail
 };
 
-struct StepInfo {
+// Fields by how often the event loop reads them, one cache line per group: a lot's move reads
+// the first line at several of its steps, a job start the second; the rest is rare.
+struct alignas(64) StepInfo {
   std::uint32_t group = 0;
   std::uint32_t route_end = 0;  // global index one past the route's last step
   std::uint32_t setup = kNone;
-  std::int64_t setup_override_ms = -1;  // STIME where given
-  bool setup_always = false;
-  model::Distribution proc;
-  double proc_scale = 1;  // ms per unit of `proc`
-  model::ProcessUnit unit = model::ProcessUnit::PerLot;
-  double cascade_ms = 0;  // time a unit spends in the first slot (0: not cascading)
-  bool cascade_per_wafer = false;
-  std::uint32_t batch_min = 0, batch_max = 0;
   std::uint32_t dedicate_for = kNone;
   std::uint32_t rework_step = kNone;
-  double rework_p = 0;  // probability 0..1
-  double sample_p = 1;  // probability 0..1
   std::uint32_t cqt_to = kNone;
-  std::int64_t cqt_ms = 0;
+  bool setup_always = false;
+  bool cascade_per_wafer = false;
+  model::ProcessUnit unit = model::ProcessUnit::PerLot;
+  std::uint32_t batch_min = 0;
+  double sample_p = 1;      // probability 0..1
+  double rework_p = 0;      // probability 0..1
   double expected_ms = 0;   // load + expected processing + unload of a 25-wafer lot
   double remaining_ms = 0;  // sampling-weighted expected_ms from this step to the route's end
+  // (second line: a job's start)
+  std::int64_t setup_override_ms = -1;  // STIME where given
+  double proc_scale = 1;                // ms per unit of `proc`
+  double cascade_ms = 0;                // time a unit spends in the first slot (0: not cascading)
+  model::Distribution proc;
+  // (rare)
+  std::uint32_t batch_max = 0;
+  std::int64_t cqt_ms = 0;
 };
 
 struct GroupInfo {
@@ -117,10 +123,12 @@ struct Compiled {
   std::uint32_t nlocations = 0;
   std::vector<model::Distribution> transports;
   std::vector<std::uint32_t> tool_down_first, tool_pm_first;  // per tool + 1: ranges into specs
-  std::vector<std::uint8_t> tool_piece_pm;                    // per tool: some PM counts wafers
-  std::vector<DownSpec> downs;                                // per (tool, calendar)
-  std::vector<PmSpec> pms;                                    // per (tool, calendar)
-  std::vector<double> rpt_ms;                                 // per product
+  std::vector<std::uint32_t> tool_piece_first;                // per tool + 1: its range of piece_pms
+  std::vector<std::pair<std::uint32_t, std::uint32_t>>
+      piece_pms;                // (PM spec, its bit in pm_pending) counting wafers
+  std::vector<DownSpec> downs;  // per (tool, calendar)
+  std::vector<PmSpec> pms;      // per (tool, calendar)
+  std::vector<double> rpt_ms;   // per product
   std::uint32_t nproducts = 0;
   std::unordered_map<std::string, std::uint32_t> tool_by_name;
   std::vector<std::vector<std::uint32_t>> step_of_number;  // [route][STEP number]: global step, kNone
@@ -169,8 +177,8 @@ struct Job {
 enum class Avail : std::uint8_t { Up, Down, Pm, Engineering, NonScheduled };
 
 struct ToolRt {
-  // What dispatch and every job start and end read first (two cache lines), then the jobs, then
-  // what downs and accounting resets read.
+  // What dispatch and every job start and end read first (the first two cache lines: state,
+  // available list, journal version, accounting times, jobs), then what downs and accounting read.
   Avail avail = Avail::Up;
   bool in_avail = false;
   bool avail_reported = false;  // put there by an event (follow: lasts until reported over)
@@ -185,18 +193,19 @@ struct ToolRt {
   std::uint32_t pm_pending = 0;    // bit per PM calendar of this tool
   std::int64_t entry_free_at = 0;  // when the first slot frees (cascading) or processing ends
   std::int64_t idle_since = 0;
+  std::uint64_t version = 0;                     // journal version of its last change
+  std::uint32_t piece_first = 0, piece_end = 0;  // its range of Compiled::piece_pms (set at create)
   std::int64_t acc_since = 0;
   std::int64_t state_since = 0;  // in acc_state since (not reset at warm-up)
   std::vector<std::pair<std::uint32_t, std::int64_t>> fail_pending;  // (down spec, repair time)
-  SmallVec<Job, 2> jobs;           // at most the group's capacity (STNCAP), in start order
-  std::uint32_t avail_gen = 0;     // RepairDone/PmDone generation
-  std::uint32_t down_cal = kNone;  // down spec being repaired
-  std::uint32_t pm_cal = kNone;    // PM spec running
-  std::int64_t avail_since = 0;    // not up since (job ends move by the time down)
-  std::int64_t avail_until = -1;   // expected end of the down or PM (-1: unknown)
-  std::int64_t shifted_ms = 0;     // job ends already moved for this down (by its known duration)
-  std::uint64_t version = 0;       // journal version of its last change
+  SmallVec<Job, 2> jobs;                            // at most the group's capacity (STNCAP), in start order
   std::array<std::int64_t, kToolStateCount> acc{};  // ms per E10 state since the last reset
+  std::uint32_t avail_gen = 0;                      // RepairDone/PmDone generation
+  std::uint32_t down_cal = kNone;                   // down spec being repaired
+  std::uint32_t pm_cal = kNone;                     // PM spec running
+  std::int64_t avail_since = 0;                     // not up since (job ends move by the time down)
+  std::int64_t avail_until = -1;                    // expected end of the down or PM (-1: unknown)
+  std::int64_t shifted_ms = 0;  // job ends already moved for this down (by its known duration)
 };
 
 struct DownRt {
@@ -209,8 +218,8 @@ struct PmRt {
 };
 
 struct GroupRt {
-  std::vector<Candidate> queue;  // waiting lots, unordered (ranking decides); Lot::queue_pos indexes it
-  std::uint32_t held = 0;        // held lots in the queue (they are not dispatched)
+  CandQueue queue;         // waiting lots in arrival order; Lot::queue_pos indexes it
+  std::uint32_t held = 0;  // held lots in the queue (they are not dispatched)
   std::uint32_t avail_head = kNone, avail_tail = kNone;
   std::int64_t queue_area = 0;  // integral of queue length (lot * ms) since reset
   std::int64_t queue_since = 0;

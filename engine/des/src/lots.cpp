@@ -192,7 +192,6 @@ void Simulation::Impl::enqueue(std::uint32_t id) {
   GroupRt& gr = groups[g];
   queue_changed(g);
   lot.queued = now;
-  lot.queue_pos = static_cast<std::uint32_t>(gr.queue.size());
   lot.tool = kNone;
   const StepInfo& s = c->steps[lot.step];
   Candidate e;
@@ -210,7 +209,7 @@ void Simulation::Impl::enqueue(std::uint32_t id) {
     const std::uint32_t ded = dedicated_tool(id);
     if (ded != kNone) e.dedicated = ToolId{ded};
   }
-  gr.queue.push_back(e);
+  gr.queue.insert(e, [&](std::uint32_t l, std::uint32_t pos) { lots[l].queue_pos = pos; });
   if (lot.held) ++gr.held;
   set_place(id, LotPlace::Queued);
   touch_group(g);
@@ -223,10 +222,7 @@ void Simulation::Impl::unqueue(std::uint32_t id) {
   const std::uint32_t g = c->steps[lot.step].group;
   GroupRt& gr = groups[g];
   queue_changed(g);
-  const std::uint32_t pos = lot.queue_pos;
-  gr.queue[pos] = gr.queue.back();
-  lots[gr.queue[pos].lot].queue_pos = pos;
-  gr.queue.pop_back();
+  gr.queue.erase(lot.queue_pos, [&](std::uint32_t l, std::uint32_t pos) { lots[l].queue_pos = pos; });
   lot.queue_pos = kNone;
   if (lot.held) --gr.held;
   touch_group(g);

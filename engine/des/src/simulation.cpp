@@ -111,6 +111,8 @@ Result<Simulation> Simulation::create(const Model& model, Options options) {
   for (std::uint32_t t = 0; t < s.tools.size(); ++t) {
     ToolRt& tool = s.tools[t];
     tool.group = s.c->tool_group[t];
+    tool.piece_first = s.c->tool_piece_first[t];
+    tool.piece_end = s.c->tool_piece_first[t + 1];
     tool.jobs.reserve(s.c->groups[tool.group].capacity);
     s.avail_append(t);
   }

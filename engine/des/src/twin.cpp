@@ -451,7 +451,7 @@ void Simulation::Impl::mutate(const des::Event& e) {
         break;
       }
       if (lot.queue_pos != kNone) {
-        groups[c->steps[lot.step].group].queue[lot.queue_pos].wafers = lot.wafers;
+        groups[c->steps[lot.step].group].queue.at(lot.queue_pos).wafers = lot.wafers;
         touch_group(c->steps[lot.step].group);
       }
       if (lot.tool != kNone)
