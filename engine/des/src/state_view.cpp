@@ -48,14 +48,8 @@ QueueView Simulation::Impl::queue_view(std::uint32_t g) const {
   const Impl& s = *this;
   QueueView v;
   v.group = ToolGroupId{g};
-  const auto& q = s.groups[g].queue;
-  std::vector<const Candidate*> order;
-  order.reserve(q.size());
-  for (const Candidate& e : q) order.push_back(&e);
-  std::sort(order.begin(), order.end(), [](const Candidate* a, const Candidate* b) {
-    return a->arrival_ms != b->arrival_ms ? a->arrival_ms < b->arrival_ms : a->serial < b->serial;
-  });
-  for (const Candidate* e : order) v.lots.push_back({s.cold[e->lot].name, at(e->arrival_ms)});
+  for (const Candidate& e : s.groups[g].queue)  // already in arrival order (CandQueue)
+    v.lots.push_back({s.cold[e.lot].name, at(e.arrival_ms)});
   return v;
 }
 
