@@ -187,6 +187,8 @@ std::uint32_t Simulation::Impl::best_ranked(std::uint32_t t, bool hold_run) cons
   decltype(score.template operator()<K1>(Candidate{})) b1{};
   decltype(score.template operator()<K2>(Candidate{})) b2{};
   std::uint32_t best = kNone, b_serial = 0;
+  // The best so far is the answer: no lot after it in the queue can beat it.
+  auto unbeatable = [&] { return fifo_last && (!by_priority || b0 == top) && (!by_setup || b1 == 0); };
   for (const Candidate& e : gr.queue) {
     if (filter) {
       if (gr.held != 0 && lots[e.lot].held) continue;
@@ -202,9 +204,7 @@ std::uint32_t Simulation::Impl::best_ranked(std::uint32_t t, bool hold_run) cons
             b1 = score.template operator()<K1>(e);
             b2 = score.template operator()<K2>(e);
             best = e.lot, b_serial = e.serial;
-            if constexpr (fifo_last) {
-              if ((!by_priority || b0 == top) && (!by_setup || b1 == 0)) break;
-            }
+            if (unbeatable()) break;
           }
           continue;
         }
@@ -216,9 +216,7 @@ std::uint32_t Simulation::Impl::best_ranked(std::uint32_t t, bool hold_run) cons
             b1 = a;
             b2 = score.template operator()<K2>(e);
             best = e.lot, b_serial = e.serial;
-            if constexpr (fifo_last) {
-              if ((!by_priority || b0 == top) && (!by_setup || b1 == 0)) break;
-            }
+            if (unbeatable()) break;
           }
           continue;
         }
@@ -237,9 +235,7 @@ std::uint32_t Simulation::Impl::best_ranked(std::uint32_t t, bool hold_run) cons
     b1 = score.template operator()<K1>(e);
     b2 = score.template operator()<K2>(e);
     best = e.lot, b_serial = e.serial;
-    if constexpr (fifo_last) {
-      if ((!by_priority || b0 == top) && (!by_setup || b1 == 0)) break;
-    }
+    if (unbeatable()) break;
   }
   return best;
 }
