@@ -26,6 +26,7 @@
 #include "fabtwin/v1/twin.grpc.pb.h"
 #include "fabtwin/v1/whatif.pb.h"
 #include "fabtwin/v1/yield.pb.h"
+#include "grpc_bytes.hpp"
 #include "temp_dir.hpp"
 #include "test_paths.hpp"
 
@@ -168,18 +169,8 @@ std::shared_ptr<grpc::Channel> channel(const client::ChannelOptions& o) {
   return c.value();
 }
 
-std::string to_string(const grpc::ByteBuffer& b) {
-  std::vector<grpc::Slice> slices;
-  (void)b.Dump(&slices);
-  std::string s;
-  for (const auto& x : slices) s.append(reinterpret_cast<const char*>(x.begin()), x.size());
-  return s;
-}
-
-grpc::ByteBuffer to_buffer(const std::string& s) {
-  grpc::Slice slice(s);
-  return grpc::ByteBuffer(&slice, 1);
-}
+using fabtwin::test::to_buffer;
+using fabtwin::test::to_string;
 
 // What a call came to: its status, and whether any reply arrived (a stream cancelled after its
 // first reply ends CANCELLED: it was let through).

@@ -21,6 +21,7 @@
 #include "fabtwin/twin/event_json.hpp"
 #include "fabtwin/twin_pb/twin_pb.hpp"
 #include "fabtwin/v1/twin.grpc.pb.h"
+#include "grpc_bytes.hpp"
 #include "temp_dir.hpp"
 #include "test_paths.hpp"
 
@@ -140,18 +141,8 @@ v1::StateKeyframe reference(std::size_t events) {
   return twin_pb::to_proto(sim->view());
 }
 
-std::string to_string(const grpc::ByteBuffer& b) {
-  std::vector<grpc::Slice> slices;
-  (void)b.Dump(&slices);
-  std::string s;
-  for (const auto& x : slices) s.append(reinterpret_cast<const char*>(x.begin()), x.size());
-  return s;
-}
-
-grpc::ByteBuffer to_buffer(const std::string& s) {
-  grpc::Slice slice(s);
-  return grpc::ByteBuffer(&slice, 1);
-}
+using fabtwin::test::to_buffer;
+using fabtwin::test::to_string;
 
 // Clients of services whose protos are not ours (health, reflection): raw bytes, decoded with
 // Protobuf's wire-format reader.
