@@ -1,6 +1,7 @@
 #pragma once
 // The built-in rank rules' scores, one candidate at a time: rules.cpp scores whole queues with
-// them and the kernel ranks with them inline (dispatch.cpp), so both give the same doubles.
+// them and the kernel's generic inline ranker (best_builtin) uses them, so both give the same
+// doubles; best_ranked compares the integers the integral ones are made of (the same order).
 #include <cstdint>
 
 #include "fabtwin/des/rules.hpp"
