@@ -167,6 +167,7 @@ struct LotCold {
 };
 
 struct Job {
+  Job() noexcept {}  // user-provided: a job start constructs one in place without zeroing it first
   SmallVec<std::uint32_t, 8> lots;  // lot slots; the first leads (its draws set the time)
   std::uint32_t gen = 0;
   std::uint32_t wafers = 0;
