@@ -244,7 +244,10 @@ Result<std::shared_ptr<const Compiled>> compile(const Model& m, const Options& o
     if (c->groups[g].min_run) c->groups[g].tool_dependent = true;
   // Dedicated later steps make their group tool dependent too.
   for (const auto& s : c->steps)
-    if (s.dedicate_for != kNone) c->groups[c->steps[s.dedicate_for].group].tool_dependent = true;
+    if (s.dedicate_for != kNone) {
+      c->groups[c->steps[s.dedicate_for].group].tool_dependent = true;
+      c->steps[s.dedicate_for].ded_target = true;
+    }
 
   // Watched groups (minimum runs, batching): for each, every step's next visit to that group.
   for (std::uint32_t g = 0; g < c->groups.size(); ++g)

@@ -48,6 +48,7 @@ struct alignas(64) StepInfo {
   std::uint32_t cqt_to = kNone;
   bool setup_always = false;
   bool cascade_per_wafer = false;
+  bool ded_target = false;  // an earlier step dedicates a lot's tool for this one (lot-to-lens)
   model::ProcessUnit unit = model::ProcessUnit::PerLot;
   std::uint32_t batch_min = 0;
   double sample_p = 1;      // probability 0..1
@@ -167,6 +168,7 @@ struct LotCold {
 };
 
 struct Job {
+  Job() noexcept {}  // user-provided: a job start constructs one in place without zeroing it first
   SmallVec<std::uint32_t, 8> lots;  // lot slots; the first leads (its draws set the time)
   std::uint32_t gen = 0;
   std::uint32_t wafers = 0;

@@ -205,7 +205,7 @@ void Simulation::Impl::enqueue(std::uint32_t id) {
   e.process_ms = s.expected_ms;
   e.step = StepId{lot.step};
   if (s.setup != kNone) e.setup = SetupId{s.setup};
-  if (lot.ded_mask & step_bit(lot.step)) {
+  if (s.ded_target && (lot.ded_mask & step_bit(lot.step))) {
     const std::uint32_t ded = dedicated_tool(id);
     if (ded != kNone) e.dedicated = ToolId{ded};
   }
@@ -229,7 +229,7 @@ void Simulation::Impl::unqueue(std::uint32_t id) {
 }
 
 std::uint32_t Simulation::Impl::dedicated_tool(std::uint32_t id) const {
-  if (!(lots[id].ded_mask & step_bit(lots[id].step))) return kNone;
+  if (!c->steps[lots[id].step].ded_target || !(lots[id].ded_mask & step_bit(lots[id].step))) return kNone;
   for (const auto& [step, tool] : cold[id].ded)
     if (step == lots[id].step) return tool;
   return kNone;

@@ -111,7 +111,7 @@ double Distribution::min() const {
   }
 }
 
-double Distribution::sample(double u1, double u2) const {
+double Distribution::sample_other(double u1, double u2) const {
   double x = 0;
   switch (kind) {
     case DistKind::Constant:
