@@ -205,10 +205,7 @@ void Simulation::Impl::enqueue(std::uint32_t id) {
   e.process_ms = s.expected_ms;
   e.step = StepId{lot.step};
   if (s.setup != kNone) e.setup = SetupId{s.setup};
-  if (s.ded_target && (lot.ded_mask & step_bit(lot.step))) {
-    const std::uint32_t ded = dedicated_tool(id);
-    if (ded != kNone) e.dedicated = ToolId{ded};
-  }
+  if (const std::uint32_t ded = dedicated_tool(id); ded != kNone) e.dedicated = ToolId{ded};
   gr.queue.insert(e, [&](std::uint32_t l, std::uint32_t pos) { lots[l].queue_pos = pos; });
   if (lot.held) ++gr.held;
   set_place(id, LotPlace::Queued);

@@ -115,11 +115,8 @@ double Distribution::sample_other(double u1, double u2) const {
   double x = 0;
   switch (kind) {
     case DistKind::Constant:
-      x = a;
-      break;
     case DistKind::Uniform:
-      x = a - b + 2.0 * b * u1;
-      break;
+      break;  // sample() draws these inline
     case DistKind::Exponential:
       x = -a * std::log(u1);
       break;
