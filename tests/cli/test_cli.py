@@ -534,12 +534,20 @@ with tempfile.TemporaryDirectory() as tmp:
     res = json.load(open(os.path.join(tmp, "ck", "results.json"))) if rc == 0 else {}
     check("whatif from a saved state", rc == 0 and res.get("start_days") == 5 and
           res["scenarios"][1]["warmup"] == "checkpoint", (rc, err))
+    ck_more = spec_file("ck_more.json", json.dumps({
+        "base": {"checkpoint": "warm.state"}, "horizon_days": 4, "replications": 2, "metrics": ["utilisation"],
+        "groups": ["Litho_E"],
+        "scenarios": [{"name": "2 litho", "deltas": [{"tool_count": {"group": "Litho_E", "count": 2}}]}]}))
+    rc, out, err = run("whatif", "run", ck_more, "--out", os.path.join(tmp, "ck_more"), "--quiet")
+    res = json.load(open(os.path.join(tmp, "ck_more", "results.json"))) if rc == 0 else {}
+    check("whatif: a checkpoint base takes added tools", rc == 0 and
+          res["scenarios"][1]["warmup"] == "checkpoint", (rc, err))
     ck_bad = spec_file("ck_bad.json", json.dumps({
         "base": {"checkpoint": "warm.state"}, "horizon_days": 4, "replications": 2,
-        "scenarios": [{"name": "2 litho", "deltas": [{"tool_count": {"group": "Litho_E", "count": 2}}]}]}))
+        "scenarios": [{"name": "1 diffusion", "deltas": [{"tool_count": {"group": "Diffusion_AB", "count": 1}}]}]}))
     rc, out, err = run("whatif", "run", ck_bad, "--out", os.path.join(tmp, "ck_bad"))
-    check("whatif: a checkpoint base refuses a tool count (exit 1)", rc == 1 and "scenarios[0].deltas" in err and
-          not os.path.exists(os.path.join(tmp, "ck_bad")), (rc, err))
+    check("whatif: a checkpoint base refuses fewer tools (exit 1)", rc == 1 and "scenarios[0].deltas" in err and
+          "not removed" in err and not os.path.exists(os.path.join(tmp, "ck_bad")), (rc, err))
     rc, out, err = run("whatif", "run", "--out", tmp)
     check("whatif run without SPEC: exit 2", rc == 2 and "spec" in err.lower(), (rc, err))
     rc, out, err = run("whatif", "run", small)

@@ -267,6 +267,24 @@ TEST_CASE("a live base is the served twin's state when submitted", "[services][w
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.error().field == "base.live");
   CHECK(refused.error().message.find("whatif submit") != std::string::npos);
+
+  // "What if a second litho tool came in now?" (the only one is down): added tools join the live
+  // state idle; the job equals the same batch in-process from that state.
+  const std::string more =
+      R"({"base": {"live": true}, "horizon_days": 4, "replications": 2, "metrics": ["utilisation"],
+          "groups": ["Litho_E"],
+          "scenarios": [{"name": "2 litho", "deltas": [{"tool_count": {"group": "Litho_E", "count": 2}}]}]})";
+  v1::SubmitReply grown;
+  REQUIRE(r.submit(more, grown).ok());
+  REQUIRE(r.watch(grown.job_id()).back().state() == v1::DONE);
+  v1::ResultsReply g;
+  REQUIRE(r.results(grown.job_id(), g).ok());
+  CHECK(g.results_json().find("\"2 litho\"") != std::string::npos);
+  auto parsed_more = whatif::parse_spec(more, "test.json", "");
+  REQUIRE(parsed_more.ok());
+  auto batch_more = whatif::load_batch(std::move(parsed_more.value()), whatif::LiveBase{minifab(), state});
+  REQUIRE(batch_more.ok());
+  CHECK(run_in_process(std::move(batch_more.value())).json == g.results_json());
 }
 
 TEST_CASE("bad specs are INVALID_ARGUMENT naming the field; unknown jobs NOT_FOUND", "[services][whatif]") {

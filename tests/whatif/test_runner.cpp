@@ -146,6 +146,30 @@ TEST_CASE("a checkpoint base: every pair starts from the saved state") {
   CHECK(json.find("\"warmup\": \"checkpoint\"") != std::string::npos);
 }
 
+TEST_CASE("a checkpoint base with added tools: they join the saved state idle") {
+  test::TempDir tmp("whatif_ckpt_tools");
+  const std::string state = test::write_state_file(tmp.file("warm.state"), 6);
+  const Batch b = batch("{\"base\": {\"checkpoint\": \"" + state +
+                        "\"}, \"horizon_days\": 10, \"replications\": 3, \"groups\": [\"Litho_E\"], "
+                        "\"metrics\": [\"throughput\", \"cycle_time\", \"utilisation\"], "
+                        "\"scenarios\": [{\"name\": \"2 litho\", \"deltas\": [{\"tool_count\": "
+                        "{\"group\": \"Litho_E\", \"count\": 2}}]}]}");
+  REQUIRE(b.scenarios.size() == 2);
+  CHECK_FALSE(b.scenarios[1].own_warmup);
+  const Results r = run_all(b, 2);
+  CHECK(r.shared_warmup == std::vector<bool>{true, true});
+  // Two litho tools share the same work: each is about half as busy.
+  const Row& util = row(r, 1, "utilisation", "Litho_E");
+  REQUIRE(util.diff);
+  CHECK(util.diff->hi() < 0);
+  const double u0 = row(r, 0, "utilisation", "Litho_E").summary.mean, u1 = util.summary.mean;
+  INFO(u0 << " " << u1);
+  CHECK(u0 > 0.3);
+  CHECK(u1 < 0.7 * u0);
+  // The same batch split over ranks gives the same bytes.
+  CHECK(results_json(b, run_all(b, 2, 3)) == results_json(b, r));
+}
+
 TEST_CASE("outputs: the CSV, the JSON and the chart") {
   test::TempDir tmp("whatif_out");
   const Batch b = batch(R"({"base": {"model": "../minifab.json"}, "horizon_days": 6, "warmup_days": 2,

@@ -178,7 +178,7 @@ TEST_CASE("batch errors: the model, groups and each scenario's deltas against th
   }
 }
 
-TEST_CASE("a checkpoint base: the state file's model, deltas that keep the state's tables") {
+TEST_CASE("a checkpoint base: the state file's model, deltas that keep its tables or add tools") {
   test::TempDir tmp("whatif_ckpt");
   const std::string state = test::write_state_file(tmp.file("warm.state"), 4);
   const std::string base = "{\"base\": {\"checkpoint\": \"" + state + "\"}, " + kCore;
@@ -191,9 +191,20 @@ TEST_CASE("a checkpoint base: the state file's model, deltas that keep the state
   REQUIRE(b.ok());
   CHECK(b->start_days == 4);
   CHECK(b->base_options.warmup.count() == 5 * 86'400'000LL);
-  const auto e = batch_error(base +
+  // Added tools join the saved state; fewer tools do not fit it.
+  auto more = parse_spec(base +
                              "\"scenarios\": [{\"name\": \"litho\", \"deltas\": [{\"tool_count\": "
-                             "{\"group\": \"Litho_E\", \"count\": 2}}]}]}");
+                             "{\"group\": \"Litho_E\", \"count\": 2}}]}]}",
+                         "spec.json", kDir);
+  REQUIRE(more.ok());
+  auto mb = load_batch(std::move(more.value()));
+  REQUIRE(mb.ok());
+  CHECK_FALSE(mb->scenarios[1].own_warmup);
+  const auto e = batch_error(base +
+                             "\"scenarios\": [{\"name\": \"one diffusion\", \"deltas\": [{\"tool_count\": "
+                             "{\"group\": \"Diffusion_AB\", \"count\": 1}}]}]}");
   CHECK(e.field == "scenarios[0].deltas");
-  CHECK(e.message.find("checkpoint base") != std::string::npos);
+  CHECK_THAT(e.message,
+             Catch::Contains("does not fit the checkpoint's state") &&
+                 Catch::Contains("'Diffusion_AB' has 2 tools in the checkpoint and 1 in the model"));
 }

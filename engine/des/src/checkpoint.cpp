@@ -226,6 +226,50 @@ Options read_options(Reader& r) {
   return saved;
 }
 
+struct Corrupt {
+  const char* what;
+};
+
+// Where a checkpoint's tools and calendar specs land in a model's tables.
+struct ToolMap {
+  std::vector<std::uint32_t> tool, down, pm;  // saved index -> the model's
+  std::vector<bool> saved;                    // per model tool: it has a saved state
+  std::string field, error;                   // an Error's field and message (empty: fits)
+};
+
+// A tool group's k-th saved tool is its k-th tool in the model (a tool_count delta appends tools
+// to a group); its failure and PM specs follow it in order (a tool's calendars do not change with
+// the tool count). A group with fewer tools than the checkpoint has does not fit.
+ToolMap map_tools(const Compiled& c, const std::vector<ToolRt>& saved, std::size_t ndowns, std::size_t npms) {
+  ToolMap m;
+  m.saved.assign(c.tool_group.size(), false);
+  std::vector<std::uint32_t> seen(c.groups.size(), 0);
+  for (const ToolRt& t : saved) {
+    if (t.group >= c.groups.size()) {
+      m.error = "the state's tables do not fit the model";
+      return m;
+    }
+    const GroupInfo& g = c.groups[t.group];
+    const std::uint32_t k = seen[t.group]++;
+    if (k >= g.ntools) {
+      std::uint32_t n = 0;
+      for (const ToolRt& u : saved) n += u.group == t.group;
+      m.field = "tool_count";
+      m.error = "tool group '" + c.model.data().tool_groups[t.group].name + "' has " + std::to_string(n) +
+                " tools in the checkpoint and " + std::to_string(g.ntools) +
+                " in the model: a checkpoint continues with tools added, not removed";
+      return m;
+    }
+    const std::uint32_t id = g.first_tool + k;
+    m.tool.push_back(id);
+    m.saved[id] = true;
+    for (std::uint32_t d = c.tool_down_first[id]; d < c.tool_down_first[id + 1]; ++d) m.down.push_back(d);
+    for (std::uint32_t p = c.tool_pm_first[id]; p < c.tool_pm_first[id + 1]; ++p) m.pm.push_back(p);
+  }
+  if (m.down.size() != ndowns || m.pm.size() != npms) m.error = "the state's tables do not fit the model";
+  return m;
+}
+
 }  // namespace
 
 std::string Simulation::save() const {
@@ -382,11 +426,6 @@ Result<Simulation> Simulation::restore_impl(const Model& model, Options options,
     // A changed restore moves the warm-up: the saved run's pending warm-up end is dropped and the
     // new one (if not behind) scheduled after the saved events.
     if (changed) std::erase_if(pending, [](const Pending& e) { return e.type() == Ev::Warmup; });
-    s.heap.reset(s.now);
-    for (const Pending& e : pending) {
-      if (e.t < s.now) return bad("a pending event lies before the checkpoint's time");
-      s.heap.push(e);
-    }
     s.lots.resize(r.count());
     s.cold.assign(s.lots.size(), LotCold{});
     for (std::size_t i = 0; i < s.lots.size(); ++i) lot(r, s.lots[i], s.cold[i]);
@@ -399,11 +438,14 @@ Result<Simulation> Simulation::restore_impl(const Model& model, Options options,
       r.get(name);
       s.external_names.push_back(std::move(name));
     }
-    const std::size_t ntools = s.tools.size(), ngroups = s.groups.size();
-    r.list(s.tools, [&](ToolRt& t) { tool(r, t); });
+    const std::size_t ngroups = s.groups.size();
+    std::vector<ToolRt> saved_tools;
+    std::vector<DownRt> saved_downs;
+    std::vector<PmRt> saved_pms;
+    r.list(saved_tools, [&](ToolRt& t) { tool(r, t); });
     r.list(s.groups, [&](GroupRt& g) { group(r, g); });
-    r.list(s.downs, [&](DownRt& d) { r.get(d.count); });
-    r.list(s.pms,
+    r.list(saved_downs, [&](DownRt& d) { r.get(d.count); });
+    r.list(saved_pms,
            [&](PmRt& p) { r.get(p.count), r.get(p.wafers_since), r.get(p.wafers_due), r.get(p.next_due); });
     r.list(s.order_next), r.list(s.way), r.list(s.way_step), r.list(s.way_setup), r.list(s.route_releasing);
     s.completed = {};
@@ -426,22 +468,93 @@ Result<Simulation> Simulation::restore_impl(const Model& model, Options options,
     r.get(s.journal.version);
     std::vector<std::uint64_t> tool_v, group_v, lot_v;
     r.list(tool_v), r.list(group_v), r.list(lot_v);
-    if (tool_v.size() != s.tools.size() || group_v.size() != s.groups.size() || lot_v.size() != s.lots.size())
+    if (tool_v.size() != saved_tools.size() || group_v.size() != s.groups.size() ||
+        lot_v.size() != s.lots.size())
       return bad("the journal's versions do not fit the state's tables");
-    for (std::size_t i = 0; i < tool_v.size(); ++i) s.tools[i].version = tool_v[i];
     for (std::size_t i = 0; i < group_v.size(); ++i) s.groups[i].version = group_v[i];
     for (std::size_t i = 0; i < lot_v.size(); ++i) s.lots[i].version = lot_v[i];
     r.list(s.journal.left, [&](auto& p) { r.get(p.first), r.get(p.second); });
     r.get(s.journal.left_floor);
     s.journal.log_floor = s.journal.version;
-    // Sizes must agree with the model the tables were compiled from.
-    if (s.tools.size() != ntools || s.groups.size() != ngroups || s.downs.size() != s.c->downs.size() ||
-        s.pms.size() != s.c->pms.size() || s.way.size() != s.lots.size() * s.c->watch_groups.size() ||
+    // Sizes must agree with the model the tables were compiled from (tools: after the tool map).
+    if (s.groups.size() != ngroups || s.way.size() != s.lots.size() * s.c->watch_groups.size() ||
         s.way_step.size() != s.c->watch_groups.size() * s.c->steps.size() ||
         s.way_setup.size() != s.c->watch_groups.size() * s.c->nsetups ||
         s.order_next.size() != model.data().orders.size() ||
         s.route_releasing.size() != model.data().routes.size())
       return bad("the state's tables do not fit the model");
+    // The saved tools in the model's tools: a group's k-th saved tool is its k-th tool (a what-if
+    // may have added tools to groups: the ids of later groups' tools move); the new tools start
+    // idle below.
+    const ToolMap map = map_tools(*s.c, saved_tools, saved_downs.size(), saved_pms.size());
+    if (!map.error.empty()) return Error{"checkpoint", 0, map.field, map.error};
+    if (!changed && s.tools.size() != saved_tools.size())
+      return bad("the state's tables do not fit the model");
+    auto to_tool = [&](std::uint32_t& t) {
+      if (t == kNone) return;
+      if (t >= map.tool.size()) throw Corrupt{"a tool index is out of range"};
+      t = map.tool[t];
+    };
+    auto to_down = [&](std::uint32_t& d) {
+      if (d == kNone) return;
+      if (d >= map.down.size()) throw Corrupt{"a failure calendar index is out of range"};
+      d = map.down[d];
+    };
+    auto to_pm = [&](std::uint32_t& p) {
+      if (p == kNone) return;
+      if (p >= map.pm.size()) throw Corrupt{"a PM calendar index is out of range"};
+      p = map.pm[p];
+    };
+    for (std::size_t i = 0; i < saved_tools.size(); ++i) {
+      ToolRt& st = saved_tools[i];
+      to_tool(st.prev), to_tool(st.next), to_down(st.down_cal), to_pm(st.pm_cal);
+      for (auto& f : st.fail_pending) to_down(f.first);
+      ToolRt& t = s.tools[map.tool[i]];
+      st.piece_first = t.piece_first, st.piece_end = t.piece_end;  // the model's, not saved
+      st.version = tool_v[i];
+      t = std::move(st);
+      t.jobs.reserve(s.c->groups[t.group].capacity);
+    }
+    for (std::size_t d = 0; d < saved_downs.size(); ++d) s.downs[map.down[d]] = saved_downs[d];
+    for (std::size_t p = 0; p < saved_pms.size(); ++p) s.pms[map.pm[p]] = saved_pms[p];
+    for (GroupRt& g : s.groups) {
+      to_tool(g.avail_head), to_tool(g.avail_tail);
+      for (std::uint32_t pos = g.queue.head(); pos < g.queue.head() + g.queue.size(); ++pos)
+        if (Candidate& e = g.queue.at(pos); e.dedicated.valid()) to_tool(e.dedicated.value);
+    }
+    for (std::size_t id = 0; id < s.lots.size(); ++id) {
+      to_tool(s.lots[id].tool);
+      for (auto& [step, t] : s.cold[id].ded) to_tool(t);
+    }
+    for (Pending& e : pending) {
+      switch (e.type()) {
+        case Ev::Fail:
+          to_down(e.b);
+          to_tool(e.a);
+          break;
+        case Ev::PmDue:
+          to_pm(e.b);
+          to_tool(e.a);
+          break;
+        case Ev::JobDone:
+        case Ev::EntryFree:
+        case Ev::RepairDone:
+        case Ev::PmDone:
+        case Ev::SetupEnd:
+          to_tool(e.a);
+          break;
+        case Ev::Release:
+        case Ev::Arrive:
+        case Ev::WipSample:
+        case Ev::Warmup:
+          break;
+      }
+    }
+    s.heap.reset(s.now);
+    for (const Pending& e : pending) {
+      if (e.t < s.now) return bad("a pending event lies before the checkpoint's time");
+      s.heap.push(e);
+    }
     // (At the checkpoint's time itself: statistics restart there, unless the saved run's warm-up
     // ended at that very time already.)
     if (changed && options.warmup.count() >= s.now && options.warmup != saved.warmup)
@@ -459,9 +572,27 @@ Result<Simulation> Simulation::restore_impl(const Model& model, Options options,
     s.lot_by_name.clear();
     for (std::uint32_t id = 0; id < s.lots.size(); ++id)
       if (s.lots[id].queue_pos != kDone) s.lot_by_name[s.cold[id].name] = id;
+    // Tools the model adds: up and idle from now, their calendars starting now; each looks at its
+    // queue at once (an entry-free event: counted and ordered like any other event).
+    for (std::uint32_t t = 0; t < s.tools.size(); ++t) {
+      if (map.saved[t]) continue;
+      ToolRt& tool = s.tools[t];
+      tool.in_avail = false;
+      tool.prev = tool.next = kNone;
+      tool.idle_since = tool.acc_since = tool.state_since = tool.avail_since = s.now;
+      // E10: the time before it existed (since the statistics started) is non-scheduled time.
+      tool.acc.fill(0);
+      tool.acc[static_cast<int>(ToolState::NonScheduled)] = std::max<std::int64_t>(0, s.now - s.stats_since);
+      tool.acc_state = ToolState::Standby;
+      s.start_calendars(t);
+      s.touch_tool(t);
+      s.push(s.now, Ev::EntryFree, t, tool.entry_gen);
+    }
     return std::move(created.value());
   } catch (const Truncated&) {
     return bad("truncated");
+  } catch (const Corrupt& e) {
+    return bad(e.what);
   }
 }
 

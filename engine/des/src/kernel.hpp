@@ -381,6 +381,7 @@ struct Simulation::Impl {
   void pm_reset(std::uint32_t p);  // a PM of this calendar ended: its counter restarts
   void pm_done(std::uint32_t t, std::uint32_t gen);
   void schedule_pm_due(std::uint32_t t, std::uint32_t p, std::int64_t at);
+  void start_calendars(std::uint32_t t);  // its failures and PMs from now (simulation.cpp)
 
   // accounting and the journal (accounting.cpp)
   // (the small ones are here, inline: the event loop calls them several times per lot move)

@@ -86,6 +86,24 @@ void Simulation::Impl::schedule_order(std::uint32_t o) {
     --route_releasing[c->model.product(order.product).route.index()];
 }
 
+// A tool's failure and PM calendars start now (at time zero, or when a restored state gains the
+// tool): failures at the first occurrence from the attachment (FOA), PMs at their first due time
+// or wafer count (staggered across the group).
+void Simulation::Impl::start_calendars(std::uint32_t t) {
+  for (std::uint32_t d = c->tool_down_first[t]; d < c->tool_down_first[t + 1]; ++d) {
+    const auto u = draw(kRngFirstFail, c->downs[d].key, 0);
+    push(now + std::max<std::int64_t>(1, c->downs[d].first.sample_ms(u.u1, u.u2).count()), Ev::Fail, t, d);
+  }
+  for (std::uint32_t p = c->tool_pm_first[t]; p < c->tool_pm_first[t + 1]; ++p) {
+    const PmSpec& ps = c->pms[p];
+    pms[p] = PmRt{};
+    if (ps.by_pieces)
+      pms[p].wafers_due = ps.first;
+    else
+      schedule_pm_due(t, p, now + std::llround(ps.first));
+  }
+}
+
 // ---- facade ---------------------------------------------------------------------------------
 
 Result<Simulation> Simulation::create(const Model& model, Options options) {
@@ -135,20 +153,7 @@ Result<Simulation> Simulation::create(const Model& model, Options options) {
   }
   for (std::uint32_t o = 0; o < d.orders.size(); ++o)
     if (d.orders[o].repeat_count > 0) s.schedule_order(o);
-  // Failures: first occurrence from the attachment (FOA), per tool.
-  for (std::uint32_t t = 0; t < s.tools.size(); ++t) {
-    for (std::uint32_t dd = s.c->tool_down_first[t]; dd < s.c->tool_down_first[t + 1]; ++dd) {
-      const auto u = s.draw(kRngFirstFail, s.c->downs[dd].key, 0);
-      s.push(std::max<std::int64_t>(1, s.c->downs[dd].first.sample_ms(u.u1, u.u2).count()), Ev::Fail, t, dd);
-    }
-    for (std::uint32_t p = s.c->tool_pm_first[t]; p < s.c->tool_pm_first[t + 1]; ++p) {
-      const PmSpec& ps = s.c->pms[p];
-      if (ps.by_pieces)
-        s.pms[p].wafers_due = ps.first;
-      else
-        s.schedule_pm_due(t, p, std::llround(ps.first));
-    }
-  }
+  for (std::uint32_t t = 0; t < s.tools.size(); ++t) s.start_calendars(t);
   if (s.options.wip_sample_interval.count() > 0) s.push(0, Ev::WipSample, 0);
   if (s.options.warmup.count() > 0) s.push(s.options.warmup.count(), Ev::Warmup, 0);
   // The journal's version is already above every record the initial WIP stamped.

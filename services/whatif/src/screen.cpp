@@ -340,12 +340,12 @@ model::Result<ScreenResult> screen(Batch& b, const flow::FlowModel& fm, unsigned
     auto applied = des::apply_scenario(base, b.base_options, s, rules);
     if (!applied.ok()) return Error{file, sc.line, "screen", s.name + ": " + applied.error().what()};
     Batch::Entry entry{s.name, std::move(applied->model), std::move(applied->options), false};
-    if (!des::Simulation::restore_changed(entry.model, entry.options, probe).ok()) {
-      if (!b.checkpoint.empty())
-        return Error{file, sc.line, "screen.space",
-                     "a checkpoint base cannot take a tool_count factor (the state's tables would change)"};
-      entry.own_warmup = true;
-    }
+    auto own = own_warmup(b, entry.model, entry.options, probe);
+    if (!own.ok())
+      return Error{file, sc.line, "screen.space",
+                   s.name + " does not fit the checkpoint's state (" + own.error().message +
+                       "): from a checkpoint a tool_count factor may add tools, not remove them"};
+    entry.own_warmup = *own;
     b.scenarios.push_back(std::move(entry));
     b.spec.scenarios.push_back(std::move(s));
     b.spec.scenario_lines.push_back(sc.line);

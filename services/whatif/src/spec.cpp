@@ -428,16 +428,13 @@ Result<Batch> load_batch_from(Spec spec, model::Model base_model, std::string ch
       return e;
     }
     Batch::Entry entry{sc.name, std::move(applied->model), std::move(applied->options), false};
-    auto fits = des::Simulation::restore_changed(entry.model, entry.options, probe);
-    if (!fits.ok()) {
-      if (!b.checkpoint.empty())
-        return Error{
-            file, spec.scenario_lines[i], path + ".deltas",
-            "scenario '" + sc.name + "' changes the state's tables (" + fits.error().message +
-                "): a checkpoint base takes deltas that keep every tool and calendar (no tool_count; "
-                "no availability delta on a group sharing its calendar)"};
-      entry.own_warmup = true;
-    }
+    auto own = own_warmup(b, entry.model, entry.options, probe);
+    if (!own.ok())
+      return Error{file, spec.scenario_lines[i], path + ".deltas",
+                   "scenario '" + sc.name + "' does not fit the checkpoint's state (" + own.error().message +
+                       "): a checkpoint base takes deltas that keep every calendar and tool (tools may be "
+                       "added; no availability delta on a group sharing its calendar)"};
+    entry.own_warmup = *own;
     b.scenarios.push_back(std::move(entry));
   }
   b.spec = std::move(spec);
@@ -445,6 +442,20 @@ Result<Batch> load_batch_from(Spec spec, model::Model base_model, std::string ch
 }
 
 }  // namespace
+
+Result<bool> own_warmup(const Batch& b, const model::Model& m, const des::Options& o,
+                        std::string_view probe) {
+  if (auto fits = des::Simulation::restore_changed(m, o, probe); !fits.ok()) {
+    if (b.checkpoint.empty()) return true;
+    return fits.error();
+  }
+  if (!b.checkpoint.empty()) return false;
+  const auto& g0 = b.base_model.data().tool_groups;
+  const auto& g1 = m.data().tool_groups;
+  for (std::size_t g = 0; g < g0.size(); ++g)
+    if (g1[g].tool_count != g0[g].tool_count) return true;
+  return false;
+}
 
 Result<Batch> load_batch(Spec spec) {
   const std::string& file = spec.file;

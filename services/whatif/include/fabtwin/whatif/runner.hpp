@@ -3,9 +3,10 @@
 // common random numbers (replication r uses seed spec.seed + r in every scenario; without them,
 // scenario s uses spec.seed + s * replications + r). A model base with a warm-up warms up once per
 // replication (the base model to the warm-up end, a checkpoint) and each scenario continues from
-// that state under its own model (des::Simulation::restore_changed); a scenario whose deltas
-// change the state's tables (tool_count, calendar cloning) warms up itself from t = 0. A checkpoint
-// base is the warm state of every pair. Metrics are measured over [warm-up end, + horizon].
+// that state under its own model (des::Simulation::restore_changed); a scenario that changes tool
+// counts or clones a calendar warms up itself from t = 0 (own_warmup). A checkpoint base is the
+// warm state of every pair (added tools join it idle). Metrics are measured over [warm-up end, +
+// horizon].
 //
 // Pairs are numbered k = r * S + s (S scenarios incl. the base); a process (an MPI rank) runs a
 // contiguous share of them. Results depend only on the batch, never on threads or ranks.

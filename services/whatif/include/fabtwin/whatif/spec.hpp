@@ -114,7 +114,7 @@ struct Batch {
     std::string name;
     model::Model model;
     des::Options options;     // seed set per replication
-    bool own_warmup = false;  // the state of the base's warm-up does not fit: warms up itself
+    bool own_warmup = false;  // warms up itself from t = 0 (starts_warm: true)
   };
   std::vector<Entry> scenarios;  // [0] = the base
 };
@@ -124,6 +124,14 @@ struct Batch {
 // and decides per scenario whether it can start from the base's warm state.
 // A live base (spec.live) is refused here (field "base.live": it runs in the server's WhatIfService).
 model::Result<Batch> load_batch(Spec spec);
+
+// Whether a scenario's model and options take the base's warm state `probe` (false: it warms up
+// itself from t = 0). A checkpoint base's state takes shape-keeping deltas and added tools (they
+// join idle at the checkpoint's time); a model base warms a scenario up itself where its tables do
+// not fit the base's state or it changes a group's tool count (its fab has those tools from the
+// start). An Error (the engine's reason) where a checkpoint base cannot take the scenario.
+model::Result<bool> own_warmup(const Batch& batch, const model::Model& model, const des::Options& options,
+                               std::string_view probe);
 
 // A live twin's state: its model and the engine checkpoint bytes taken from it (des::Simulation::save).
 struct LiveBase {
