@@ -53,6 +53,7 @@ int info(const InfoArgs& a) {
     v.add("lot_steps", c->lot_steps);
     v.add("yield_lots", c->yield_lots);
     v.add("yield_wafers", c->yield_wafers);
+    v.add("whatif_jobs", c->whatif_jobs);
     std::printf("%s\n", io::json::write(v).c_str());
     return 0;
   }
@@ -70,6 +71,7 @@ int info(const InfoArgs& a) {
   std::printf("\nlot steps %llu\n", static_cast<unsigned long long>(c->lot_steps));
   std::printf("yield records: %llu lots, %llu wafers\n", static_cast<unsigned long long>(c->yield_lots),
               static_cast<unsigned long long>(c->yield_wafers));
+  std::printf("what-if jobs: %llu\n", static_cast<unsigned long long>(c->whatif_jobs));
   return 0;
 }
 

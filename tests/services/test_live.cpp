@@ -169,8 +169,8 @@ TEST_CASE("a new store holds the schema, the model and the options in meta, and 
                    "SELECT type || ' ' || name FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY "
                    "name") == std::vector<std::string>{"table checkpoints", "table events", "view lot_steps",
                                                        "table lot_steps_indexed", "table lot_steps_recent",
-                                                       "table meta", "table yield_agg", "table yield_lots",
-                                                       "table yield_wafers"});
+                                                       "table meta", "table whatif_jobs", "table yield_agg",
+                                                       "table yield_lots", "table yield_wafers"});
   const auto indexes =
       sql_column(db, "SELECT sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name");
   CHECK(indexes == std::vector<std::string>{
@@ -199,7 +199,7 @@ TEST_CASE("a store of another schema version, model or options, or not SQLite, i
     REQUIRE_FALSE(t.ok());
     CHECK(t.error().file == db);
     CHECK(t.error().field == "schema_version");
-    CHECK_THAT(t.error().message, Catch::Contains("schema version 9") && Catch::Contains("versions 1 to 3"));
+    CHECK_THAT(t.error().message, Catch::Contains("schema version 9") && Catch::Contains("versions 1 to 4"));
     CHECK(read_bytes(db) == before);
   }
   SECTION("another model") {
@@ -568,10 +568,87 @@ TEST_CASE("a schema version 1 store is read as it is and migrated when opened fo
         std::vector<std::string>{"lot_steps_lot", "lot_steps_step_tool", "lot_steps_tool_out",
                                  "yield_lots_completed", "yield_lots_lot", "yield_lots_product_completed"});
   CHECK(sql_column(db, "SELECT count(*) FROM yield_lots") == std::vector<std::string>{"0"});
+  CHECK(sql_column(db, "SELECT count(*) FROM whatif_jobs") == std::vector<std::string>{"0"});
   // Another version is refused, naming both.
   sql(db, "UPDATE meta SET value = '7' WHERE key = 'schema_version'");
   auto bad = live::Store::open_existing(db, true);
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.error().field == "schema_version");
   CHECK_THAT(bad.error().message, Catch::Contains("schema version 7"));
+}
+
+TEST_CASE("finished what-if jobs: stored, read back by id, replaced by id, pruned to the newest", "[live]") {
+  TempDir dir;
+  const std::string db = dir.file("jobs.db");
+  auto store = live::Store::open(db, live::StoreIdentity{"m", 1, {}});
+  REQUIRE(store.ok());
+  CHECK(store->whatif_job_max_number().value() == 0);
+  CHECK_FALSE(store->whatif_job("job-1").value());
+  auto row = [](std::uint64_t n, std::string state, std::string results) {
+    live::WhatIfJobRow j;
+    j.id = "job-" + std::to_string(n);
+    j.number = n;
+    j.state = std::move(state);
+    j.message = j.state == "done" ? "" : "why";
+    j.submitted_unix_ms = 1000 + static_cast<std::int64_t>(n);
+    j.finished_unix_ms = 2000 + static_cast<std::int64_t>(n);
+    j.total_days = 12.5 * static_cast<double>(n);
+    j.spec = R"({"horizon_days": )" + std::to_string(n) + "}";
+    j.results = std::move(results);
+    return j;
+  };
+  const std::string bytes("\x00\x01binary\xff", 10);  // results are opaque bytes (NULs kept)
+  REQUIRE(store->put_whatif_job(row(1, "done", bytes), 3).ok());
+  REQUIRE(store->put_whatif_job(row(2, "failed", ""), 3).ok());
+  REQUIRE(store->put_whatif_job(row(3, "cancelled", ""), 3).ok());
+  auto one = store->whatif_job("job-1").value();
+  REQUIRE(one);
+  CHECK(one->number == 1);
+  CHECK(one->state == "done");
+  CHECK(one->message.empty());
+  CHECK(one->submitted_unix_ms == 1001);
+  CHECK(one->finished_unix_ms == 2001);
+  CHECK(one->total_days == 12.5);
+  CHECK(one->spec == R"({"horizon_days": 1})");
+  CHECK(one->results == bytes);
+  CHECK(store->whatif_job("job-2").value()->message == "why");
+  CHECK(store->whatif_job_max_number().value() == 3);
+  CHECK(store->counts()->whatif_jobs == 3);
+  // The same id again replaces it; a fourth job pushes the oldest out (kept 3).
+  REQUIRE(store->put_whatif_job(row(2, "done", "r2"), 3).ok());
+  CHECK(store->whatif_job("job-2").value()->results == "r2");
+  REQUIRE(store->put_whatif_job(row(4, "done", "r4"), 3).ok());
+  CHECK_FALSE(store->whatif_job("job-1").value());
+  CHECK(store->counts()->whatif_jobs == 3);
+  CHECK(store->whatif_job_max_number().value() == 4);
+  // A state outside done/failed/cancelled is refused by the table, and nothing is half-stored.
+  auto bad = store->put_whatif_job(row(5, "running", ""), 3);
+  REQUIRE_FALSE(bad.ok());
+  CHECK_THAT(bad.error().message, Catch::Contains("job-5"));
+  CHECK(store->counts()->whatif_jobs == 3);
+  CHECK(store->whatif_job_max_number().value() == 4);
+}
+
+TEST_CASE("a schema version 3 store has no what-if jobs until it is opened for writing", "[live]") {
+  TempDir dir;
+  const std::string db = dir.file("v3.db");
+  REQUIRE(live::Store::open(db, live::StoreIdentity{"m", 1, {}}).ok());
+  sql(db, "DROP TABLE whatif_jobs; UPDATE meta SET value = '3' WHERE key = 'schema_version';");
+  {
+    auto r = live::Store::open_existing(db, true);
+    REQUIRE(r.ok());
+    CHECK(r->meta_value("schema_version") == "3");
+    CHECK_FALSE(r->whatif_job("job-1").value());
+    CHECK(r->whatif_job_max_number().value() == 0);
+    CHECK(r->counts()->whatif_jobs == 0);
+  }
+  auto w = live::Store::open(db, live::StoreIdentity{"m", 1, {}});
+  REQUIRE(w.ok());
+  CHECK(w->meta_value("schema_version") == "4");
+  live::WhatIfJobRow j;
+  j.id = "job-7";
+  j.number = 7;
+  j.state = "done";
+  REQUIRE(w->put_whatif_job(j, 10).ok());
+  CHECK(w->whatif_job_max_number().value() == 7);
 }

@@ -2,7 +2,8 @@
 // (monotone, its total the batch's simulated days, ending DONE), its results byte for byte those
 // of the same batch run in-process (whatif::run_pairs + write_outputs), a live-twin base that
 // carries the twin's ingested state, the spec's errors named by field (INVALID_ARGUMENT), unknown
-// jobs (NOT_FOUND), results before a job is done (FAILED_PRECONDITION) and cancellation.
+// jobs (NOT_FOUND), results before a job is done (FAILED_PRECONDITION), cancellation, and finished
+// jobs kept in the twin's store across a restart.
 #include <grpcpp/grpcpp.h>
 
 #include <catch2/catch.hpp>
@@ -42,7 +43,8 @@ struct Running {
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<v1::WhatIfService::Stub> stub;
 
-  Running() {
+  Running() { start(); }
+  void start() {
     live::LiveOptions o;
     o.sim.mode = des::Mode::Follow;
     o.db_path = (dir.path / "live.db").string();
@@ -54,6 +56,13 @@ struct Running {
     channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(server->port()),
                                   grpc::InsecureChannelCredentials());
     stub = v1::WhatIfService::NewStub(channel);
+  }
+  // A clean shutdown, then a new server on the same store.
+  void restart() {
+    stub.reset();
+    channel.reset();
+    server.reset();
+    start();
   }
 
   grpc::Status submit(const std::string& spec, v1::SubmitReply& reply) {
@@ -71,6 +80,20 @@ struct Running {
     REQUIRE(st.ok());
     REQUIRE(!reply.job_id().empty());
     return reply.job_id();
+  }
+  // Watches the job until it runs (the watch then cancelled).
+  void wait_running(const std::string& id) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(in_seconds(600));
+    v1::WatchRequest req;
+    req.set_job_id(id);
+    auto reader = stub->Watch(&ctx, req);
+    v1::Progress p;
+    while (reader->Read(&p) && p.state() != v1::RUNNING) {
+    }
+    REQUIRE(p.state() == v1::RUNNING);
+    ctx.TryCancel();
+    reader->Finish();
   }
   // Every Progress of the job until the stream ends.
   std::vector<v1::Progress> watch(const std::string& id, grpc::Status* status = nullptr) {
@@ -364,4 +387,52 @@ TEST_CASE("results before a job is done are FAILED_PRECONDITION; queued and runn
   const std::string next = r.submit_ok(model_spec(1, 0));
   CHECK(r.watch(next).back().state() == v1::DONE);
   CHECK(r.results(next, res).ok());
+}
+
+TEST_CASE("finished jobs outlive the server: Watch and Results after a restart, ids go on",
+          "[services][whatif]") {
+  Running r;
+  const std::string done = r.submit_ok(model_spec(3, 1));
+  REQUIRE(r.watch(done).back().state() == v1::DONE);
+  v1::ResultsReply before;
+  REQUIRE(r.results(done, before).ok());
+  // A long job holds the worker; one cancelled while queued; one still queued at the shutdown.
+  const std::string running = r.submit_ok(model_spec(20000, 0));
+  r.wait_running(running);
+  const std::string cancelled = r.submit_ok(model_spec(2, 0));
+  const std::string queued = r.submit_ok(model_spec(2, 0));
+  v1::CancelReply can;
+  REQUIRE(r.cancel(cancelled, can).ok());
+  REQUIRE(can.state() == v1::CANCELLED);
+
+  r.restart();
+  v1::ResultsReply after;
+  REQUIRE(r.results(done, after).ok());
+  CHECK(after.SerializeAsString() == before.SerializeAsString());
+  const auto w = r.watch(done);
+  REQUIRE(w.size() == 1);
+  CHECK(w[0].state() == v1::DONE);
+  CHECK(w[0].total() > 0);
+  CHECK(w[0].done() == w[0].total());
+  // The others ended CANCELLED, each with its reason; they have no results.
+  const std::vector<std::pair<std::string, std::string>> ended = {{running, "the server is shutting down"},
+                                                                  {cancelled, "cancelled before it started"},
+                                                                  {queued, "the server is shutting down"}};
+  for (const auto& [id, why] : ended) {
+    INFO(id);
+    const auto p = r.watch(id);
+    REQUIRE(p.size() == 1);
+    CHECK(p[0].state() == v1::CANCELLED);
+    CHECK(p[0].message() == why);
+    v1::ResultsReply none;
+    const grpc::Status st = r.results(id, none);
+    CHECK(st.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+    CHECK(st.error_message().find("CANCELLED") != std::string::npos);
+  }
+  // New jobs continue the numbering; unknown ids are still NOT_FOUND.
+  const std::string next = r.submit_ok(model_spec(1, 0));
+  CHECK(next == "job-5");
+  CHECK(r.watch(next).back().state() == v1::DONE);
+  v1::ResultsReply res;
+  CHECK(r.results("job-99", res).error_code() == grpc::StatusCode::NOT_FOUND);
 }

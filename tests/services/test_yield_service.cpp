@@ -685,7 +685,7 @@ TEST_CASE("YieldService: a schema 2 store is migrated in place and records the l
     auto t = open_twin(o);
     ingest(*t, std::span(ev).first(half));
   }
-  {  // make it schema 2: no yield tables, no checkpoints.yield_state
+  {  // make it schema 2: no what-if jobs, no yield tables, no checkpoints.yield_state
     auto s = live::Store::open_existing(db, false);
     REQUIRE(s.ok());
   }
@@ -695,7 +695,8 @@ TEST_CASE("YieldService: a schema 2 store is migrated in place and records the l
     char* err = nullptr;
     const int rc =
         sqlite3_exec(raw,
-                     "DROP TABLE yield_lots; DROP TABLE yield_wafers; DROP TABLE yield_agg; ALTER TABLE "
+                     "DROP TABLE whatif_jobs; DROP TABLE yield_lots; DROP TABLE yield_wafers; DROP TABLE "
+                     "yield_agg; ALTER TABLE "
                      "checkpoints DROP COLUMN yield_state; UPDATE meta SET value = '2' WHERE key = "
                      "'schema_version';",
                      nullptr, nullptr, &err);

@@ -131,6 +131,20 @@ CREATE TABLE yield_agg(
   PRIMARY KEY(kind, span, start, product, key)) WITHOUT ROWID;
 )sql";
 
+// Schema 4's finished what-if jobs of the server (docs/operations.md "Store schema").
+const char* const kWhatIfTables = R"sql(
+CREATE TABLE whatif_jobs(
+  id TEXT PRIMARY KEY,
+  number INTEGER NOT NULL UNIQUE,
+  state TEXT NOT NULL CHECK (state IN ('done', 'failed', 'cancelled')),
+  message TEXT NOT NULL,
+  submitted_unix_ms INTEGER NOT NULL,
+  finished_unix_ms INTEGER NOT NULL,
+  total_days REAL NOT NULL,
+  spec TEXT NOT NULL,
+  results BLOB);
+)sql";
+
 // Schema 2 -> 3 in place: the yield tables (empty: lots completed before are not recorded) and
 // the checkpoints' yield_state (NULL in the old ones: the recorder starts afresh from them).
 const char* const kMigrate2To3 = "ALTER TABLE checkpoints ADD COLUMN yield_state BLOB;";
@@ -460,14 +474,15 @@ struct Store::Impl {
       return error(path, "", "cannot index the lot steps: " + m);
     return true;
   }
-  // Schema 1 or 2 -> 3 in one transaction (a store opened for writing).
+  // Schema 1, 2 or 3 -> 4 in one transaction (a store opened for writing).
   model::Result<bool> migrate() {
     if (schema_version == kSchemaVersion) return true;
     if (auto b = begin(); !b.ok()) return b.error();
     std::string sql;
     if (schema_version == 1) sql += std::string(kMigrate1To2) + kLotStepsRecent;
-    sql += std::string(kMigrate2To3) + kYieldTables + "UPDATE meta SET value = '" +
-           std::to_string(kSchemaVersion) + "' WHERE key = 'schema_version';";
+    if (schema_version <= 2) sql += std::string(kMigrate2To3) + kYieldTables;
+    sql += std::string(kWhatIfTables) + "UPDATE meta SET value = '" + std::to_string(kSchemaVersion) +
+           "' WHERE key = 'schema_version';";
     const std::string from =
         "cannot migrate the store from schema version " + std::to_string(schema_version) + ": ";
     if (std::string m = exec(sql.c_str()); !m.empty()) {
@@ -546,9 +561,9 @@ struct Store::Impl {
     auto v = impl->scalar("SELECT value FROM meta WHERE key = 'schema_version'");
     if (!v.ok()) return v.error();
     if (!v.value()) return error(path, "schema_version", "missing from the meta table (not a fabtwin store)");
-    // Versions 1 (lot_steps a table with three indexes) and 2 (no yield tables) are read as they
-    // are and migrated when opened for writing.
-    if (*v.value() == "1" || *v.value() == "2")
+    // Versions 1 (lot_steps a table with three indexes), 2 (no yield tables) and 3 (no what-if
+    // jobs) are read as they are and migrated when opened for writing.
+    if (*v.value() == "1" || *v.value() == "2" || *v.value() == "3")
       impl->schema_version = std::stoi(*v.value());
     else if (*v.value() != std::to_string(kSchemaVersion))
       return error(path, "schema_version",
@@ -600,7 +615,8 @@ model::Result<Store> Store::open(const std::string& path, const StoreIdentity& i
     if (std::string m = impl->exec("PRAGMA journal_mode = WAL"); !m.empty())
       return error(path, "", "cannot create the store: " + m);
     if (auto b = impl->begin(); !b.ok()) return b.error();
-    if (std::string m = impl->exec((std::string(kTables) + kLotStepsRecent + kYieldTables).c_str());
+    if (std::string m =
+            impl->exec((std::string(kTables) + kLotStepsRecent + kYieldTables + kWhatIfTables).c_str());
         !m.empty()) {
       impl->exec("ROLLBACK");
       return error(path, "", "cannot create the store: " + m);
@@ -921,10 +937,85 @@ model::Result<StoreCounts> Store::counts() const {
       if (!v.ok()) return v.error();
       *target = v.value().value_or(0);
     }
+  if (impl_->schema_version >= 4) {
+    auto v = number("SELECT count(*) FROM whatif_jobs");
+    if (!v.ok()) return v.error();
+    c.whatif_jobs = v.value().value_or(0);
+  }
   auto newest = number("SELECT max(seq) FROM checkpoints");
   if (!newest.ok()) return newest.error();
   c.newest_checkpoint_seq = newest.value();
   return c;
+}
+
+model::Result<bool> Store::put_whatif_job(const WhatIfJobRow& j, std::size_t kept) {
+  std::lock_guard lock(impl_->mutex);
+  Impl& m = *impl_;
+  if (m.schema_version < 4) return error(m.path, "schema_version", "the store keeps no what-if jobs");
+  if (auto b = m.begin(); !b.ok()) return b.error();
+  auto abort = [&](model::Error e) -> model::Result<bool> {
+    m.exec("ROLLBACK");
+    return e;
+  };
+  auto ins = m.prepare(
+      "INSERT OR REPLACE INTO whatif_jobs(id, number, state, message, submitted_unix_ms, finished_unix_ms, "
+      "total_days, spec, results) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+  if (!ins.ok()) return abort(ins.error());
+  sqlite3_stmt* s = ins->get();
+  bind_text(s, 1, j.id);
+  sqlite3_bind_int64(s, 2, static_cast<sqlite3_int64>(j.number));
+  bind_text(s, 3, j.state);
+  bind_text(s, 4, j.message);
+  sqlite3_bind_int64(s, 5, j.submitted_unix_ms);
+  sqlite3_bind_int64(s, 6, j.finished_unix_ms);
+  sqlite3_bind_double(s, 7, j.total_days);
+  bind_text(s, 8, j.spec);
+  if (j.results.empty())
+    sqlite3_bind_null(s, 9);
+  else
+    sqlite3_bind_blob64(s, 9, j.results.data(), j.results.size(), SQLITE_STATIC);
+  if (sqlite3_step(s) != SQLITE_DONE) return abort(m.fail("cannot store what-if job '" + j.id + "'"));
+  const std::string prune =
+      "DELETE FROM whatif_jobs WHERE number NOT IN (SELECT number FROM whatif_jobs ORDER BY number DESC "
+      "LIMIT " +
+      std::to_string(std::max<std::size_t>(kept, 1)) + ")";
+  if (std::string e = m.exec(prune.c_str()); !e.empty())
+    return abort(error(m.path, "", "cannot prune what-if jobs: " + e));
+  return m.commit();
+}
+
+model::Result<std::optional<WhatIfJobRow>> Store::whatif_job(std::string_view id) const {
+  std::lock_guard lock(impl_->mutex);
+  if (impl_->schema_version < 4) return std::optional<WhatIfJobRow>();
+  auto q = impl_->prepare(
+      "SELECT id, number, state, message, submitted_unix_ms, finished_unix_ms, total_days, spec, results "
+      "FROM whatif_jobs WHERE id = ?1");
+  if (!q.ok()) return q.error();
+  sqlite3_stmt* s = q->get();
+  bind_text(s, 1, id);
+  const int rc = sqlite3_step(s);
+  if (rc == SQLITE_DONE) return std::optional<WhatIfJobRow>();
+  if (rc != SQLITE_ROW) return impl_->fail("cannot read what-if job '" + std::string(id) + "'");
+  WhatIfJobRow j;
+  j.id = text_column(s, 0);
+  j.number = static_cast<std::uint64_t>(sqlite3_column_int64(s, 1));
+  j.state = text_column(s, 2);
+  j.message = text_column(s, 3);
+  j.submitted_unix_ms = sqlite3_column_int64(s, 4);
+  j.finished_unix_ms = sqlite3_column_int64(s, 5);
+  j.total_days = sqlite3_column_double(s, 6);
+  j.spec = text_column(s, 7);
+  if (const auto* p = static_cast<const char*>(sqlite3_column_blob(s, 8)))
+    j.results.assign(p, static_cast<std::size_t>(sqlite3_column_bytes(s, 8)));
+  return std::optional<WhatIfJobRow>(std::move(j));
+}
+
+model::Result<std::uint64_t> Store::whatif_job_max_number() const {
+  std::lock_guard lock(impl_->mutex);
+  if (impl_->schema_version < 4) return std::uint64_t{0};
+  auto v = impl_->scalar("SELECT max(number) FROM whatif_jobs");
+  if (!v.ok()) return v.error();
+  return v.value() ? std::stoull(*v.value()) : std::uint64_t{0};
 }
 
 void Store::inject_commit_failures(int n) {

@@ -408,7 +408,12 @@ model::Result<std::unique_ptr<Server>> Server::start(std::unique_ptr<live::LiveT
                                    "only on 127.0.0.1, ::1 or localhost"};
   auto creds = credentials(options.tls);
   if (!creds) return creds.error();
-  auto impl = std::make_unique<Impl>(std::move(twin), std::move(options));
+  std::unique_ptr<Impl> impl;
+  try {
+    impl = std::make_unique<Impl>(std::move(twin), std::move(options));
+  } catch (const std::exception& e) {  // the store's what-if jobs could not be read
+    return model::Error{.file = "", .line = 0, .field = "store", .message = e.what()};
+  }
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <stdexcept>
 
 #include "fabtwin/server/requests.hpp"
@@ -29,10 +30,23 @@ grpc::Status spec_error(const model::Error& e) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, e.what());
 }
 
+std::int64_t unix_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+const char* state_key(v1::JobState s) {
+  return s == v1::DONE ? "done" : s == v1::FAILED ? "failed" : "cancelled";
+}
+
 }  // namespace
 
 struct WhatIfServiceImpl::Job {
   std::string id;
+  std::uint64_t number = 0;
+  std::string spec_json;  // as submitted (kept in the store)
+  std::int64_t submitted_unix_ms = 0;
   whatif::Batch batch;
   std::vector<whatif::MetricDef> defs;
   std::atomic<bool> cancel{false};
@@ -141,7 +155,32 @@ void WhatIfServiceImpl::Job::publish_locked() {
 
 WhatIfServiceImpl::WhatIfServiceImpl(live::LiveTwin& twin, unsigned threads, const Gate& gate)
     : gate_(&gate), twin_(&twin), threads_(std::max(1u, threads)) {
+  // Ids continue after the stored jobs' (a restarted server never reuses one).
+  auto last = twin_->store().whatif_job_max_number();
+  if (!last.ok()) throw std::runtime_error(last.error().what());
+  next_id_ = last.value() + 1;
   worker_ = std::thread([this] { work(); });
+}
+
+// Called for a job in a final state, never holding mu_ (a commit waits for the disk). A job that
+// cannot be stored stays in memory only; the server goes on.
+void WhatIfServiceImpl::keep(Job& job) {
+  live::WhatIfJobRow row;
+  {
+    std::lock_guard jl(job.mu);
+    row.id = job.id;
+    row.number = job.number;
+    row.state = state_key(job.state);
+    row.message = job.message;
+    row.submitted_unix_ms = job.submitted_unix_ms;
+    row.finished_unix_ms = unix_ms_now();
+    row.total_days = job.total;
+    row.spec = job.spec_json;
+    if (job.state == v1::DONE) job.results.SerializeToString(&row.results);
+  }
+  if (auto k = twin_->store().put_whatif_job(row, kStoredJobs); !k.ok())
+    std::fprintf(stderr, "fabtwin serve: what-if job %s not stored: %s\n", row.id.c_str(),
+                 k.error().what().c_str());
 }
 
 WhatIfServiceImpl::~WhatIfServiceImpl() { stop(); }
@@ -161,35 +200,71 @@ void WhatIfServiceImpl::stop() {
   }
   for (auto& j : all) j->cancel = true;
   for (auto& j : queued) {
-    std::lock_guard jl(j->mu);
-    j->state = v1::CANCELLED;
-    j->message = "the server is shutting down";
-    j->publish_locked();
+    {
+      std::lock_guard jl(j->mu);
+      j->state = v1::CANCELLED;
+      j->message = "the server is shutting down";
+      j->publish_locked();
+    }
+    keep(*j);
   }
   if (worker_.joinable()) worker_.join();
+  std::deque<std::shared_ptr<Job>> left;
+  {
+    std::lock_guard lock(mu_);
+    left.swap(to_keep_);
+  }
+  for (const auto& j : left) keep(*j);
 }
 
 std::shared_ptr<WhatIfServiceImpl::Job> WhatIfServiceImpl::find(const std::string& id) {
-  std::lock_guard lock(mu_);
-  const auto it = jobs_.find(id);
-  return it == jobs_.end() ? nullptr : it->second;
+  {
+    std::lock_guard lock(mu_);
+    const auto it = jobs_.find(id);
+    if (it != jobs_.end()) return it->second;
+  }
+  // A job finished before this server started (or pushed out of memory by newer ones).
+  auto stored = twin_->store().whatif_job(id);
+  if (!stored.ok() || !stored.value()) return nullptr;
+  const live::WhatIfJobRow& row = *stored.value();
+  auto job = std::make_shared<Job>();
+  job->id = row.id;
+  job->number = row.number;
+  job->spec_json = row.spec;
+  job->submitted_unix_ms = row.submitted_unix_ms;
+  job->state = row.state == "done" ? v1::DONE : row.state == "failed" ? v1::FAILED : v1::CANCELLED;
+  job->message = row.message;
+  job->total = row.total_days;
+  job->done = job->state == v1::DONE ? row.total_days : 0;
+  if (job->state == v1::DONE && !job->results.ParseFromString(row.results)) return nullptr;
+  return job;
 }
 
 void WhatIfServiceImpl::work() {
   for (;;) {
     std::shared_ptr<Job> job;
+    std::deque<std::shared_ptr<Job>> cancelled;  // taken off the queue by Cancel: to the store
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (stopping_) return;
-      job = queue_.front();
-      queue_.pop_front();
-      for (std::size_t i = 0; i < queue_.size(); ++i) {
-        std::lock_guard jl(queue_[i]->mu);
-        queue_[i]->queue_position = static_cast<std::uint32_t>(i);
-        queue_[i]->publish_locked();
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty() || !to_keep_.empty(); });
+      cancelled.swap(to_keep_);
+      if (!stopping_ && !queue_.empty()) {
+        job = queue_.front();
+        queue_.pop_front();
+        for (std::size_t i = 0; i < queue_.size(); ++i) {
+          std::lock_guard jl(queue_[i]->mu);
+          queue_[i]->queue_position = static_cast<std::uint32_t>(i);
+          queue_[i]->publish_locked();
+        }
       }
     }
+    for (const auto& c : cancelled) keep(*c);
+    if (!job) {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+      continue;
+    }
+    bool running;
     {
       std::lock_guard jl(job->mu);
       if (job->cancel) {
@@ -199,8 +274,15 @@ void WhatIfServiceImpl::work() {
         job->state = v1::RUNNING;
         job->started = Clock::now();
       }
+      running = job->state == v1::RUNNING;
       job->publish_locked();
-      if (job->state != v1::RUNNING) continue;
+    }
+    if (!running) {
+      job->batch = whatif::Batch{};
+      keep(*job);
+      std::lock_guard lock(mu_);
+      finished_.push_back(job->id);
+      continue;
     }
     v1::JobState state = v1::DONE;
     std::string message;
@@ -243,7 +325,8 @@ void WhatIfServiceImpl::work() {
       }
     } catch (const Cancelled&) {
       state = v1::CANCELLED;
-      message = "cancelled";
+      std::lock_guard lock(mu_);
+      message = stopping_ ? "the server is shutting down" : "cancelled";
     } catch (const std::exception& e) {
       state = v1::FAILED;
       message = e.what();
@@ -261,6 +344,7 @@ void WhatIfServiceImpl::work() {
       }
       job->publish_locked();
     }
+    keep(*job);
     std::lock_guard lock(mu_);
     finished_.push_back(job->id);
     while (finished_.size() > kKeptJobs) {
@@ -330,7 +414,10 @@ grpc::ServerUnaryReactor* WhatIfServiceImpl::Submit(grpc::CallbackServerContext*
             status = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                                   std::to_string(kMaxQueued) + " jobs are queued; try again later");
           } else {
-            job->id = "job-" + std::to_string(next_id_++);
+            job->number = next_id_++;
+            job->id = "job-" + std::to_string(job->number);
+            job->spec_json = request->spec_json();
+            job->submitted_unix_ms = unix_ms_now();
             job->queue_position = static_cast<std::uint32_t>(queue_.size());
             jobs_[job->id] = job;
             queue_.push_back(job);
@@ -417,6 +504,8 @@ grpc::ServerUnaryReactor* WhatIfServiceImpl::Cancel(grpc::CallbackServerContext*
       job->publish_locked();
       job->batch = whatif::Batch{};  // off the queue: the worker never sees it
       finished_.push_back(job->id);
+      to_keep_.push_back(job);  // the worker stores it (a commit waits for the disk)
+      cv_.notify_all();
     }
   }
   std::lock_guard jl(job->mu);

@@ -4,7 +4,9 @@
 // loaded and every scenario applied; a {"live": true} base is the served twin's state, saved under
 // its shared lock at submit time) and queues the job; one worker thread runs the jobs one at a
 // time (whatif::run_pairs on `threads` threads), never on gRPC's threads nor holding the twin's
-// lock. Jobs and their outputs are kept in memory (the newest kKeptJobs finished ones).
+// lock. Jobs and their outputs are kept in memory (the newest kKeptJobs finished ones) and every
+// finished job in the twin's store (the newest kStoredJobs: Watch and Results answer for them after
+// a restart; job ids continue after the largest stored one).
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
@@ -28,6 +30,7 @@ class WhatIfServiceImpl final : public v1::WhatIfService::CallbackService {
  public:
   static constexpr std::size_t kMaxQueued = 16;
   static constexpr std::size_t kKeptJobs = 64;
+  static constexpr std::size_t kStoredJobs = 1000;
   static constexpr int kMaxSubmitting = 2;
 
   WhatIfServiceImpl(live::LiveTwin& twin, unsigned threads, const Gate& gate);
@@ -51,7 +54,8 @@ class WhatIfServiceImpl final : public v1::WhatIfService::CallbackService {
 
  private:
   void work();
-  std::shared_ptr<Job> find(const std::string& id);
+  std::shared_ptr<Job> find(const std::string& id);  // in memory, else in the store; null: none
+  void keep(Job& job);                               // the finished job into the store
 
   const Gate* gate_;
   live::LiveTwin* twin_;
@@ -60,7 +64,8 @@ class WhatIfServiceImpl final : public v1::WhatIfService::CallbackService {
   std::condition_variable cv_;
   std::map<std::string, std::shared_ptr<Job>> jobs_;
   std::deque<std::shared_ptr<Job>> queue_;
-  std::deque<std::string> finished_;  // ids, oldest first
+  std::deque<std::string> finished_;          // ids, oldest first
+  std::deque<std::shared_ptr<Job>> to_keep_;  // cancelled off the queue: the worker stores them
   std::uint64_t next_id_ = 1;
   int submitting_ = 0;
   bool stopping_ = false;

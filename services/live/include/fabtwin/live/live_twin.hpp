@@ -92,6 +92,9 @@ class LiveTwin {
 
   // The store (its calls are serialised; export_events reads a snapshot of its own).
   const Store& store() const { return *store_; }
+  // Writable for the server's WhatIfService (its whatif_jobs table only; events and checkpoints
+  // are the twin's to write).
+  Store& store() { return *store_; }
   const Recovery& recovery() const { return recovery_; }
   // The last checkpoint that could not be written ("" when the last one was): ingest goes on.
   std::string last_checkpoint_error() const;

@@ -3,7 +3,8 @@
 // every ingested event with its outcome (duplicates are acknowledged, counted, never stored again),
 // periodic engine checkpoints and the lot histories (the view lot_steps). WAL journal, synchronous=FULL (a
 // commit that returned survives a crash or power cut), busy timeout 5 s. One writer: the LiveTwin
-// that owns it. Every call is serialised by an internal mutex. Errors are values naming the file.
+// that owns it (and the server's WhatIfService, for its table of finished jobs only). Every call is
+// serialised by an internal mutex. Errors are values naming the file.
 #include <array>
 #include <cstdint>
 #include <functional>
@@ -23,11 +24,11 @@
 
 namespace fabtwin::live {
 
-// meta.schema_version this build writes; it reads 1 and 2 too (and migrates them to 3 when it opens
+// meta.schema_version this build writes; it reads 1 to 3 too (and migrates them to 4 when it opens
 // them for writing). 2: lot steps go to lot_steps_recent and move to lot_steps_indexed at
 // checkpoints. 3: yield records (yield_lots, yield_wafers, the per-day aggregates yield_agg) and
-// checkpoints.yield_state.
-inline constexpr int kSchemaVersion = 3;
+// checkpoints.yield_state. 4: finished what-if jobs (whatif_jobs).
+inline constexpr int kSchemaVersion = 4;
 
 // Days per block of the yield aggregates (yield_agg.span), largest first: a day range is summed
 // from at most a few blocks of each size.
@@ -108,12 +109,25 @@ struct Checkpoint {
   std::string yield_state;           // the yield recorder's state ("" : none; schema 3)
 };
 
+// A finished what-if job of the server's WhatIfService (schema 4): kept across restarts.
+struct WhatIfJobRow {
+  std::string id;            // "job-<number>"
+  std::uint64_t number = 0;  // ids continue after the largest stored number
+  std::string state;         // "done", "failed" or "cancelled"
+  std::string message;       // why it failed or was cancelled ("" when done)
+  std::int64_t submitted_unix_ms = 0, finished_unix_ms = 0;
+  double total_days = 0;  // the batch's simulated days (its progress total)
+  std::string spec;       // the submitted spec JSON
+  std::string results;    // opaque to the store (the service's serialised results); "" unless done
+};
+
 struct StoreCounts {
   std::uint64_t events = 0;                          // rows in `events`
   std::uint64_t applied = 0, late = 0, refused = 0;  // rows by outcome (applied: on time only)
   std::uint64_t duplicates = 0;                      // acknowledged as duplicates (meta.duplicates)
   std::uint64_t checkpoints = 0, lot_steps = 0;
   std::uint64_t yield_lots = 0, yield_wafers = 0;
+  std::uint64_t whatif_jobs = 0;
   std::uint64_t last_seq = 0;
   std::optional<std::uint64_t> newest_checkpoint_seq;
 };
@@ -158,6 +172,14 @@ class Store {
   // so it does not hold up the writer. Returns the number of lines.
   model::Result<std::uint64_t> export_events(std::ostream& out) const;
   model::Result<StoreCounts> counts() const;
+
+  // What-if jobs (schema 4). Stores a finished job (replacing one of the same id) and keeps the
+  // newest `kept` by number, in one transaction.
+  model::Result<bool> put_whatif_job(const WhatIfJobRow& job, std::size_t kept);
+  // The stored job of that id (nullopt: none; a store of schema < 4 has none).
+  model::Result<std::optional<WhatIfJobRow>> whatif_job(std::string_view id) const;
+  // The largest stored job number (0: none).
+  model::Result<std::uint64_t> whatif_job_max_number() const;
 
   // Tests only: the next `n` commits fail (rolled back) with an "injected fault" Error.
   void inject_commit_failures(int n);
