@@ -190,6 +190,47 @@ void write_bytes(const std::filesystem::path& p, const std::string& bytes) {
   if (!f.flush()) throw std::runtime_error(p.string() + ": cannot write the file");
 }
 
+// Follows job `id` to its end (a progress bar on a terminal), then writes its three files into
+// `out`; a job that ended FAILED or CANCELLED is an error naming its state and reason.
+int follow(v1::WhatIfService::Stub& stub, const std::string& id, const std::string& out, bool quiet) {
+  v1::Progress last;
+  {
+    grpc::ClientContext ctx;
+    v1::WatchRequest wr;
+    wr.set_job_id(id);
+    auto reader = stub.Watch(&ctx, wr);
+    ProgressBar bar(!quiet && isatty(STDERR_FILENO));
+    for (v1::Progress p; reader->Read(&p);) {
+      bar(p.done(), p.total());
+      last = p;
+    }
+    bar.finish();
+    const grpc::Status st = reader->Finish();
+    if (!st.ok()) throw rpc_error("watch job " + id, st);
+  }
+  if (last.state() != v1::DONE)
+    throw std::runtime_error("job " + id + " ended " + v1::JobState_Name(last.state()) +
+                             (last.message().empty() ? "" : ": " + last.message()));
+  v1::ResultsReply res;
+  {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(10));
+    v1::ResultsRequest rr;
+    rr.set_job_id(id);
+    const grpc::Status st = stub.Results(&ctx, rr, &res);
+    if (!st.ok()) throw rpc_error("results of job " + id, st);
+  }
+  const std::filesystem::path dir(out);
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw std::runtime_error(out + ": cannot create the folder: " + ec.message());
+  write_bytes(dir / "results.json", res.results_json());
+  write_bytes(dir / "results.csv", res.results_csv());
+  write_bytes(dir / "chart.png", res.chart_png());
+  if (!quiet) std::printf("wrote %s/results.csv, results.json, chart.png\n", out.c_str());
+  return kExitOk;
+}
+
 int submit(const SubmitOptions& o) {
   auto text = io::read_file(o.spec);
   if (!text.ok()) throw std::runtime_error(text.error().what());
@@ -214,42 +255,19 @@ int submit(const SubmitOptions& o) {
                                    std::to_string(static_cast<double>(sub.base_time_ms()) / 86'400'000.0))
                                       .c_str()
                                 : "");
-  v1::Progress last;
-  {
-    grpc::ClientContext ctx;
-    v1::WatchRequest wr;
-    wr.set_job_id(sub.job_id());
-    auto reader = stub->Watch(&ctx, wr);
-    ProgressBar bar(!o.quiet && isatty(STDERR_FILENO));
-    for (v1::Progress p; reader->Read(&p);) {
-      bar(p.done(), p.total());
-      last = p;
-    }
-    bar.finish();
-    const grpc::Status st = reader->Finish();
-    if (!st.ok()) throw rpc_error("watch job " + sub.job_id(), st);
-  }
-  if (last.state() != v1::DONE)
-    throw std::runtime_error("job " + sub.job_id() + " ended " + v1::JobState_Name(last.state()) +
-                             (last.message().empty() ? "" : ": " + last.message()));
-  v1::ResultsReply res;
-  {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(10));
-    v1::ResultsRequest rr;
-    rr.set_job_id(sub.job_id());
-    const grpc::Status st = stub->Results(&ctx, rr, &res);
-    if (!st.ok()) throw rpc_error("results of job " + sub.job_id(), st);
-  }
-  const std::filesystem::path dir(o.out);
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) throw std::runtime_error(o.out + ": cannot create the folder: " + ec.message());
-  write_bytes(dir / "results.json", res.results_json());
-  write_bytes(dir / "results.csv", res.results_csv());
-  write_bytes(dir / "chart.png", res.chart_png());
-  if (!o.quiet) std::printf("wrote %s/results.csv, results.json, chart.png\n", o.out.c_str());
-  return kExitOk;
+  return follow(*stub, sub.job_id(), o.out, o.quiet);
+}
+
+struct ResultsOptions {
+  std::string job, out, target;
+  ConnectArgs connect;
+  bool quiet = false;
+};
+
+int fetch_results(const ResultsOptions& o) {
+  auto channel = open_channel(o.target, o.connect);  // bad options: exit 2
+  auto stub = v1::WhatIfService::NewStub(channel);
+  return follow(*stub, o.job, o.out, o.quiet);
 }
 #endif
 
@@ -286,6 +304,19 @@ void add_whatif_commands(CLI::App& root, Commands& out) {
   add_connect_options(*sc, so->connect);
   sc->add_flag("--quiet", so->quiet, "no progress bar and no summary");
   out.push_back({sc, [so] { return submit(*so); }});
+  auto ro = std::make_shared<ResultsOptions>();
+  CLI::App* rc = add_command(
+      *w, "results", "Wait for a job of a `fabtwin serve` and write its outputs here",
+      "Follows job JOB (the id `whatif submit` printed) to its end and writes DIR/results.csv,\n"
+      "results.json and chart.png. Finished jobs are kept in the server's store, so this also fetches\n"
+      "a job that ended before the server restarted. Needs the operator role.");
+  required(rc->add_option("job", ro->job, "the job id (job-N)")->type_name("JOB"));
+  required(rc->add_option("--target", ro->target, "the server")->type_name("HOST:PORT"));
+  required(
+      rc->add_option("--out", ro->out, "folder for results.csv, results.json, chart.png")->type_name("DIR"));
+  add_connect_options(*rc, ro->connect);
+  rc->add_flag("--quiet", ro->quiet, "no progress bar and no summary");
+  out.push_back({rc, [ro] { return fetch_results(*ro); }});
 #endif
 
   {

@@ -122,6 +122,22 @@ with tempfile.TemporaryDirectory(prefix="fabtwin_py") as tmp:
                             os.path.join(tmp, "wi"), "--quiet"], check=True)
             with open(os.path.join(tmp, "wi", "results.json")) as rf:
                 check(rf.read() == res.attrs["results_json"], "whatif_results: results.json as `whatif run` writes it")
+            # The CLI: `whatif submit` waits and writes the files; `whatif results JOB` fetches a job's.
+            r = subprocess.run([fabtwin, "whatif", "submit", os.path.join(tmp, "spec.json"), "--target", target,
+                                "--out", os.path.join(tmp, "sub"), "--quiet"], capture_output=True, text=True)
+            check(r.returncode == 0, f"whatif submit: exit 0 ({r.stderr.strip()})")
+            r = subprocess.run([fabtwin, "whatif", "results", job, "--target", target, "--out",
+                                os.path.join(tmp, "fetched"), "--quiet"], capture_output=True, text=True)
+            check(r.returncode == 0, f"whatif results {job}: exit 0 ({r.stderr.strip()})")
+            for name in ("results.json", "results.csv", "chart.png"):
+                with open(os.path.join(tmp, "wi", name), "rb") as a, open(os.path.join(tmp, "sub", name), "rb") as b, \
+                        open(os.path.join(tmp, "fetched", name), "rb") as f:
+                    ref = a.read()
+                    check(b.read() == ref and f.read() == ref, f"whatif submit / results: {name} as `whatif run` writes it")
+            r = subprocess.run([fabtwin, "whatif", "results", "job-999", "--target", target, "--out",
+                                os.path.join(tmp, "none"), "--quiet"], capture_output=True, text=True)
+            check(r.returncode == 1 and "job-999" in r.stderr and
+                  not os.path.exists(os.path.join(tmp, "none")), f"whatif results of an unknown job: exit 1 ({r.stderr.strip()})")
             try:
                 c.whatif_submit({**spec, "replications": 1})
                 check(False, "whatif_submit of a bad spec raises")
