@@ -6,8 +6,10 @@
 // with the flow model, the best k confirmed by the same runner; screen.csv, screen.json beside.
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -258,6 +260,46 @@ int submit(const SubmitOptions& o) {
   return follow(*stub, sub.job_id(), o.out, o.quiet);
 }
 
+struct JobsOptions {
+  std::string target;
+  ConnectArgs connect;
+  unsigned limit = 20;
+};
+
+std::string utc_time(std::int64_t unix_ms) {
+  if (unix_ms == 0) return "-";
+  const std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  return buf;
+}
+
+int list_jobs(const JobsOptions& o) {
+  auto channel = open_channel(o.target, o.connect);  // bad options: exit 2
+  auto stub = v1::WhatIfService::NewStub(channel);
+  v1::ListJobsRequest req;
+  req.set_limit(o.limit);
+  v1::ListJobsReply rep;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(1));
+  const grpc::Status st = stub->ListJobs(&ctx, req, &rep);
+  if (!st.ok()) throw rpc_error("list the jobs of " + o.target, st);
+  std::printf("%-10s %-10s %-19s %-19s %15s  %s\n", "job", "state", "submitted (UTC)", "finished (UTC)",
+              "days", "name / message");
+  for (const v1::JobSummary& j : rep.jobs()) {
+    std::string state = v1::JobState_Name(j.state());
+    for (char& ch : state) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    std::string what = j.name();
+    if (!j.message().empty()) what += (what.empty() ? "" : ": ") + j.message();
+    std::printf("%-10s %-10s %-19s %-19s %7.1f/%-7.1f  %s\n", j.job_id().c_str(), state.c_str(),
+                utc_time(j.submitted_unix_ms()).c_str(), utc_time(j.finished_unix_ms()).c_str(), j.done(),
+                j.total(), what.c_str());
+  }
+  return kExitOk;
+}
+
 struct ResultsOptions {
   std::string job, out, target;
   ConnectArgs connect;
@@ -317,6 +359,15 @@ void add_whatif_commands(CLI::App& root, Commands& out) {
   add_connect_options(*rc, ro->connect);
   rc->add_flag("--quiet", ro->quiet, "no progress bar and no summary");
   out.push_back({rc, [ro] { return fetch_results(*ro); }});
+  auto jo = std::make_shared<JobsOptions>();
+  CLI::App* jc = add_command(*w, "jobs", "List the what-if jobs of a `fabtwin serve`, newest first",
+                             "Queued, running and finished jobs (those kept in the server's store across "
+                             "restarts\nincluded): id, state, times, simulated days done / total, the spec's "
+                             "name and why a job\nfailed or was cancelled. Needs the operator role.");
+  required(jc->add_option("--target", jo->target, "the server")->type_name("HOST:PORT"));
+  add_whole(*jc, "--limit", jo->limit, "at most this many jobs, newest first", 1, 1000);
+  add_connect_options(*jc, jo->connect);
+  out.push_back({jc, [jo] { return list_jobs(*jo); }});
 #endif
 
   {

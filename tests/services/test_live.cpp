@@ -577,7 +577,8 @@ TEST_CASE("a schema version 1 store is read as it is and migrated when opened fo
   CHECK_THAT(bad.error().message, Catch::Contains("schema version 7"));
 }
 
-TEST_CASE("finished what-if jobs: stored, read back by id, replaced by id, pruned to the newest", "[live]") {
+TEST_CASE("finished what-if jobs: stored, read back by id, listed, replaced by id, pruned to the newest",
+          "[live]") {
   TempDir dir;
   const std::string db = dir.file("jobs.db");
   auto store = live::Store::open(db, live::StoreIdentity{"m", 1, {}});
@@ -590,6 +591,7 @@ TEST_CASE("finished what-if jobs: stored, read back by id, replaced by id, prune
     j.number = n;
     j.state = std::move(state);
     j.message = j.state == "done" ? "" : "why";
+    j.name = "batch " + std::to_string(n);
     j.submitted_unix_ms = 1000 + static_cast<std::int64_t>(n);
     j.finished_unix_ms = 2000 + static_cast<std::int64_t>(n);
     j.total_days = 12.5 * static_cast<double>(n);
@@ -610,6 +612,7 @@ TEST_CASE("finished what-if jobs: stored, read back by id, replaced by id, prune
   CHECK(one->finished_unix_ms == 2001);
   CHECK(one->total_days == 12.5);
   CHECK(one->spec == R"({"horizon_days": 1})");
+  CHECK(one->name == "batch 1");
   CHECK(one->results == bytes);
   CHECK(store->whatif_job("job-2").value()->message == "why");
   CHECK(store->whatif_job_max_number().value() == 3);
@@ -621,6 +624,18 @@ TEST_CASE("finished what-if jobs: stored, read back by id, replaced by id, prune
   CHECK_FALSE(store->whatif_job("job-1").value());
   CHECK(store->counts()->whatif_jobs == 3);
   CHECK(store->whatif_job_max_number().value() == 4);
+  // The listing: newest first, without spec and results.
+  auto list = store->whatif_jobs(2);
+  REQUIRE(list.ok());
+  REQUIRE(list->size() == 2);
+  CHECK((*list)[0].id == "job-4");
+  CHECK((*list)[0].name == "batch 4");
+  CHECK((*list)[0].total_days == 50);
+  CHECK((*list)[0].results.empty());
+  CHECK((*list)[1].id == "job-3");
+  CHECK((*list)[1].state == "cancelled");
+  CHECK((*list)[1].message == "why");
+  CHECK(store->whatif_jobs(10)->size() == 3);
   // A state outside done/failed/cancelled is refused by the table, and nothing is half-stored.
   auto bad = store->put_whatif_job(row(5, "running", ""), 3);
   REQUIRE_FALSE(bad.ok());

@@ -134,6 +134,14 @@ with tempfile.TemporaryDirectory(prefix="fabtwin_py") as tmp:
                         open(os.path.join(tmp, "fetched", name), "rb") as f:
                     ref = a.read()
                     check(b.read() == ref and f.read() == ref, f"whatif submit / results: {name} as `whatif run` writes it")
+            jobs = c.whatif_jobs()
+            check(list(jobs["job_id"]) == ["job-2", "job-1"] and list(jobs["state"]) == ["done", "done"] and
+                  bool((jobs["done"] == jobs["total"]).all()) and bool(jobs["finished"].notna().all()),
+                  f"whatif_jobs: the two jobs, newest first, done ({jobs.to_dict('records')})")
+            r = subprocess.run([fabtwin, "whatif", "jobs", "--target", target], capture_output=True, text=True)
+            lines = r.stdout.splitlines()
+            check(r.returncode == 0 and len(lines) == 3 and lines[1].startswith("job-2") and " done " in lines[2],
+                  f"whatif jobs: a header and a line per job ({r.stdout!r} {r.stderr!r})")
             r = subprocess.run([fabtwin, "whatif", "results", "job-999", "--target", target, "--out",
                                 os.path.join(tmp, "none"), "--quiet"], capture_output=True, text=True)
             check(r.returncode == 1 and "job-999" in r.stderr and

@@ -57,6 +57,7 @@ const std::vector<std::pair<std::string, Role>>& expected_roles() {
       {"/fabtwin.v1.WhatIfService/Watch", Role::operator_},
       {"/fabtwin.v1.WhatIfService/Results", Role::operator_},
       {"/fabtwin.v1.WhatIfService/Cancel", Role::operator_},
+      {"/fabtwin.v1.WhatIfService/ListJobs", Role::operator_},
   };
   return rows;
 }

@@ -3,7 +3,7 @@
 // of the same batch run in-process (whatif::run_pairs + write_outputs), a live-twin base that
 // carries the twin's ingested state, the spec's errors named by field (INVALID_ARGUMENT), unknown
 // jobs (NOT_FOUND), results before a job is done (FAILED_PRECONDITION), cancellation, and finished
-// jobs kept in the twin's store across a restart.
+// jobs kept in the twin's store across a restart (Watch, Results, ListJobs).
 #include <grpcpp/grpcpp.h>
 
 #include <catch2/catch.hpp>
@@ -117,6 +117,13 @@ struct Running {
     v1::ResultsRequest req;
     req.set_job_id(id);
     return stub->Results(&ctx, req, &reply);
+  }
+  grpc::Status list(std::uint32_t limit, v1::ListJobsReply& reply) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(in_seconds(60));
+    v1::ListJobsRequest req;
+    req.set_limit(limit);
+    return stub->ListJobs(&ctx, req, &reply);
   }
   grpc::Status cancel(const std::string& id, v1::CancelReply& reply) {
     grpc::ClientContext ctx;
@@ -435,4 +442,33 @@ TEST_CASE("finished jobs outlive the server: Watch and Results after a restart, 
   CHECK(r.watch(next).back().state() == v1::DONE);
   v1::ResultsReply res;
   CHECK(r.results("job-99", res).error_code() == grpc::StatusCode::NOT_FOUND);
+
+  // ListJobs: the new job (in memory) and the four stored ones, newest first, each once.
+  v1::ListJobsReply list;
+  REQUIRE(r.list(0, list).ok());
+  REQUIRE(list.jobs_size() == 5);
+  const std::vector<std::string> ids = {next, queued, cancelled, running, done};
+  for (int i = 0; i < 5; ++i) {
+    INFO(i);
+    const v1::JobSummary& j = list.jobs(i);
+    CHECK(j.job_id() == ids[static_cast<std::size_t>(i)]);
+    CHECK(j.name() == "service test");
+    CHECK(j.submitted_unix_ms() > 0);
+    CHECK(j.finished_unix_ms() >= j.submitted_unix_ms());
+    CHECK(j.total() > 0);
+  }
+  CHECK(list.jobs(0).state() == v1::DONE);
+  CHECK(list.jobs(0).done() == list.jobs(0).total());
+  CHECK(list.jobs(1).state() == v1::CANCELLED);
+  CHECK(list.jobs(1).message() == "the server is shutting down");
+  CHECK(list.jobs(2).message() == "cancelled before it started");
+  CHECK(list.jobs(4).state() == v1::DONE);
+  v1::ListJobsReply two;
+  REQUIRE(r.list(2, two).ok());
+  REQUIRE(two.jobs_size() == 2);
+  CHECK(two.jobs(1).job_id() == queued);
+  v1::ListJobsReply too_many;
+  const grpc::Status st = r.list(1001, too_many);
+  CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(st.error_message().find("limit") != std::string::npos);
 }

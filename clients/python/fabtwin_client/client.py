@@ -337,6 +337,20 @@ class Client:
         df.attrs = {"results_json": r.results_json, "results_csv": r.results_csv, "chart_png": r.chart_png}
         return df
 
+    def whatif_jobs(self, limit: int = 100) -> pd.DataFrame:
+        """The server's what-if jobs, newest first (queued, running and finished ones, those kept in
+        its store across restarts included; at most `limit`, up to 1000): job_id, name (the spec's),
+        state, message, submitted and finished (UTC timestamps; NaT until it ends), done and total
+        (simulated days)."""
+        pb, stub = _whatif_api(self)
+        r = self._call("ListJobs", stub.ListJobs, pb.ListJobsRequest(limit=limit))
+        rows = [{"job_id": j.job_id, "name": j.name, "state": pb.JobState.Name(j.state).lower(), "message": j.message,
+                 "submitted": pd.to_datetime(j.submitted_unix_ms, unit="ms", utc=True),
+                 "finished": pd.to_datetime(j.finished_unix_ms, unit="ms", utc=True) if j.finished_unix_ms else pd.NaT,
+                 "done": j.done, "total": j.total} for j in r.jobs]
+        return pd.DataFrame(rows, columns=["job_id", "name", "state", "message", "submitted", "finished", "done",
+                                           "total"])
+
     def whatif_cancel(self, job_id: str) -> str:
         """Cancel a queued or running job; returns its state after the call."""
         pb, stub = _whatif_api(self)

@@ -138,6 +138,7 @@ CREATE TABLE whatif_jobs(
   number INTEGER NOT NULL UNIQUE,
   state TEXT NOT NULL CHECK (state IN ('done', 'failed', 'cancelled')),
   message TEXT NOT NULL,
+  name TEXT NOT NULL,
   submitted_unix_ms INTEGER NOT NULL,
   finished_unix_ms INTEGER NOT NULL,
   total_days REAL NOT NULL,
@@ -959,7 +960,7 @@ model::Result<bool> Store::put_whatif_job(const WhatIfJobRow& j, std::size_t kep
   };
   auto ins = m.prepare(
       "INSERT OR REPLACE INTO whatif_jobs(id, number, state, message, submitted_unix_ms, finished_unix_ms, "
-      "total_days, spec, results) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+      "total_days, spec, results, name) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
   if (!ins.ok()) return abort(ins.error());
   sqlite3_stmt* s = ins->get();
   bind_text(s, 1, j.id);
@@ -974,6 +975,7 @@ model::Result<bool> Store::put_whatif_job(const WhatIfJobRow& j, std::size_t kep
     sqlite3_bind_null(s, 9);
   else
     sqlite3_bind_blob64(s, 9, j.results.data(), j.results.size(), SQLITE_STATIC);
+  bind_text(s, 10, j.name);
   if (sqlite3_step(s) != SQLITE_DONE) return abort(m.fail("cannot store what-if job '" + j.id + "'"));
   const std::string prune =
       "DELETE FROM whatif_jobs WHERE number NOT IN (SELECT number FROM whatif_jobs ORDER BY number DESC "
@@ -988,8 +990,8 @@ model::Result<std::optional<WhatIfJobRow>> Store::whatif_job(std::string_view id
   std::lock_guard lock(impl_->mutex);
   if (impl_->schema_version < 4) return std::optional<WhatIfJobRow>();
   auto q = impl_->prepare(
-      "SELECT id, number, state, message, submitted_unix_ms, finished_unix_ms, total_days, spec, results "
-      "FROM whatif_jobs WHERE id = ?1");
+      "SELECT id, number, state, message, submitted_unix_ms, finished_unix_ms, total_days, spec, results, "
+      "name FROM whatif_jobs WHERE id = ?1");
   if (!q.ok()) return q.error();
   sqlite3_stmt* s = q->get();
   bind_text(s, 1, id);
@@ -1007,7 +1009,34 @@ model::Result<std::optional<WhatIfJobRow>> Store::whatif_job(std::string_view id
   j.spec = text_column(s, 7);
   if (const auto* p = static_cast<const char*>(sqlite3_column_blob(s, 8)))
     j.results.assign(p, static_cast<std::size_t>(sqlite3_column_bytes(s, 8)));
+  j.name = text_column(s, 9);
   return std::optional<WhatIfJobRow>(std::move(j));
+}
+
+model::Result<std::vector<WhatIfJobRow>> Store::whatif_jobs(std::size_t limit) const {
+  std::lock_guard lock(impl_->mutex);
+  std::vector<WhatIfJobRow> out;
+  if (impl_->schema_version < 4) return out;
+  auto q = impl_->prepare(
+      "SELECT id, number, state, message, name, submitted_unix_ms, finished_unix_ms, total_days FROM "
+      "whatif_jobs ORDER BY number DESC LIMIT ?1");
+  if (!q.ok()) return q.error();
+  sqlite3_stmt* s = q->get();
+  sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(limit));
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    WhatIfJobRow& j = out.emplace_back();
+    j.id = text_column(s, 0);
+    j.number = static_cast<std::uint64_t>(sqlite3_column_int64(s, 1));
+    j.state = text_column(s, 2);
+    j.message = text_column(s, 3);
+    j.name = text_column(s, 4);
+    j.submitted_unix_ms = sqlite3_column_int64(s, 5);
+    j.finished_unix_ms = sqlite3_column_int64(s, 6);
+    j.total_days = sqlite3_column_double(s, 7);
+  }
+  if (rc != SQLITE_DONE) return impl_->fail("cannot list the what-if jobs");
+  return out;
 }
 
 model::Result<std::uint64_t> Store::whatif_job_max_number() const {

@@ -54,6 +54,7 @@ const std::map<std::string, Role, std::less<>>& method_roles() {
       {"/fabtwin.v1.WhatIfService/Watch", Role::operator_},
       {"/fabtwin.v1.WhatIfService/Results", Role::operator_},
       {"/fabtwin.v1.WhatIfService/Cancel", Role::operator_},
+      {"/fabtwin.v1.WhatIfService/ListJobs", Role::operator_},
   };
   return table;
 }

@@ -63,6 +63,7 @@ inline constexpr std::string_view kWhatIfSubmit = "/fabtwin.v1.WhatIfService/Sub
 inline constexpr std::string_view kWhatIfWatch = "/fabtwin.v1.WhatIfService/Watch";
 inline constexpr std::string_view kWhatIfResults = "/fabtwin.v1.WhatIfService/Results";
 inline constexpr std::string_view kWhatIfCancel = "/fabtwin.v1.WhatIfService/Cancel";
+inline constexpr std::string_view kWhatIfListJobs = "/fabtwin.v1.WhatIfService/ListJobs";
 
 // A unary reply finished at once with `status`.
 inline grpc::ServerUnaryReactor* finish_now(grpc::CallbackServerContext* ctx, const grpc::Status& status) {

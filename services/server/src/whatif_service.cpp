@@ -46,6 +46,7 @@ struct WhatIfServiceImpl::Job {
   std::string id;
   std::uint64_t number = 0;
   std::string spec_json;  // as submitted (kept in the store)
+  std::string name;       // the spec's
   std::int64_t submitted_unix_ms = 0;
   whatif::Batch batch;
   std::vector<whatif::MetricDef> defs;
@@ -57,8 +58,22 @@ struct WhatIfServiceImpl::Job {
   std::string message;
   Clock::time_point started;
   std::uint32_t queue_position = 0;
-  v1::ResultsReply results;  // once DONE
+  v1::ResultsReply results;           // once DONE
+  std::int64_t finished_unix_ms = 0;  // once in a final state
   std::set<WatchReactor*> watchers;
+
+  v1::JobSummary summary_locked() const {
+    v1::JobSummary j;
+    j.set_job_id(id);
+    j.set_state(state);
+    j.set_message(message);
+    j.set_name(name);
+    j.set_submitted_unix_ms(submitted_unix_ms);
+    j.set_finished_unix_ms(finished_unix_ms);
+    j.set_done(done);
+    j.set_total(total);
+    return j;
+  }
 
   v1::Progress progress_locked() const {
     v1::Progress p;
@@ -172,8 +187,10 @@ void WhatIfServiceImpl::keep(Job& job) {
     row.number = job.number;
     row.state = state_key(job.state);
     row.message = job.message;
+    row.name = job.name;
     row.submitted_unix_ms = job.submitted_unix_ms;
-    row.finished_unix_ms = unix_ms_now();
+    if (job.finished_unix_ms == 0) job.finished_unix_ms = unix_ms_now();
+    row.finished_unix_ms = job.finished_unix_ms;
     row.total_days = job.total;
     row.spec = job.spec_json;
     if (job.state == v1::DONE) job.results.SerializeToString(&row.results);
@@ -226,17 +243,24 @@ std::shared_ptr<WhatIfServiceImpl::Job> WhatIfServiceImpl::find(const std::strin
   // A job finished before this server started (or pushed out of memory by newer ones).
   auto stored = twin_->store().whatif_job(id);
   if (!stored.ok() || !stored.value()) return nullptr;
-  const live::WhatIfJobRow& row = *stored.value();
+  auto job = stored_job(*stored.value());
+  if (job->state == v1::DONE && !job->results.ParseFromString(stored.value()->results)) return nullptr;
+  return job;
+}
+
+// A stored job as a finished one (its results not parsed).
+std::shared_ptr<WhatIfServiceImpl::Job> WhatIfServiceImpl::stored_job(const live::WhatIfJobRow& row) {
   auto job = std::make_shared<Job>();
   job->id = row.id;
   job->number = row.number;
   job->spec_json = row.spec;
+  job->name = row.name;
   job->submitted_unix_ms = row.submitted_unix_ms;
+  job->finished_unix_ms = row.finished_unix_ms;
   job->state = row.state == "done" ? v1::DONE : row.state == "failed" ? v1::FAILED : v1::CANCELLED;
   job->message = row.message;
   job->total = row.total_days;
   job->done = job->state == v1::DONE ? row.total_days : 0;
-  if (job->state == v1::DONE && !job->results.ParseFromString(row.results)) return nullptr;
   return job;
 }
 
@@ -417,6 +441,7 @@ grpc::ServerUnaryReactor* WhatIfServiceImpl::Submit(grpc::CallbackServerContext*
             job->number = next_id_++;
             job->id = "job-" + std::to_string(job->number);
             job->spec_json = request->spec_json();
+            job->name = job->batch.spec.name;
             job->submitted_unix_ms = unix_ms_now();
             job->queue_position = static_cast<std::uint32_t>(queue_.size());
             jobs_[job->id] = job;
@@ -510,6 +535,36 @@ grpc::ServerUnaryReactor* WhatIfServiceImpl::Cancel(grpc::CallbackServerContext*
   }
   std::lock_guard jl(job->mu);
   reply->set_state(job->state);  // RUNNING: it stops at its next simulated day (Watch shows CANCELLED)
+  return finish_now(ctx, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* WhatIfServiceImpl::ListJobs(grpc::CallbackServerContext* ctx,
+                                                      const v1::ListJobsRequest* request,
+                                                      v1::ListJobsReply* reply) {
+  if (auto st = gate_->check(ctx, kWhatIfListJobs); !st.ok()) return finish_now(ctx, st);
+  if (request->limit() > kListMax)
+    return finish_now(
+        ctx, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "limit: " + std::to_string(request->limit()) +
+                                                                  " is above " + std::to_string(kListMax)));
+  const std::size_t limit = request->limit() == 0 ? kListDefault : request->limit();
+  std::map<std::uint64_t, v1::JobSummary, std::greater<>> by_number;  // newest first
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, job] : jobs_) {
+      std::lock_guard jl(job->mu);
+      by_number.emplace(job->number, job->summary_locked());
+    }
+  }
+  auto stored = twin_->store().whatif_jobs(limit);
+  if (!stored.ok()) return finish_now(ctx, grpc::Status(grpc::StatusCode::INTERNAL, stored.error().what()));
+  for (const live::WhatIfJobRow& row : stored.value()) {
+    if (by_number.count(row.number)) continue;  // in memory: its state there is the newest
+    by_number.emplace(row.number, stored_job(row)->summary_locked());
+  }
+  for (auto& [number, j] : by_number) {
+    if (static_cast<std::size_t>(reply->jobs_size()) == limit) break;
+    *reply->add_jobs() = std::move(j);
+  }
   return finish_now(ctx, grpc::Status::OK);
 }
 

@@ -32,6 +32,7 @@ class WhatIfServiceImpl final : public v1::WhatIfService::CallbackService {
   static constexpr std::size_t kKeptJobs = 64;
   static constexpr std::size_t kStoredJobs = 1000;
   static constexpr int kMaxSubmitting = 2;
+  static constexpr std::uint32_t kListDefault = 100, kListMax = 1000;
 
   WhatIfServiceImpl(live::LiveTwin& twin, unsigned threads, const Gate& gate);
   ~WhatIfServiceImpl() override;
@@ -44,6 +45,8 @@ class WhatIfServiceImpl final : public v1::WhatIfService::CallbackService {
                                     v1::ResultsReply* reply) override;
   grpc::ServerUnaryReactor* Cancel(grpc::CallbackServerContext* ctx, const v1::CancelRequest* request,
                                    v1::CancelReply* reply) override;
+  grpc::ServerUnaryReactor* ListJobs(grpc::CallbackServerContext* ctx, const v1::ListJobsRequest* request,
+                                     v1::ListJobsReply* reply) override;
 
   // Cancels every job, refuses new ones, ends the watches (CANCELLED as their last state) and
   // joins the worker. Idempotent.
@@ -55,7 +58,8 @@ class WhatIfServiceImpl final : public v1::WhatIfService::CallbackService {
  private:
   void work();
   std::shared_ptr<Job> find(const std::string& id);  // in memory, else in the store; null: none
-  void keep(Job& job);                               // the finished job into the store
+  static std::shared_ptr<Job> stored_job(const live::WhatIfJobRow& row);
+  void keep(Job& job);  // the finished job into the store
 
   const Gate* gate_;
   live::LiveTwin* twin_;

@@ -115,6 +115,7 @@ struct WhatIfJobRow {
   std::uint64_t number = 0;  // ids continue after the largest stored number
   std::string state;         // "done", "failed" or "cancelled"
   std::string message;       // why it failed or was cancelled ("" when done)
+  std::string name;          // the spec's "name" ("" when it has none)
   std::int64_t submitted_unix_ms = 0, finished_unix_ms = 0;
   double total_days = 0;  // the batch's simulated days (its progress total)
   std::string spec;       // the submitted spec JSON
@@ -180,6 +181,8 @@ class Store {
   model::Result<std::optional<WhatIfJobRow>> whatif_job(std::string_view id) const;
   // The largest stored job number (0: none).
   model::Result<std::uint64_t> whatif_job_max_number() const;
+  // The newest `limit` stored jobs by number, newest first, without their spec and results.
+  model::Result<std::vector<WhatIfJobRow>> whatif_jobs(std::size_t limit) const;
 
   // Tests only: the next `n` commits fail (rolled back) with an "injected fault" Error.
   void inject_commit_failures(int n);
