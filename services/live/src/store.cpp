@@ -986,12 +986,27 @@ model::Result<bool> Store::put_whatif_job(const WhatIfJobRow& j, std::size_t kep
   return m.commit();
 }
 
+namespace {
+// The columns every what-if job query selects first, in this order (read_job reads them).
+constexpr const char* kJobColumns =
+    "id, number, state, message, name, submitted_unix_ms, finished_unix_ms, total_days";
+void read_job(sqlite3_stmt* s, WhatIfJobRow& j) {
+  j.id = text_column(s, 0);
+  j.number = static_cast<std::uint64_t>(sqlite3_column_int64(s, 1));
+  j.state = text_column(s, 2);
+  j.message = text_column(s, 3);
+  j.name = text_column(s, 4);
+  j.submitted_unix_ms = sqlite3_column_int64(s, 5);
+  j.finished_unix_ms = sqlite3_column_int64(s, 6);
+  j.total_days = sqlite3_column_double(s, 7);
+}
+}  // namespace
+
 model::Result<std::optional<WhatIfJobRow>> Store::whatif_job(std::string_view id) const {
   std::lock_guard lock(impl_->mutex);
   if (impl_->schema_version < 4) return std::optional<WhatIfJobRow>();
   auto q = impl_->prepare(
-      "SELECT id, number, state, message, submitted_unix_ms, finished_unix_ms, total_days, spec, results, "
-      "name FROM whatif_jobs WHERE id = ?1");
+      (std::string("SELECT ") + kJobColumns + ", spec, results FROM whatif_jobs WHERE id = ?1").c_str());
   if (!q.ok()) return q.error();
   sqlite3_stmt* s = q->get();
   bind_text(s, 1, id);
@@ -999,17 +1014,10 @@ model::Result<std::optional<WhatIfJobRow>> Store::whatif_job(std::string_view id
   if (rc == SQLITE_DONE) return std::optional<WhatIfJobRow>();
   if (rc != SQLITE_ROW) return impl_->fail("cannot read what-if job '" + std::string(id) + "'");
   WhatIfJobRow j;
-  j.id = text_column(s, 0);
-  j.number = static_cast<std::uint64_t>(sqlite3_column_int64(s, 1));
-  j.state = text_column(s, 2);
-  j.message = text_column(s, 3);
-  j.submitted_unix_ms = sqlite3_column_int64(s, 4);
-  j.finished_unix_ms = sqlite3_column_int64(s, 5);
-  j.total_days = sqlite3_column_double(s, 6);
-  j.spec = text_column(s, 7);
-  if (const auto* p = static_cast<const char*>(sqlite3_column_blob(s, 8)))
-    j.results.assign(p, static_cast<std::size_t>(sqlite3_column_bytes(s, 8)));
-  j.name = text_column(s, 9);
+  read_job(s, j);
+  j.spec = text_column(s, 8);
+  if (const auto* p = static_cast<const char*>(sqlite3_column_blob(s, 9)))
+    j.results.assign(p, static_cast<std::size_t>(sqlite3_column_bytes(s, 9)));
   return std::optional<WhatIfJobRow>(std::move(j));
 }
 
@@ -1018,23 +1026,12 @@ model::Result<std::vector<WhatIfJobRow>> Store::whatif_jobs(std::size_t limit) c
   std::vector<WhatIfJobRow> out;
   if (impl_->schema_version < 4) return out;
   auto q = impl_->prepare(
-      "SELECT id, number, state, message, name, submitted_unix_ms, finished_unix_ms, total_days FROM "
-      "whatif_jobs ORDER BY number DESC LIMIT ?1");
+      (std::string("SELECT ") + kJobColumns + " FROM whatif_jobs ORDER BY number DESC LIMIT ?1").c_str());
   if (!q.ok()) return q.error();
   sqlite3_stmt* s = q->get();
   sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(limit));
   int rc;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    WhatIfJobRow& j = out.emplace_back();
-    j.id = text_column(s, 0);
-    j.number = static_cast<std::uint64_t>(sqlite3_column_int64(s, 1));
-    j.state = text_column(s, 2);
-    j.message = text_column(s, 3);
-    j.name = text_column(s, 4);
-    j.submitted_unix_ms = sqlite3_column_int64(s, 5);
-    j.finished_unix_ms = sqlite3_column_int64(s, 6);
-    j.total_days = sqlite3_column_double(s, 7);
-  }
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) read_job(s, out.emplace_back());
   if (rc != SQLITE_DONE) return impl_->fail("cannot list the what-if jobs");
   return out;
 }
