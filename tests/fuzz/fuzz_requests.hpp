@@ -19,7 +19,8 @@
 //  12 SubmitRequest       requests::whatif_submit (WhatIfService; the spec's JSON itself is the
 //                         spec reader's, whatif::parse_spec, tested in tests/whatif)
 //  13 a job id            requests::whatif_job_id of the rest (Watch, Results, Cancel)
-//   (further services: their selectors from 14 on)
+//  14 ListJobsRequest     requests::whatif_list_jobs
+//   (further services: their selectors from 15 on)
 // Aborts (with a message) when an error does not name its field or say what is wrong, when an
 // accepted request breaks its documented bounds, or when a decision differs from the expectation.
 #include <google/protobuf/stubs/logging.h>
@@ -246,6 +247,18 @@ inline void requests_whatif_job_id(std::string_view bytes) {
   if (!ok) check_request_error(ok.error(), "job_id");
 }
 
+inline void requests_whatif_list_jobs(std::string_view bytes) {
+  v1::ListJobsRequest r;
+  if (!r.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return;
+  auto n = server::requests::whatif_list_jobs(r);
+  if (n.ok() != (r.limit() <= server::requests::kListJobsMax))
+    requests_fail("a ListJobsRequest limit of " + std::to_string(r.limit()) + " decided wrongly");
+  if (!n) return check_request_error(n.error(), "limit");
+  if (n.value() != (r.limit() == 0 ? server::requests::kListJobsDefault : r.limit()))
+    requests_fail("ListJobs lists " + std::to_string(n.value()) + " for a limit of " +
+                  std::to_string(r.limit()));
+}
+
 // A YieldService check's error names one of `fields` (a prefix) and says what.
 inline void check_yield_error(const model::Error& e, std::initializer_list<const char*> fields) {
   for (const char* f : fields)
@@ -378,6 +391,9 @@ inline void requests_one(const std::uint8_t* data, std::size_t size) {
       break;
     case 13:
       requests_whatif_job_id(rest);
+      break;
+    case 14:
+      requests_whatif_list_jobs(rest);
       break;
   }
 }

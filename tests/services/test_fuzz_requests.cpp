@@ -96,4 +96,11 @@ TEST_CASE("write the request fuzz seeds", "[.seeds]") {
   }
   write_seed("seed_whatif_job_id", 13, "job-1");
   write_seed("seed_whatif_job_id_space", 13, "job 1");
+  {
+    v1::ListJobsRequest r;
+    r.set_limit(20);
+    write_seed("seed_whatif_list_jobs", 14, r.SerializeAsString());
+    r.set_limit(5000);
+    write_seed("seed_whatif_list_jobs_over", 14, r.SerializeAsString());
+  }
 }

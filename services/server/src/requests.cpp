@@ -207,4 +207,10 @@ model::Result<bool> whatif_job_id(const std::string& job_id) {
   return true;
 }
 
+model::Result<std::size_t> whatif_list_jobs(const v1::ListJobsRequest& request) {
+  if (request.limit() > kListJobsMax)
+    return bad("limit", std::to_string(request.limit()) + " is above " + std::to_string(kListJobsMax));
+  return std::size_t{request.limit() == 0 ? kListJobsDefault : request.limit()};
+}
+
 }  // namespace fabtwin::server::requests

@@ -542,11 +542,9 @@ grpc::ServerUnaryReactor* WhatIfServiceImpl::ListJobs(grpc::CallbackServerContex
                                                       const v1::ListJobsRequest* request,
                                                       v1::ListJobsReply* reply) {
   if (auto st = gate_->check(ctx, kWhatIfListJobs); !st.ok()) return finish_now(ctx, st);
-  if (request->limit() > kListMax)
-    return finish_now(
-        ctx, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "limit: " + std::to_string(request->limit()) +
-                                                                  " is above " + std::to_string(kListMax)));
-  const std::size_t limit = request->limit() == 0 ? kListDefault : request->limit();
+  auto checked = requests::whatif_list_jobs(*request);
+  if (!checked) return finish_now(ctx, invalid(checked.error()));
+  const std::size_t limit = checked.value();
   std::map<std::uint64_t, v1::JobSummary, std::greater<>> by_number;  // newest first
   {
     std::lock_guard lock(mu_);

@@ -32,7 +32,6 @@ class WhatIfServiceImpl final : public v1::WhatIfService::CallbackService {
   static constexpr std::size_t kKeptJobs = 64;
   static constexpr std::size_t kStoredJobs = 1000;
   static constexpr int kMaxSubmitting = 2;
-  static constexpr std::uint32_t kListDefault = 100, kListMax = 1000;
 
   WhatIfServiceImpl(live::LiveTwin& twin, unsigned threads, const Gate& gate);
   ~WhatIfServiceImpl() override;

@@ -13,6 +13,7 @@
 //                                         against the model (live::check_filter)
 //   SubmitRequest                         whatif_submit() (the spec itself: whatif::parse_spec)
 //   Watch/Results/CancelRequest           whatif_job_id()
+//   ListJobsRequest                       whatif_list_jobs()
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -101,5 +102,8 @@ inline constexpr std::size_t kMaxJobIdBytes = 64;
 model::Result<std::string> whatif_submit(const v1::SubmitRequest& request);
 // job_id: 1 to 64 printable ASCII characters.
 model::Result<bool> whatif_job_id(const std::string& job_id);
+inline constexpr std::uint32_t kListJobsDefault = 100, kListJobsMax = 1000;
+// limit: 0 (kListJobsDefault) to kListJobsMax. Returns how many jobs to list.
+model::Result<std::size_t> whatif_list_jobs(const v1::ListJobsRequest& request);
 
 }  // namespace fabtwin::server::requests
