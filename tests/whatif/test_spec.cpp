@@ -3,7 +3,9 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 
+#include "fabtwin/des/scenario.hpp"
 #include "fabtwin/io/file.hpp"
+#include "fabtwin/io/load.hpp"
 #include "fabtwin/whatif/spec.hpp"
 #include "temp_dir.hpp"
 #include "test_paths.hpp"
@@ -200,11 +202,47 @@ TEST_CASE("a checkpoint base: the state file's model, deltas that keep its table
   auto mb = load_batch(std::move(more.value()));
   REQUIRE(mb.ok());
   CHECK_FALSE(mb->scenarios[1].own_warmup);
-  const auto e = batch_error(base +
-                             "\"scenarios\": [{\"name\": \"one diffusion\", \"deltas\": [{\"tool_count\": "
-                             "{\"group\": \"Diffusion_AB\", \"count\": 1}}]}]}");
-  CHECK(e.field == "scenarios[0].deltas");
-  CHECK_THAT(e.message,
-             Catch::Contains("does not fit the checkpoint's state") &&
-                 Catch::Contains("'Diffusion_AB' has 2 tools in the checkpoint and 1 in the model"));
+  auto fewer = parse_spec(base +
+                              "\"scenarios\": [{\"name\": \"one diffusion\", \"deltas\": [{\"tool_count\": "
+                              "{\"group\": \"Diffusion_AB\", \"count\": 1}}]}]}",
+                          "spec.json", kDir);
+  REQUIRE(fewer.ok());
+  auto fb = load_batch(std::move(fewer.value()));
+  REQUIRE(fb.ok());
+  CHECK_FALSE(fb->scenarios[1].own_warmup);
+}
+
+TEST_CASE(
+    "own_warmup: a checkpoint base continues its state or refuses; a model base warms tool changes up") {
+  const model::Model m = io::load_model(test::minifab()).value();
+  Batch b;
+  b.base_model = m;
+  des::Options o;
+  auto sim = des::Simulation::create(m, o).value();
+  sim.run_until(model::SimTime{model::round_ms(2 * model::kMsPerDay)});
+  b.checkpoint = sim.save();
+  // A model whose tables do not fit the state (another order): an Error from a checkpoint base,
+  // its own warm-up from a model base.
+  model::ModelData d = m.data();
+  d.orders.push_back(d.orders[0]);
+  d.orders.back().lot_prefix += "_extra";
+  const model::Model other = model::Model::build(std::move(d)).value();
+  auto refused = own_warmup(b, other, o, b.checkpoint);
+  REQUIRE_FALSE(refused.ok());
+  CHECK_THAT(refused.error().message, Catch::Contains("do not fit the model"));
+  CHECK(own_warmup(b, m, o, b.checkpoint).value() == false);
+  Batch mb;
+  mb.base_model = m;
+  const std::string t0 = des::Simulation::create(m, o).value().save();
+  CHECK(own_warmup(mb, other, o, t0).value() == true);
+  CHECK(own_warmup(mb, m, o, t0).value() == false);
+  // Another tool count: from a checkpoint base the tools join its state; a model base compares
+  // fabs that had them from the start.
+  des::Scenario sc;
+  sc.name = "2 litho";
+  sc.deltas.push_back(des::Delta{des::ToolCountDelta{"Litho_E", 2}});
+  auto more = des::apply_scenario(m, o, sc, des::RuleRegistry{});
+  REQUIRE(more.ok());
+  CHECK(own_warmup(b, more->model, o, b.checkpoint).value() == false);
+  CHECK(own_warmup(mb, more->model, o, t0).value() == true);
 }

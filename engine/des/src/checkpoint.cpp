@@ -231,16 +231,19 @@ struct Corrupt {
 };
 
 // Where a checkpoint's tools and calendar specs land in a model's tables.
+inline constexpr std::uint32_t kGone = UINT32_MAX - 2;  // a saved tool (or its spec) the model dropped
 struct ToolMap {
-  std::vector<std::uint32_t> tool, down, pm;  // saved index -> the model's
+  std::vector<std::uint32_t> tool, down, pm;  // saved index -> the model's (kGone: dropped)
   std::vector<bool> saved;                    // per model tool: it has a saved state
   std::string field, error;                   // an Error's field and message (empty: fits)
 };
 
 // A tool group's k-th saved tool is its k-th tool in the model (a tool_count delta appends tools
-// to a group); its failure and PM specs follow it in order (a tool's calendars do not change with
-// the tool count). A group with fewer tools than the checkpoint has does not fit.
-ToolMap map_tools(const Compiled& c, const std::vector<ToolRt>& saved, std::size_t ndowns, std::size_t npms) {
+// to a group, or drops its last ones); its failure and PM specs follow it in order (every tool of a
+// group has the group's calendars). With `fewer` a group may have fewer tools than saved: the
+// saved ones beyond its count map to kGone, else that does not fit.
+ToolMap map_tools(const Compiled& c, const std::vector<ToolRt>& saved, std::size_t ndowns, std::size_t npms,
+                  bool fewer) {
   ToolMap m;
   m.saved.assign(c.tool_group.size(), false);
   std::vector<std::uint32_t> seen(c.groups.size(), 0);
@@ -251,20 +254,22 @@ ToolMap map_tools(const Compiled& c, const std::vector<ToolRt>& saved, std::size
     }
     const GroupInfo& g = c.groups[t.group];
     const std::uint32_t k = seen[t.group]++;
-    if (k >= g.ntools) {
+    if (k >= g.ntools && !fewer) {
       std::uint32_t n = 0;
       for (const ToolRt& u : saved) n += u.group == t.group;
       m.field = "tool_count";
       m.error = "tool group '" + c.model.data().tool_groups[t.group].name + "' has " + std::to_string(n) +
-                " tools in the checkpoint and " + std::to_string(g.ntools) +
-                " in the model: a checkpoint continues with tools added, not removed";
+                " tools in the checkpoint and " + std::to_string(g.ntools) + " in the model";
       return m;
     }
-    const std::uint32_t id = g.first_tool + k;
-    m.tool.push_back(id);
-    m.saved[id] = true;
-    for (std::uint32_t d = c.tool_down_first[id]; d < c.tool_down_first[id + 1]; ++d) m.down.push_back(d);
-    for (std::uint32_t p = c.tool_pm_first[id]; p < c.tool_pm_first[id + 1]; ++p) m.pm.push_back(p);
+    const bool gone = k >= g.ntools;
+    const std::uint32_t id = gone ? g.first_tool : g.first_tool + k;  // a dropped one: specs as the first's
+    m.tool.push_back(gone ? kGone : id);
+    if (!gone) m.saved[id] = true;
+    for (std::uint32_t d = c.tool_down_first[id]; d < c.tool_down_first[id + 1]; ++d)
+      m.down.push_back(gone ? kGone : d);
+    for (std::uint32_t p = c.tool_pm_first[id]; p < c.tool_pm_first[id + 1]; ++p)
+      m.pm.push_back(gone ? kGone : p);
   }
   if (m.down.size() != ndowns || m.pm.size() != npms) m.error = "the state's tables do not fit the model";
   return m;
@@ -484,9 +489,9 @@ Result<Simulation> Simulation::restore_impl(const Model& model, Options options,
         s.route_releasing.size() != model.data().routes.size())
       return bad("the state's tables do not fit the model");
     // The saved tools in the model's tools: a group's k-th saved tool is its k-th tool (a what-if
-    // may have added tools to groups: the ids of later groups' tools move); the new tools start
+    // may have added or dropped tools: the ids of later groups' tools move); the new tools start
     // idle below.
-    const ToolMap map = map_tools(*s.c, saved_tools, saved_downs.size(), saved_pms.size());
+    const ToolMap map = map_tools(*s.c, saved_tools, saved_downs.size(), saved_pms.size(), changed);
     if (!map.error.empty()) return Error{"checkpoint", 0, map.field, map.error};
     if (!changed && s.tools.size() != saved_tools.size())
       return bad("the state's tables do not fit the model");
@@ -505,9 +510,25 @@ Result<Simulation> Simulation::restore_impl(const Model& model, Options options,
       if (p >= map.pm.size()) throw Corrupt{"a PM calendar index is out of range"};
       p = map.pm[p];
     };
+    // Each group's available list, in its saved order, as the model's tools (dropped ones left out).
+    std::vector<std::vector<std::uint32_t>> avail(s.groups.size());
+    for (std::size_t g = 0; g < s.groups.size(); ++g)
+      for (std::uint32_t t = s.groups[g].avail_head, n = 0; t != kNone; t = saved_tools[t].next) {
+        if (t >= saved_tools.size() || ++n > saved_tools.size()) throw Corrupt{"an available list is broken"};
+        if (map.tool[t] != kGone) avail[g].push_back(map.tool[t]);
+      }
+    std::vector<std::uint32_t> requeued;  // lots in jobs of dropped tools, back to their queues below
     for (std::size_t i = 0; i < saved_tools.size(); ++i) {
       ToolRt& st = saved_tools[i];
-      to_tool(st.prev), to_tool(st.next), to_down(st.down_cal), to_pm(st.pm_cal);
+      if (map.tool[i] == kGone) {
+        for (const Job& job : st.jobs)
+          for (const std::uint32_t id : job.lots) {
+            if (id >= s.lots.size()) throw Corrupt{"a job's lot is out of range"};
+            requeued.push_back(id);
+          }
+        continue;
+      }
+      to_down(st.down_cal), to_pm(st.pm_cal);
       for (auto& f : st.fail_pending) to_down(f.first);
       ToolRt& t = s.tools[map.tool[i]];
       st.piece_first = t.piece_first, st.piece_end = t.piece_end;  // the model's, not saved
@@ -515,16 +536,42 @@ Result<Simulation> Simulation::restore_impl(const Model& model, Options options,
       t = std::move(st);
       t.jobs.reserve(s.c->groups[t.group].capacity);
     }
-    for (std::size_t d = 0; d < saved_downs.size(); ++d) s.downs[map.down[d]] = saved_downs[d];
-    for (std::size_t p = 0; p < saved_pms.size(); ++p) s.pms[map.pm[p]] = saved_pms[p];
-    for (GroupRt& g : s.groups) {
-      to_tool(g.avail_head), to_tool(g.avail_tail);
-      for (std::uint32_t pos = g.queue.head(); pos < g.queue.head() + g.queue.size(); ++pos)
-        if (Candidate& e = g.queue.at(pos); e.dedicated.valid()) to_tool(e.dedicated.value);
+    for (std::size_t g = 0; g < s.groups.size(); ++g) {
+      GroupRt& gr = s.groups[g];
+      const std::vector<std::uint32_t>& list = avail[g];
+      gr.avail_head = list.empty() ? kNone : list.front();
+      gr.avail_tail = list.empty() ? kNone : list.back();
+      for (std::size_t k = 0; k < list.size(); ++k) {
+        s.tools[list[k]].prev = k > 0 ? list[k - 1] : kNone;
+        s.tools[list[k]].next = k + 1 < list.size() ? list[k + 1] : kNone;
+      }
+      for (std::uint32_t pos = gr.queue.head(); pos < gr.queue.head() + gr.queue.size(); ++pos)
+        if (Candidate& e = gr.queue.at(pos); e.dedicated.valid()) {
+          to_tool(e.dedicated.value);
+          if (e.dedicated.value == kGone) e.dedicated = ToolId{};  // its tool left: any tool
+        }
     }
+    for (std::size_t d = 0; d < saved_downs.size(); ++d)
+      if (map.down[d] != kGone) s.downs[map.down[d]] = saved_downs[d];
+    for (std::size_t p = 0; p < saved_pms.size(); ++p)
+      if (map.pm[p] != kGone) s.pms[map.pm[p]] = saved_pms[p];
     for (std::size_t id = 0; id < s.lots.size(); ++id) {
       to_tool(s.lots[id].tool);
-      for (auto& [step, t] : s.cold[id].ded) to_tool(t);
+      auto& ded = s.cold[id].ded;
+      for (auto& [step, t] : ded) to_tool(t);
+      bool dropped = false;
+      for (std::size_t k = 0; k < ded.size();) {
+        if (ded[k].second == kGone) {
+          ded.erase(ded.begin() + k);
+          dropped = true;
+        } else {
+          ++k;
+        }
+      }
+      if (dropped) {
+        s.lots[id].ded_mask = 0;  // a dedication to a tool that left is dropped: any tool then
+        for (const auto& [step, t] : ded) s.lots[id].ded_mask |= step_bit(step);
+      }
     }
     for (Pending& e : pending) {
       switch (e.type()) {
@@ -550,6 +597,7 @@ Result<Simulation> Simulation::restore_impl(const Model& model, Options options,
           break;
       }
     }
+    std::erase_if(pending, [](const Pending& e) { return e.type() != Ev::Arrive && e.a == kGone; });
     s.heap.reset(s.now);
     for (const Pending& e : pending) {
       if (e.t < s.now) return bad("a pending event lies before the checkpoint's time");
@@ -569,6 +617,20 @@ Result<Simulation> Simulation::restore_impl(const Model& model, Options options,
         s.lots[id].queue_pos = pos;
       }
     }
+    // Lots whose tool left wait at their step again (by their arrival there); every tool of their
+    // group looks at its queue at once (an entry-free event, as for an added tool).
+    std::vector<bool> woken(s.groups.size(), false);
+    for (const std::uint32_t id : requeued) {
+      if (s.lots[id].tool == kNone || s.lots[id].queue_pos != kNone || s.lots[id].step >= s.c->steps.size())
+        throw Corrupt{"a lot on a tool is not on it"};
+      s.requeue(id);
+      woken[s.c->steps[s.lots[id].step].group] = true;
+    }
+    for (std::uint32_t g = 0; g < s.groups.size(); ++g)
+      if (woken[g])
+        for (std::uint32_t t = s.c->groups[g].first_tool;
+             t < s.c->groups[g].first_tool + s.c->groups[g].ntools; ++t)
+          if (map.saved[t]) s.push(s.now, Ev::EntryFree, t, s.tools[t].entry_gen);
     s.lot_by_name.clear();
     for (std::uint32_t id = 0; id < s.lots.size(); ++id)
       if (s.lots[id].queue_pos != kDone) s.lot_by_name[s.cold[id].name] = id;

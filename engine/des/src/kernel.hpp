@@ -338,7 +338,9 @@ struct Simulation::Impl {
                            std::uint32_t from);         // sampling: the step performed next, or its route end
   void move_to(std::uint32_t lot, std::uint32_t next);  // on to step `next` (transport, then queue)
   void enqueue(std::uint32_t lot);
-  void unqueue(std::uint32_t lot);  // leaves its queue (swap-remove)
+  void join_queue(std::uint32_t lot);  // enqueue's queue part (at Lot::queued; no wake)
+  void requeue(std::uint32_t lot);     // back to its step's queue: its job was taken away
+  void unqueue(std::uint32_t lot);     // leaves its queue (swap-remove)
   void finish_step(std::uint32_t lot, std::uint32_t tool, std::int64_t start);  // start: the job's track-in
   void complete(std::uint32_t lot);
   void remove_lot(std::uint32_t lot);  // leaves the fab (completed or scrapped): frees the slot

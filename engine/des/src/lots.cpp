@@ -186,12 +186,12 @@ void Simulation::Impl::move_to(std::uint32_t id, std::uint32_t next) {
   }
 }
 
-void Simulation::Impl::enqueue(std::uint32_t id) {
+// The lot joins its step's queue at its place by Lot::queued (its arrival); nothing wakes.
+inline void Simulation::Impl::join_queue(std::uint32_t id) {
   Lot& lot = lots[id];
   const std::uint32_t g = c->steps[lot.step].group;
   GroupRt& gr = groups[g];
   queue_changed(g);
-  lot.queued = now;
   lot.tool = kNone;
   const StepInfo& s = c->steps[lot.step];
   Candidate e;
@@ -199,7 +199,7 @@ void Simulation::Impl::enqueue(std::uint32_t id) {
   e.serial = lot.serial;
   e.priority = lot.priority;
   e.wafers = lot.wafers;
-  e.arrival_ms = now;
+  e.arrival_ms = lot.queued;
   e.due_ms = lot.due;
   e.remaining_work_ms = s.remaining_ms;
   e.process_ms = s.expected_ms;
@@ -210,8 +210,21 @@ void Simulation::Impl::enqueue(std::uint32_t id) {
   if (lot.held) ++gr.held;
   set_place(id, LotPlace::Queued);
   touch_group(g);
-  for (Observer* o : observers) o->on_queue(ref(id), StepId{lot.step}, at(now));
-  if (!lot.held) wake_for(id);
+}
+
+void Simulation::Impl::enqueue(std::uint32_t id) {
+  lots[id].queued = now;
+  join_queue(id);
+  for (Observer* o : observers) o->on_queue(ref(id), StepId{lots[id].step}, at(now));
+  if (!lots[id].held) wake_for(id);
+}
+
+// A lot whose job was taken away (its tool left the model of a restored state) waits at its step
+// again, at its place by its first arrival there; its next visit to the group counts again.
+void Simulation::Impl::requeue(std::uint32_t id) {
+  join_queue(id);
+  const std::uint32_t w = c->groups[c->steps[lots[id].step].group].watch_index;
+  if (w != kNone) set_way(id, w, false);
 }
 
 void Simulation::Impl::unqueue(std::uint32_t id) {

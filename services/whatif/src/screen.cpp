@@ -343,8 +343,7 @@ model::Result<ScreenResult> screen(Batch& b, const flow::FlowModel& fm, unsigned
     auto own = own_warmup(b, entry.model, entry.options, probe);
     if (!own.ok())
       return Error{file, sc.line, "screen.space",
-                   s.name + " does not fit the checkpoint's state (" + own.error().message +
-                       "): from a checkpoint a tool_count factor may add tools, not remove them"};
+                   s.name + " does not fit the checkpoint's state (" + own.error().message + ")"};
     entry.own_warmup = *own;
     b.scenarios.push_back(std::move(entry));
     b.spec.scenarios.push_back(std::move(s));

@@ -432,8 +432,8 @@ Result<Batch> load_batch_from(Spec spec, model::Model base_model, std::string ch
     if (!own.ok())
       return Error{file, spec.scenario_lines[i], path + ".deltas",
                    "scenario '" + sc.name + "' does not fit the checkpoint's state (" + own.error().message +
-                       "): a checkpoint base takes deltas that keep every calendar and tool (tools may be "
-                       "added; no availability delta on a group sharing its calendar)"};
+                       "): a checkpoint base takes deltas that keep every calendar (no availability delta "
+                       "on a group sharing its calendar)"};
     entry.own_warmup = *own;
     b.scenarios.push_back(std::move(entry));
   }

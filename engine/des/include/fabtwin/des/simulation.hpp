@@ -96,10 +96,10 @@ class Simulation {
   static model::Result<Simulation> restore(const model::Model& model, Options options,
                                            std::string_view bytes);
   // A checkpoint continued under a changed model and options (a what-if from a warm state): the
-  // model must keep the state's tables (same calendars, steps, orders, routes; the same tools or
-  // more: no tool_count delta that removes tools, no calendar-cloning availability delta), else an
-  // Error ("the state's tables do not fit the model"; fewer tools: field "tool_count"). A group's
-  // k-th saved tool is its k-th tool; added tools start up and idle now, their calendars from now.
+  // model must keep the state's tables (same calendars, steps, orders, routes; tool counts may
+  // differ; no calendar-cloning availability delta), else an Error ("the state's tables do not
+  // fit the model"). A group's k-th saved tool is its k-th tool; added tools start up and idle now,
+  // their calendars from now; a dropped tool's lots wait in their queues again (docs/api.md).
   // What is already scheduled stays (a job's end, the next release,
   // a drawn failure); draws from now on use the new model, options and options.seed; the warm-up
   // end becomes options.warmup (statistics restart then; none if it lies before the checkpoint's

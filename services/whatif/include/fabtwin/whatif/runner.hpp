@@ -5,7 +5,7 @@
 // replication (the base model to the warm-up end, a checkpoint) and each scenario continues from
 // that state under its own model (des::Simulation::restore_changed); a scenario that changes tool
 // counts or clones a calendar warms up itself from t = 0 (own_warmup). A checkpoint base is the
-// warm state of every pair (added tools join it idle). Metrics are measured over [warm-up end, +
+// warm state of every pair (tools added or dropped there). Metrics are measured over [warm-up end, +
 // horizon].
 //
 // Pairs are numbered k = r * S + s (S scenarios incl. the base); a process (an MPI rank) runs a

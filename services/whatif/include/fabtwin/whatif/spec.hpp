@@ -126,9 +126,9 @@ struct Batch {
 model::Result<Batch> load_batch(Spec spec);
 
 // Whether a scenario's model and options take the base's warm state `probe` (false: it warms up
-// itself from t = 0). A checkpoint base's state takes shape-keeping deltas and added tools (they
-// join idle at the checkpoint's time); a model base warms a scenario up itself where its tables do
-// not fit the base's state or it changes a group's tool count (its fab has those tools from the
+// itself from t = 0). A checkpoint base's state takes shape-keeping deltas and other tool counts
+// (tools join idle or leave at the checkpoint's time); a model base warms a scenario up itself where its
+// tables do not fit the base's state or it changes a group's tool count (its fab has those tools from the
 // start). An Error (the engine's reason) where a checkpoint base cannot take the scenario.
 model::Result<bool> own_warmup(const Batch& batch, const model::Model& model, const des::Options& options,
                                std::string_view probe);
