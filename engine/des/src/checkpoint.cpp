@@ -235,15 +235,13 @@ inline constexpr std::uint32_t kGone = UINT32_MAX - 2;  // a saved tool (or its 
 struct ToolMap {
   std::vector<std::uint32_t> tool, down, pm;  // saved index -> the model's (kGone: dropped)
   std::vector<bool> saved;                    // per model tool: it has a saved state
-  std::string field, error;                   // an Error's field and message (empty: fits)
+  std::string error;                          // why the tables do not fit ("": they do)
 };
 
 // A tool group's k-th saved tool is its k-th tool in the model (a tool_count delta appends tools
-// to a group, or drops its last ones); its failure and PM specs follow it in order (every tool of a
-// group has the group's calendars). With `fewer` a group may have fewer tools than saved: the
-// saved ones beyond its count map to kGone, else that does not fit.
-ToolMap map_tools(const Compiled& c, const std::vector<ToolRt>& saved, std::size_t ndowns, std::size_t npms,
-                  bool fewer) {
+// to a group, or drops its last ones: those map to kGone); its failure and PM specs follow it in
+// order (every tool of a group has the group's calendars).
+ToolMap map_tools(const Compiled& c, const std::vector<ToolRt>& saved, std::size_t ndowns, std::size_t npms) {
   ToolMap m;
   m.saved.assign(c.tool_group.size(), false);
   std::vector<std::uint32_t> seen(c.groups.size(), 0);
@@ -254,14 +252,6 @@ ToolMap map_tools(const Compiled& c, const std::vector<ToolRt>& saved, std::size
     }
     const GroupInfo& g = c.groups[t.group];
     const std::uint32_t k = seen[t.group]++;
-    if (k >= g.ntools && !fewer) {
-      std::uint32_t n = 0;
-      for (const ToolRt& u : saved) n += u.group == t.group;
-      m.field = "tool_count";
-      m.error = "tool group '" + c.model.data().tool_groups[t.group].name + "' has " + std::to_string(n) +
-                " tools in the checkpoint and " + std::to_string(g.ntools) + " in the model";
-      return m;
-    }
     const bool gone = k >= g.ntools;
     const std::uint32_t id = gone ? g.first_tool : g.first_tool + k;  // a dropped one: specs as the first's
     m.tool.push_back(gone ? kGone : id);
@@ -491,9 +481,9 @@ Result<Simulation> Simulation::restore_impl(const Model& model, Options options,
     // The saved tools in the model's tools: a group's k-th saved tool is its k-th tool (a what-if
     // may have added or dropped tools: the ids of later groups' tools move); the new tools start
     // idle below.
-    const ToolMap map = map_tools(*s.c, saved_tools, saved_downs.size(), saved_pms.size(), changed);
-    if (!map.error.empty()) return Error{"checkpoint", 0, map.field, map.error};
-    if (!changed && s.tools.size() != saved_tools.size())
+    const ToolMap map = map_tools(*s.c, saved_tools, saved_downs.size(), saved_pms.size());
+    if (!map.error.empty()) return bad(map.error);
+    if (!changed && s.tools.size() != saved_tools.size())  // (the same model: never; a damaged file)
       return bad("the state's tables do not fit the model");
     auto to_tool = [&](std::uint32_t& t) {
       if (t == kNone) return;
