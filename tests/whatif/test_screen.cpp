@@ -187,6 +187,59 @@ TEST_CASE("screen: ranking by the objective", "[whatif][screen]") {
   CHECK(rank_points(sc, 10.0, th, ct) == std::vector<std::size_t>{2, 3, 0, 1, 4});
 }
 
+TEST_CASE("screen: tool cost errors name the key", "[whatif][screen]") {
+  const std::string head = "{\"space\": " + kSpace + ", \"design\": {\"type\": \"lhs\", \"samples\": 10}";
+  auto e = spec_error(screen_spec(head + ", \"tool_costs\": [1]}"));
+  CHECK(e.field == "screen.tool_costs");
+  e = spec_error(screen_spec(head + ", \"tool_costs\": {}}"));
+  CHECK(e.field == "screen.tool_costs");
+  e = spec_error(screen_spec(head + ", \"tool_costs\": {\"Litho_E\": -1}}"));
+  CHECK(e.field == "screen.tool_costs.Litho_E");
+  CHECK(e.line == 6);
+  e = spec_error(screen_spec(head + ", \"tool_costs\": {\"Litho_E\": \"4\"}}"));
+  CHECK(e.field == "screen.tool_costs.Litho_E");
+  CHECK(e.message.find("expected a number") != std::string::npos);
+  // A group whose count the space does not vary (or no group at all) costs nothing it could change.
+  e = spec_error(screen_spec(head + ", \"tool_costs\": {\"Diffusion_AB\": 2}}"));
+  CHECK(e.field == "screen.tool_costs.Diffusion_AB");
+  CHECK(e.message.find("not screened") != std::string::npos);
+  e = spec_error(screen_spec(head + ", \"budget\": 3}"));
+  CHECK(e.field == "screen.budget");
+  CHECK(e.message.find("tool_costs") != std::string::npos);
+  e = spec_error(screen_spec(head + ", \"tool_costs\": {\"Litho_E\": 2}, \"budget\": \"x\"}"));
+  CHECK(e.field == "screen.budget");
+  const ScreenSpec sc = parsed(head + ", \"tool_costs\": {\"Litho_E\": 2.5}, \"budget\": 3}");
+  CHECK(sc.costed);
+  REQUIRE(sc.budget);
+  CHECK(*sc.budget == 3);
+  CHECK(sc.factors[0].tool_cost == 2.5);
+  CHECK(sc.factors[1].tool_cost == 0);  // the release factor
+}
+
+TEST_CASE("screen: costs rank within the budget first, ties to the cheaper point", "[whatif][screen]") {
+  ScreenSpec sc;
+  sc.costed = true;
+  sc.throughput_tolerance = 0;
+  const std::vector<double> th{10.0, 10.2, 9.0, 10.0, 11.0, 10.5};
+  const std::vector<double> ct{5.0, 6.0, 3.0, 4.0, NAN, 4.0};
+  const std::vector<double> cost{0.0, 1.0, -2.0, 3.0, 5.0, 1.0};
+  // No budget: as without costs, the tie at cycle time 4 (points 3 and 5) to the cheaper 5.
+  CHECK(rank_points(sc, 10.0, th, ct) == std::vector<std::size_t>{3, 5, 0, 1, 4, 2});
+  CHECK(rank_points(sc, 10.0, th, ct, cost) == std::vector<std::size_t>{5, 3, 0, 1, 4, 2});
+  sc.budget = 2.0;  // points 3 (3) and 4 (5) over it
+  CHECK(rank_points(sc, 10.0, th, ct, cost) == std::vector<std::size_t>{5, 0, 1, 2, 3, 4});
+  sc.objective = Objective::MaxThroughput;
+  CHECK(rank_points(sc, 10.0, th, ct, cost) == std::vector<std::size_t>{5, 1, 0, 2, 4, 3});
+
+  // Efficient: meeting throughput >= 10, none cheaper and at least as fast, none as cheap and faster.
+  sc.objective = Objective::MinCycleTime;
+  // Candidates 0 (cost 0, ct 5), 1 (1, 6), 3 (3, 4), 5 (1, 4); 2 misses the floor, 4 has no cycle time.
+  CHECK(efficient_points(sc, 10.0, th, ct, cost) ==
+        std::vector<bool>{true, false, false, false, false, true});
+  sc.objective = Objective::MaxThroughput;  // 2 (cost -2, th 9), 0 (0, 10), 5 (1, 10.5), 4 (5, 11)
+  CHECK(efficient_points(sc, 10.0, th, ct, cost) == std::vector<bool>{true, false, true, false, true, true});
+}
+
 TEST_CASE("screen: the mini-fab screen confirms the flow's top k", "[whatif][screen]") {
   auto s = parse_spec(
       screen_spec(
@@ -259,4 +312,71 @@ TEST_CASE("screen: the mini-fab screen confirms the flow's top k", "[whatif][scr
   CHECK(sc[1].find("flow")->is_null());
   CHECK(sc[2].find("simulation")->find("throughput_lots_per_day")->find("mean")->is_number());
   CHECK(screen_table(batch, res, results).find("#1 p") != std::string::npos);
+}
+
+TEST_CASE("screen: with tool costs and a budget the mini-fab screen confirms points within it",
+          "[whatif][screen]") {
+  // Litho_E (1 tool) and Diffusion_AB (2 tools) at 1-3 tools each, release 0.95-1.1: a second litho
+  // tool costs 4, a third diffusion tool 1; the budget buys one litho tool or two diffusion tools.
+  auto s = parse_spec(
+      screen_spec("{\"space\": {\"tool_count\": [{\"group\": \"Litho_E\", \"counts\": [1, 2, 3]}, "
+                  "{\"group\": \"Diffusion_AB\", \"min\": 1, \"max\": 3}], \"release\": {\"min\": 0.95, "
+                  "\"max\": 1.1}}, \"design\": {\"type\": \"grid\", \"levels\": 3}, \"tool_costs\": "
+                  "{\"Litho_E\": 4, \"Diffusion_AB\": 1}, \"budget\": 4, \"confirm\": 3}",
+                  "\"metrics\": [\"throughput\", \"cycle_time\"],\n\"flow\": {\"warmup_days\": 30},\n"),
+      "spec.json", kDir);
+  REQUIRE(s.ok());
+  auto b = load_batch(std::move(s.value()));
+  REQUIRE(b.ok());
+  Batch& batch = b.value();
+  auto fm = load_flow_model(batch);
+  REQUIRE(fm.ok());
+  auto sr = screen(batch, fm.value(), 2);
+  REQUIRE(sr.ok());
+  const ScreenResult& res = sr.value();
+  REQUIRE(res.points.size() == 3 * 3 * 3);
+  REQUIRE(res.cost.size() == res.points.size());
+  std::size_t within = 0;
+  for (std::size_t i = 0; i < res.points.size(); ++i) {
+    const double litho = res.points[i][0], diffusion = res.points[i][1];
+    CHECK(res.cost[i] == (litho - 1) * 4 + (diffusion - 2) * 1);
+    CHECK(point_cost(batch.base_model, batch.spec.screen, res.points[i]) == res.cost[i]);
+    within += res.cost[i] <= 4;
+  }
+  // Every point within the budget ranks before every point over it.
+  for (std::size_t j = 0; j < res.order.size(); ++j) CHECK((res.cost[res.order[j]] <= 4) == (j < within));
+  REQUIRE(res.confirmed.size() == 3);
+  for (const std::size_t i : res.confirmed) CHECK(res.cost[i] <= 4);
+  // The efficient points: at least the cheapest point meeting the throughput, and none dominated.
+  const std::size_t nef =
+      static_cast<std::size_t>(std::count(res.efficient.begin(), res.efficient.end(), true));
+  CHECK(nef >= 1);
+  const double floor_th = res.base.throughput_lots_per_day * (1 - batch.spec.screen.throughput_tolerance);
+  for (std::size_t i = 0; i < res.points.size(); ++i)
+    for (std::size_t j = 0; j < res.points.size(); ++j)
+      if (res.efficient[i] && j != i && res.flow[j].throughput_lots_per_day >= floor_th)
+        CHECK_FALSE(
+            (res.cost[j] <= res.cost[i] && res.flow[j].cycle_time_days < res.flow[i].cycle_time_days));
+
+  // Outputs: screen.csv's cost and efficient columns, screen.json's costs and budget.
+  const std::string csv = screen_csv(batch, res);
+  CHECK(csv.substr(0, csv.find('\n')).ends_with(",rank,confirmed,cost,efficient"));
+  const std::string p0 = csv.substr(csv.find("\np0,") + 1);
+  CHECK(p0.substr(0, p0.find('\n'))
+            .ends_with("," + std::to_string(static_cast<int>(res.cost[0])) + "," +
+                       (res.efficient[0] ? "1" : "0")));
+  const auto defs = metric_defs(batch);
+  RunOptions ro;
+  ro.threads = 2;
+  const std::size_t n = batch.scenarios.size();
+  auto results = summarise_batch(batch, defs, run_pairs(batch, defs, 0, n * 2, ro));
+  auto doc = io::json::parse(screen_json(batch, res, results), "screen.json");
+  REQUIRE(doc.ok());
+  CHECK(doc->find("tool_costs")->find("Litho_E")->as_number() == 4);
+  CHECK(doc->find("budget")->as_number() == 4);
+  const auto& sc = doc->find("scenarios")->as_array();
+  REQUIRE(sc.size() == 4);
+  CHECK(sc[0].find("cost")->as_number() == 0);
+  CHECK(sc[1].find("cost")->as_number() == res.cost[res.confirmed[0]]);
+  CHECK(screen_table(batch, res, results).find("cost") != std::string::npos);
 }

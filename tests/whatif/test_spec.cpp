@@ -44,7 +44,7 @@ model::Error batch_error(const std::string& text) {
 }  // namespace
 
 TEST_CASE("the shipped what-if examples load") {
-  for (const char* f : {"minifab.json"}) {
+  for (const char* f : {"minifab.json", "minifab-screen.json", "minifab-budget.json"}) {
     auto s = read_spec(kDir / f);
     INFO(f << ": " << (s.ok() ? "" : s.error().what()));
     REQUIRE(s.ok());
@@ -54,9 +54,12 @@ TEST_CASE("the shipped what-if examples load") {
     CHECK(b->scenarios.front().name == "base");
     CHECK(b->scenarios.size() == b->spec.scenarios.size() + 1);
   }
-  auto s = read_spec(kDir / "hvlm.json");
-  REQUIRE(s.ok());
-  CHECK(s->model.filename() == "SMT2020_HVLM");
+  for (const char* f : {"hvlm.json", "hvlm-screen.json"}) {
+    auto s = read_spec(kDir / f);
+    INFO(f << ": " << (s.ok() ? "" : s.error().what()));
+    REQUIRE(s.ok());
+    CHECK(s->model.filename() == "SMT2020_HVLM");
+  }
 }
 
 TEST_CASE("a minimal spec takes its defaults") {

@@ -166,8 +166,10 @@ void Simulation::Impl::start_pm(std::uint32_t t, std::uint32_t p) {
   tool.pm_cal = p;
   go_down(t, Avail::Pm, dur);
   if (ps.by_pieces) {
+    count_pieces(t);
     pr.wafers_since = 0;
     pr.wafers_due = ps.interval;
+    count_pieces(t);
   } else {
     schedule_pm_due(t, p, now + std::llround(ps.interval));  // start to start
   }
@@ -175,12 +177,14 @@ void Simulation::Impl::start_pm(std::uint32_t t, std::uint32_t p) {
 }
 
 // A PM of calendar spec p ended (reported): its counter restarts from the PM's start.
-void Simulation::Impl::pm_reset(std::uint32_t p) {
+void Simulation::Impl::pm_reset(std::uint32_t t, std::uint32_t p) {
   const PmSpec& ps = c->pms[p];
   PmRt& pr = pms[p];
   if (ps.by_pieces) {
+    count_pieces(t);
     pr.wafers_since = 0;
     pr.wafers_due = ps.interval;
+    count_pieces(t);
   }
 }
 

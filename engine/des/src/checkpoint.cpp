@@ -301,8 +301,15 @@ std::string Simulation::save() const {
   vec(w, m.tools, [&](ToolRt& t) { tool(w, t); });
   vec(w, m.groups, [&](GroupRt& g) { group(w, g); });
   vec(w, m.downs, [&](DownRt& d) { w.put(d.count); });
-  vec(w, m.pms,
-      [&](PmRt& p) { w.put(p.count), w.put(p.wafers_since), w.put(p.wafers_due), w.put(p.next_due); });
+  // Wafer-counting PMs count lazily: their counters with the wafers started since (count_pieces).
+  std::vector<double> started(m.pms.size(), 0.0);
+  for (std::uint32_t t = 0; t < m.tools.size(); ++t)
+    for (std::uint32_t k = m.c->tool_piece_first[t]; k < m.c->tool_piece_first[t + 1]; ++k)
+      started[m.c->piece_pms[k].first] = static_cast<double>(m.tools[t].piece_wafers);
+  std::size_t pm_index = 0;
+  vec(w, m.pms, [&](PmRt& p) {
+    w.put(p.count), w.put(p.wafers_since + started[pm_index++]), w.put(p.wafers_due), w.put(p.next_due);
+  });
   w.list(m.order_next), w.list(m.way), w.list(m.way_step), w.list(m.way_setup), w.list(m.route_releasing);
   w.put(static_cast<std::uint32_t>(m.completed.size()));
   for (const CompletedLot& c : m.completed) completed_lot(w, const_cast<CompletedLot&>(c));
@@ -521,7 +528,6 @@ Result<Simulation> Simulation::restore_impl(const Model& model, Options options,
       to_down(st.down_cal), to_pm(st.pm_cal);
       for (auto& f : st.fail_pending) to_down(f.first);
       ToolRt& t = s.tools[map.tool[i]];
-      st.piece_first = t.piece_first, st.piece_end = t.piece_end;  // the model's, not saved
       st.version = tool_v[i];
       t = std::move(st);
       t.jobs.reserve(s.c->groups[t.group].capacity);
@@ -639,6 +645,10 @@ Result<Simulation> Simulation::restore_impl(const Model& model, Options options,
       s.start_calendars(t);
       s.touch_tool(t);
       s.push(s.now, Ev::EntryFree, t, tool.entry_gen);
+    }
+    for (std::uint32_t t = 0; t < s.tools.size(); ++t) {  // the PMs' counters are complete: none pending
+      s.tools[t].piece_wafers = 0;
+      s.count_pieces(t);
     }
     return std::move(created.value());
   } catch (const Truncated&) {

@@ -527,11 +527,14 @@ void Simulation::Impl::start_job(std::uint32_t t, const std::uint32_t* ids, std:
   if (tool.jobs.size() < g.capacity && !follow())
     push(tool.entry_free_at - g.load_ms, Ev::EntryFree, t, ++tool.entry_gen);
   // Counter-based PMs count wafers processed.
-  for (std::uint32_t k = tool.piece_first; k < tool.piece_end; ++k) {
-    const auto [p2, bit] = c->piece_pms[k];
-    PmRt& pr = pms[p2];
-    pr.wafers_since += wafers;
-    if (pr.wafers_since >= pr.wafers_due) tool.pm_pending |= 1u << bit;
+  // Counter-based PMs count wafers processed: lazily, until one of them can be due.
+  tool.piece_wafers += wafers;
+  if (tool.piece_wafers >= tool.piece_room) [[unlikely]] {
+    count_pieces(t);
+    for (std::uint32_t k = c->tool_piece_first[t]; k < c->tool_piece_first[t + 1]; ++k) {
+      const auto [p2, bit] = c->piece_pms[k];
+      if (pms[p2].wafers_since >= pms[p2].wafers_due) tool.pm_pending |= 1u << bit;
+    }
   }
   if (!observers.empty()) {
     refs.clear();
@@ -541,6 +544,21 @@ void Simulation::Impl::start_job(std::uint32_t t, const std::uint32_t* ids, std:
   sync_state(t);
   touch_tool(t);
   refresh_available(t);
+}
+
+void Simulation::Impl::count_pieces(std::uint32_t t) {
+  ToolRt& tool = tools[t];
+  const double started = static_cast<double>(tool.piece_wafers);
+  tool.piece_wafers = 0;
+  double room = 9.0e18;
+  for (std::uint32_t k = c->tool_piece_first[t]; k < c->tool_piece_first[t + 1]; ++k) {
+    PmRt& pr = pms[c->piece_pms[k].first];
+    pr.wafers_since += started;  // whole wafers: the same sum as adding them job by job
+    // Due once wafers_since >= wafers_due; wafers_since stays a whole number, so after
+    // ceil(wafers_due) - wafers_since more wafers at the earliest.
+    room = std::min(room, std::ceil(pr.wafers_due) - pr.wafers_since);
+  }
+  tool.piece_room = room >= 9.0e18 ? INT64_MAX : static_cast<std::int64_t>(room);
 }
 
 void Simulation::Impl::job_done(std::uint32_t t, std::uint32_t gen) {

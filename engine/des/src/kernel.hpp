@@ -169,7 +169,7 @@ struct LotCold {
 
 struct Job {
   Job() noexcept {}  // user-provided: a job start constructs one in place without zeroing it first
-  SmallVec<std::uint32_t, 8> lots;  // lot slots; the first leads (its draws set the time)
+  SmallVec<std::uint32_t, 2> lots;  // lot slots; the first leads (its draws set the time)
   std::uint32_t gen = 0;
   std::uint32_t wafers = 0;
   std::uint32_t step = 0;
@@ -178,7 +178,7 @@ struct Job {
 
 enum class Avail : std::uint8_t { Up, Down, Pm, Engineering, NonScheduled };
 
-struct ToolRt {
+struct alignas(64) ToolRt {
   // What dispatch and every job start and end read first (the first two cache lines: state,
   // available list, journal version, accounting times, jobs), then what downs and accounting read.
   Avail avail = Avail::Up;
@@ -195,19 +195,23 @@ struct ToolRt {
   std::uint32_t pm_pending = 0;    // bit per PM calendar of this tool
   std::int64_t entry_free_at = 0;  // when the first slot frees (cascading) or processing ends
   std::int64_t idle_since = 0;
-  std::uint64_t version = 0;                     // journal version of its last change
-  std::uint32_t piece_first = 0, piece_end = 0;  // its range of Compiled::piece_pms (set at create)
+  std::uint64_t version = 0;  // journal version of its last change
+  // (accounting: every job start and end changes the E10 state)
   std::int64_t acc_since = 0;
-  std::int64_t state_since = 0;  // in acc_state since (not reset at warm-up)
-  std::vector<std::pair<std::uint32_t, std::int64_t>> fail_pending;  // (down spec, repair time)
-  SmallVec<Job, 2> jobs;                            // at most the group's capacity (STNCAP), in start order
   std::array<std::int64_t, kToolStateCount> acc{};  // ms per E10 state since the last reset
-  std::uint32_t avail_gen = 0;                      // RepairDone/PmDone generation
-  std::uint32_t down_cal = kNone;                   // down spec being repaired
-  std::uint32_t pm_cal = kNone;                     // PM spec running
-  std::int64_t avail_since = 0;                     // not up since (job ends move by the time down)
-  std::int64_t avail_until = -1;                    // expected end of the down or PM (-1: unknown)
-  std::int64_t shifted_ms = 0;  // job ends already moved for this down (by its known duration)
+  std::int64_t state_since = 0;                     // in acc_state since (not reset at warm-up)
+  // Wafers counting PMs (PmRt::wafers_since) count lazily: the wafers started since they last
+  // counted, and how many can start before one of them can fall due (count_pieces).
+  std::int64_t piece_wafers = 0;
+  std::int64_t piece_room = INT64_MAX;
+  std::vector<std::pair<std::uint32_t, std::int64_t>> fail_pending;  // (down spec, repair time)
+  SmallVec<Job, 2> jobs;           // at most the group's capacity (STNCAP), in start order; a line per job
+  std::uint32_t avail_gen = 0;     // RepairDone/PmDone generation
+  std::uint32_t down_cal = kNone;  // down spec being repaired
+  std::uint32_t pm_cal = kNone;    // PM spec running
+  std::int64_t avail_since = 0;    // not up since (job ends move by the time down)
+  std::int64_t avail_until = -1;   // expected end of the down or PM (-1: unknown)
+  std::int64_t shifted_ms = 0;     // job ends already moved for this down (by its known duration)
 };
 
 struct DownRt {
@@ -380,7 +384,10 @@ struct Simulation::Impl {
   void repair_done(std::uint32_t t, std::uint32_t gen);
   void pm_due(std::uint32_t t, std::uint32_t p, std::int64_t at);
   void start_pm(std::uint32_t t, std::uint32_t p);
-  void pm_reset(std::uint32_t p);  // a PM of this calendar ended: its counter restarts
+  void pm_reset(std::uint32_t t, std::uint32_t p);  // a PM of this calendar ended: its counter restarts
+  // Adds the wafers t started since its wafer-counting PMs last counted to their counters and sets
+  // how many more can start before one of them can fall due (ToolRt::piece_room).
+  void count_pieces(std::uint32_t t);
   void pm_done(std::uint32_t t, std::uint32_t gen);
   void schedule_pm_due(std::uint32_t t, std::uint32_t p, std::int64_t at);
   void start_calendars(std::uint32_t t);  // its failures and PMs from now (simulation.cpp)

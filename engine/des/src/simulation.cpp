@@ -102,6 +102,8 @@ void Simulation::Impl::start_calendars(std::uint32_t t) {
     else
       schedule_pm_due(t, p, now + std::llround(ps.first));
   }
+  tools[t].piece_wafers = 0;
+  count_pieces(t);
 }
 
 // ---- facade ---------------------------------------------------------------------------------
@@ -129,8 +131,6 @@ Result<Simulation> Simulation::create(const Model& model, Options options) {
   for (std::uint32_t t = 0; t < s.tools.size(); ++t) {
     ToolRt& tool = s.tools[t];
     tool.group = s.c->tool_group[t];
-    tool.piece_first = s.c->tool_piece_first[t];
-    tool.piece_end = s.c->tool_piece_first[t + 1];
     tool.jobs.reserve(s.c->groups[tool.group].capacity);
     s.avail_append(t);
   }

@@ -512,7 +512,7 @@ void Simulation::Impl::mutate(const des::Event& e) {
       std::uint32_t p = tr.pm_cal;
       if (!e.calendar.empty()) p = pm_spec_named(tool, e.calendar);
       if (p != kNone) {
-        pm_reset(p);
+        pm_reset(tool, p);
         tr.pm_pending &=
             ~(1u << (p - c->tool_pm_first[tool]));  // a PM of this calendar due meanwhile was this one
         if (!c->pms[p].by_pieces)

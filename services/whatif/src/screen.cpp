@@ -10,6 +10,7 @@
 #include <numeric>
 #include <stdexcept>
 #include <thread>
+#include <tuple>
 
 #include "fabtwin/flow/scenario.hpp"
 #include "fabtwin/io/csv.hpp"
@@ -146,28 +147,69 @@ des::Scenario point_scenario(const model::Model& base, const ScreenSpec& sc, std
   return s;
 }
 
+namespace {
+double fin(double v, double bad) { return std::isfinite(v) ? v : bad; }
+}  // namespace
+
 std::vector<std::size_t> rank_points(const ScreenSpec& sc, double base_th, std::span<const double> th,
-                                     std::span<const double> ct) {
+                                     std::span<const double> ct, std::span<const double> cost) {
   std::vector<std::size_t> order(th.size());
   std::iota(order.begin(), order.end(), std::size_t{0});
-  auto fin = [](double v, double bad) { return std::isfinite(v) ? v : bad; };
-  if (sc.objective == Objective::MaxThroughput) {
-    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-      const double ta = fin(th[a], -INFINITY), tb = fin(th[b], -INFINITY);
-      if (ta != tb) return ta > tb;
-      return fin(ct[a], INFINITY) < fin(ct[b], INFINITY);
-    });
-  } else {
-    const double floor_th = base_th * (1 - sc.throughput_tolerance);
-    auto feasible = [&](std::size_t i) { return std::isfinite(th[i]) && th[i] >= floor_th; };
-    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-      const bool fa = feasible(a), fb = feasible(b);
-      if (fa != fb) return fa;
-      if (fa) return fin(ct[a], INFINITY) < fin(ct[b], INFINITY);
-      return fin(th[a], -INFINITY) > fin(th[b], -INFINITY);
-    });
-  }
+  const double floor_th = base_th * (1 - sc.throughput_tolerance);
+  // (over budget, infeasible, the objective's two keys, cost): smaller first.
+  auto key = [&](std::size_t i) {
+    const double c = cost.empty() ? 0.0 : cost[i];
+    const int over = sc.budget && !cost.empty() && !(c <= *sc.budget) ? 1 : 0;
+    if (sc.objective == Objective::MaxThroughput)
+      return std::tuple{over, 0, -fin(th[i], -INFINITY), fin(ct[i], INFINITY), c};
+    const bool feasible = std::isfinite(th[i]) && th[i] >= floor_th;
+    return feasible ? std::tuple{over, 0, fin(ct[i], INFINITY), 0.0, c}
+                    : std::tuple{over, 1, -fin(th[i], -INFINITY), 0.0, c};
+  };
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return key(a) < key(b); });
   return order;
+}
+
+double point_cost(const model::Model& base, const ScreenSpec& sc, std::span<const double> point) {
+  double cost = 0;
+  for (std::size_t k = 0; k < sc.factors.size(); ++k)
+    if (sc.factors[k].kind == Factor::Kind::ToolCount && sc.factors[k].tool_cost != 0)
+      cost += (point[k] - neutral(base, sc.factors[k])) * sc.factors[k].tool_cost;
+  return cost;
+}
+
+std::vector<bool> efficient_points(const ScreenSpec& sc, double base_th, std::span<const double> th,
+                                   std::span<const double> ct, std::span<const double> cost) {
+  const std::size_t n = th.size();
+  std::vector<bool> out(n, false);
+  const double floor_th = base_th * (1 - sc.throughput_tolerance);
+  // The objective's value (smaller is better) of a point that meets its throughput requirement.
+  std::vector<std::size_t> idx;
+  std::vector<double> value(n, INFINITY);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!std::isfinite(th[i])) continue;
+    if (sc.objective == Objective::MaxThroughput) {
+      value[i] = -th[i];
+    } else {
+      if (th[i] < floor_th || !std::isfinite(ct[i])) continue;
+      value[i] = ct[i];
+    }
+    idx.push_back(i);
+  }
+  std::sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) {
+    return cost[a] != cost[b] ? cost[a] < cost[b] : value[a] < value[b];
+  });
+  double best_cheaper = INFINITY;  // the best value among strictly cheaper points
+  for (std::size_t j = 0; j < idx.size();) {
+    std::size_t e = j;
+    while (e < idx.size() && cost[idx[e]] == cost[idx[j]]) ++e;
+    const double best_here = value[idx[j]];  // sorted: the group's best first
+    if (best_here < best_cheaper)
+      for (std::size_t q = j; q < e && value[idx[q]] == best_here; ++q) out[idx[q]] = true;
+    best_cheaper = std::min(best_cheaper, best_here);
+    j = e;
+  }
+  return out;
 }
 
 model::Result<flow::FlowModel> load_flow_model(const Batch& b) {
@@ -312,7 +354,12 @@ model::Result<ScreenResult> screen(Batch& b, const flow::FlowModel& fm, unsigned
   std::vector<double> th(N), ct(N);
   for (std::size_t i = 0; i < N; ++i)
     th[i] = res.flow[i].throughput_lots_per_day, ct[i] = res.flow[i].cycle_time_days;
-  res.order = rank_points(sc, res.base.throughput_lots_per_day, th, ct);
+  if (sc.costed) {
+    res.cost.resize(N);
+    for (std::size_t i = 0; i < N; ++i) res.cost[i] = point_cost(base, sc, res.points[i]);
+    res.efficient = efficient_points(sc, res.base.throughput_lots_per_day, th, ct, res.cost);
+  }
+  res.order = rank_points(sc, res.base.throughput_lots_per_day, th, ct, res.cost);
   res.rank.assign(N, 0);
   for (std::size_t j = 0; j < N; ++j) res.rank[res.order[j]] = j + 1;
 
@@ -363,7 +410,8 @@ std::string screen_csv(const Batch& b, const ScreenResult& s) {
   }
   out +=
       ",flow_throughput_lots_per_day,flow_cycle_time_days,flow_wip_lots,flow_utilisation_max,"
-      "flow_utilisation_max_group,rank,confirmed\n";
+      "flow_utilisation_max_group,rank,confirmed";
+  out += sc.costed ? ",cost,efficient\n" : "\n";
   auto figures = [&](const flow::ScenarioResult& r) {
     std::size_t gmax = 0;
     for (std::size_t g = 0; g < r.utilisation.size(); ++g)
@@ -375,27 +423,30 @@ std::string screen_csv(const Batch& b, const ScreenResult& s) {
   };
   out += "base";
   for (const Factor& f : sc.factors) out += ',' + num(neutral(b.base_model, f));
-  out += figures(s.base) + ",,\n";
+  out += figures(s.base) + ",," + (sc.costed ? ",0,\n" : "\n");
   for (std::size_t i = 0; i < s.points.size(); ++i) {
     out.append("p").append(std::to_string(i));
     for (double v : s.points[i]) out += ',' + num(v);
     const bool conf = std::find(s.confirmed.begin(), s.confirmed.end(), i) != s.confirmed.end();
-    out += figures(s.flow[i]) + ',' + std::to_string(s.rank[i]) + ',' + (conf ? "1" : "0") + '\n';
+    out += figures(s.flow[i]) + ',' + std::to_string(s.rank[i]) + ',' + (conf ? "1" : "0");
+    if (sc.costed) out += ',' + num(s.cost[i]) + ',' + (s.efficient[i] ? "1" : "0");
+    out += '\n';
   }
   return out;
 }
 
 std::vector<std::size_t> simulation_ranks(const Batch& b, const ScreenResult& s, const Results& r) {
   const std::size_t k = s.confirmed.size();
-  std::vector<double> th(k), ct(k);
+  std::vector<double> th(k), ct(k), cost;
   for (std::size_t j = 0; j < k; ++j) {
+    if (!s.cost.empty()) cost.push_back(s.cost[s.confirmed[j]]);
     const Row* t = find_row(r, s.first_confirmed + j, "throughput_lots_per_day", "all");
     const Row* c = find_row(r, s.first_confirmed + j, "cycle_time_mean_days", "all");
     th[j] = t ? t->summary.mean : NAN;
     ct[j] = c ? c->summary.mean : NAN;
   }
   const Row* bt = find_row(r, 0, "throughput_lots_per_day", "all");
-  const auto order = rank_points(b.spec.screen, bt ? bt->summary.mean : NAN, th, ct);
+  const auto order = rank_points(b.spec.screen, bt ? bt->summary.mean : NAN, th, ct, cost);
   std::vector<std::size_t> rank(k);
   for (std::size_t j = 0; j < k; ++j) rank[order[j]] = j + 1;
   return rank;
@@ -405,6 +456,7 @@ namespace {
 
 struct Side {
   std::string name;
+  bool base = false;
   std::optional<std::size_t> flow_rank, sim_rank, point;
   std::optional<flow::ScenarioResult> flow;
   const Row *th = nullptr, *ct = nullptr;
@@ -416,7 +468,7 @@ std::vector<Side> sides(const Batch& b, const ScreenResult& s, const Results& r)
   for (std::size_t sc = 0; sc < r.scenario_names.size(); ++sc) {
     Side e;
     e.name = r.scenario_names[sc];
-    if (sc == 0) e.flow = s.base;
+    if (sc == 0) e.flow = s.base, e.base = true;
     if (sc >= s.first_confirmed && sc - s.first_confirmed < s.confirmed.size()) {
       const std::size_t j = sc - s.first_confirmed, i = s.confirmed[j];
       e.point = i;
@@ -452,6 +504,13 @@ std::string screen_json(const Batch& b, const ScreenResult& s, const Results& r)
   root.add("name", b.spec.name);
   root.add("objective", std::string(objective_key(sc.objective)));
   if (sc.objective == Objective::MinCycleTime) root.add("throughput_tolerance", sc.throughput_tolerance);
+  if (sc.costed) {
+    Value costs = Value::object();
+    for (const Factor& f : sc.factors)
+      if (f.kind == Factor::Kind::ToolCount && f.tool_cost != 0) costs.add(f.group, f.tool_cost);
+    root.add("tool_costs", std::move(costs));
+    root.add("budget", sc.budget ? Value(*sc.budget) : Value());
+  }
   Value design = Value::object();
   design.add("type", sc.lhs ? "lhs" : "grid");
   design.add("points", static_cast<double>(s.points.size()));
@@ -476,6 +535,7 @@ std::string screen_json(const Batch& b, const ScreenResult& s, const Results& r)
       o.add("factors", std::move(fx));
     }
     o.add("flow_rank", e.flow_rank ? Value(static_cast<double>(*e.flow_rank)) : Value());
+    if (sc.costed) o.add("cost", e.point ? Value(s.cost[*e.point]) : e.base ? Value(0.0) : Value());
     Value fl = Value();
     if (e.flow) {
       fl = Value::object();
@@ -498,11 +558,12 @@ std::string screen_json(const Batch& b, const ScreenResult& s, const Results& r)
 }
 
 std::string screen_table(const Batch& b, const ScreenResult& s, const Results& r) {
-  (void)b;
+  const bool costed = b.spec.screen.costed;
   std::string out;
   char line[512];
-  std::snprintf(line, sizeof line, "%-9s %-22s %10s %-28s %10s %-28s %8s\n", "flow rank", "scenario",
-                "flow TH", "sim TH lots/day [95% CI]", "flow CT", "sim CT days [95% CI]", "sim rank");
+  std::snprintf(line, sizeof line, "%-9s %-22s %10s %-28s %10s %-28s %8s%s\n", "flow rank", "scenario",
+                "flow TH", "sim TH lots/day [95% CI]", "flow CT", "sim CT days [95% CI]", "sim rank",
+                costed ? "       cost" : "");
   out += line;
   auto sim = [](const Row* row) {
     char t[64];
@@ -516,11 +577,17 @@ std::string screen_table(const Batch& b, const ScreenResult& s, const Results& r
     return std::string(t);
   };
   for (const Side& e : sides(b, s, r)) {
-    std::snprintf(line, sizeof line, "%-9s %-22s %10s %-28s %10s %-28s %8s\n",
+    std::string cost;
+    if (costed) {
+      char t[32];
+      std::snprintf(t, sizeof t, " %10s", e.point ? fixed(s.cost[*e.point]).c_str() : e.base ? "0" : "-");
+      cost = t;
+    }
+    std::snprintf(line, sizeof line, "%-9s %-22s %10s %-28s %10s %-28s %8s%s\n",
                   e.flow_rank ? std::to_string(*e.flow_rank).c_str() : "-", e.name.c_str(),
                   e.flow ? fixed(e.flow->throughput_lots_per_day).c_str() : "-", sim(e.th).c_str(),
                   e.flow ? fixed(e.flow->cycle_time_days).c_str() : "-", sim(e.ct).c_str(),
-                  e.sim_rank ? std::to_string(*e.sim_rank).c_str() : "-");
+                  e.sim_rank ? std::to_string(*e.sim_rank).c_str() : "-", cost.c_str());
     out += line;
   }
   return out;

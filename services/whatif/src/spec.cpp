@@ -107,7 +107,8 @@ void read_range(const Obj& o, const Value& v, Factor& f) {
 
 void read_screen(const std::string& file, const Value& v, const std::filesystem::path& dir, Spec& s) {
   const Obj o(file, v, "screen",
-              {"space", "design", "calibration", "objective", "throughput_tolerance", "confirm"});
+              {"space", "design", "calibration", "objective", "throughput_tolerance", "confirm", "tool_costs",
+               "budget"});
   ScreenSpec& sc = s.screen;
   sc.given = true;
   sc.line = v.line();
@@ -229,6 +230,31 @@ void read_screen(const std::string& file, const Value& v, const std::filesystem:
   }
   if (v.find("throughput_tolerance")) sc.throughput_tolerance = o.number("throughput_tolerance", 0, 1, false);
   if (v.find("confirm")) sc.confirm = static_cast<std::uint32_t>(o.whole("confirm", 1, 1000));
+  // {"<group>": cost of one tool, ...}: each group one the space varies the count of.
+  if (const Value* tc = v.find("tool_costs")) {
+    const auto& members = o.typed("tool_costs", *tc, Type::Object).as_object();
+    if (members.empty())
+      o.fail("screen.tool_costs", tc->line(), "give the cost of one tool of at least one screened group");
+    for (const auto& m : members) {
+      const std::string path = "screen.tool_costs." + m.key;
+      if (!m.value.is_number()) o.fail(path, m.line, "expected a number, got " + type_name(m.value.type()));
+      const double cost = m.value.as_number();
+      if (!(cost >= 0 && cost <= 1e15))
+        o.fail(path, m.line, io::json::format_number(cost) + " is out of range (at least 0, at most 1e+15)");
+      auto f = std::find_if(sc.factors.begin(), sc.factors.end(), [&](const Factor& x) {
+        return x.kind == Factor::Kind::ToolCount && x.group == m.key;
+      });
+      if (f == sc.factors.end())
+        o.fail(path, m.line,
+               "tool group \"" + m.key + "\" is not screened (its counts go in screen.space.tool_count)");
+      f->tool_cost = cost;
+    }
+    sc.costed = true;
+  }
+  if (const Value* bv = v.find("budget")) {
+    if (!sc.costed) o.fail("screen.budget", bv->line(), "a budget needs \"tool_costs\"");
+    sc.budget = o.number("budget", -1e15, 1e15, false);
+  }
 }
 
 Spec read_rest(const Obj& o, Spec s, const std::filesystem::path& dir) {

@@ -30,9 +30,23 @@ des::Scenario point_scenario(const model::Model& base, const ScreenSpec& screen,
 
 // Point indices best first by the objective: max_throughput by throughput (descending), then cycle
 // time; min_cycle_time by cycle time among the points with throughput >= base_throughput * (1 - tol),
-// then the others by throughput (descending). Ties by index.
+// then the others by throughput (descending). With costs (one per point; empty: none), a point over
+// the budget ranks after every point within it, and ties go to the cheaper point. Then by index.
 std::vector<std::size_t> rank_points(const ScreenSpec& screen, double base_throughput,
-                                     std::span<const double> throughput, std::span<const double> cycle_time);
+                                     std::span<const double> throughput, std::span<const double> cycle_time,
+                                     std::span<const double> cost = {});
+
+// The cost of a point: each tool-count factor's tools added to (removed from) the base's count
+// times the group's tool cost.
+double point_cost(const model::Model& base, const ScreenSpec& screen, std::span<const double> point);
+
+// Per point: whether it is cost-efficient (on the Pareto front of cost against the objective): among
+// the points that meet the objective's throughput (min_cycle_time: the floor above; max_throughput:
+// any finite throughput), none costs less and is at least as good, and none costs the same and is
+// better (cycle time for min_cycle_time, throughput for max_throughput).
+std::vector<bool> efficient_points(const ScreenSpec& screen, double base_throughput,
+                                   std::span<const double> throughput, std::span<const double> cycle_time,
+                                   std::span<const double> cost);
 
 // The flow model for a batch: spec.flow.calibration, else <model>.flow.json beside the model (a
 // model folder: <folder>/<name>.flow.json). Errors name the spec file and "flow.calibration".
@@ -59,6 +73,8 @@ struct ScreenResult {
   std::vector<std::size_t> order;          // point indices, best first
   std::vector<std::size_t> rank;           // per point, 1-based
   std::vector<std::size_t> confirmed;      // the top k point indices (in rank order)
+  std::vector<double> cost;                // per point where the spec has tool costs (else empty)
+  std::vector<bool> efficient;             // per point where the spec has tool costs: efficient_points
   std::size_t first_confirmed = 0;         // batch scenario index of confirmed[0]
   double flow_seconds = 0;
 };

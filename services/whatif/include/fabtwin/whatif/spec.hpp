@@ -54,7 +54,8 @@ struct Factor {
   double min = 0, max = 0;     // continuous range (ToolCount: levels' ends)
   std::string path;            // JSON path ("screen.space.tool_count[0]") and line, for errors
   int line = 0;
-  std::string label;  // column name in screen.csv ("tools:Litho_E", "release", ...)
+  std::string label;     // column name in screen.csv ("tools:Litho_E", "release", ...)
+  double tool_cost = 0;  // ToolCount: the cost of one tool of the group (screen.tool_costs; 0: none)
   bool discrete() const { return kind == Kind::ToolCount; }
 };
 
@@ -72,6 +73,11 @@ struct ScreenSpec {
   Objective objective = Objective::MinCycleTime;
   double throughput_tolerance = 0.005;  // min_cycle_time: feasible if throughput >= base * (1 - tol)
   std::uint32_t confirm = 3;            // best k simulated
+  // Costs (screen.tool_costs, Factor::tool_cost): a point costs the tools it adds to the base's
+  // counts (negative: it saves the tools it removes); with a budget, a point costing more ranks
+  // after every point within it.
+  bool costed = false;
+  std::optional<double> budget;
 };
 
 struct Spec {
