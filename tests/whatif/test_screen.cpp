@@ -73,6 +73,16 @@ TEST_CASE("screen: grid design has every combination, the last factor fastest", 
   CHECK(d[2] == std::vector<double>{1, 1.1});
   CHECK(d[3] == std::vector<double>{2, 0.9});
   CHECK(d[5] == std::vector<double>{2, 1.1});
+  // The ends exactly, every level inside the range (0.2 + (1 - 0.2) rounds to 1 + 2^-52; found by
+  // fuzz_whatif).
+  const ScreenSpec g = parsed(
+      "{\"space\": {\"availability\": [{\"group\": \"Litho_E\", \"factor\": \"mttr_factor\", \"min\": "
+      "0.2, \"max\": 1}]}, \"design\": {\"type\": \"grid\", \"levels\": 4}}");
+  const auto gd = make_design(g);
+  REQUIRE(gd.size() == 4);
+  CHECK(gd.front()[0] == 0.2);
+  CHECK(gd.back()[0] == 1.0);
+  for (const auto& p : gd) CHECK((p[0] >= 0.2 && p[0] <= 1.0));
   // A range of counts is its whole numbers.
   const ScreenSpec r = parsed(
       "{\"space\": {\"tool_count\": [{\"group\": \"Diffusion_AB\", \"min\": 1, \"max\": 4}]}, \"design\": "
