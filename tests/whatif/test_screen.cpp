@@ -42,6 +42,24 @@ ScreenSpec parsed(const std::string& screen) {
   return r->screen;
 }
 
+// A mini-fab spec read, its batch loaded with the flow model beside it, and its design screened.
+struct Screened {
+  Batch batch;
+  flow::FlowModel fm;
+  ScreenResult res;
+};
+Screened screened(const std::string& spec_text) {
+  auto s = parse_spec(spec_text, "spec.json", kDir);
+  REQUIRE(s.ok());
+  auto b = load_batch(std::move(s.value()));
+  REQUIRE(b.ok());
+  auto fm = load_flow_model(b.value());
+  REQUIRE(fm.ok());
+  auto sr = screen(b.value(), fm.value(), 2);
+  REQUIRE(sr.ok());
+  return Screened{std::move(b.value()), std::move(fm.value()), std::move(sr.value())};
+}
+
 }  // namespace
 
 TEST_CASE("screen: grid design has every combination, the last factor fastest", "[whatif][screen]") {
@@ -55,6 +73,16 @@ TEST_CASE("screen: grid design has every combination, the last factor fastest", 
   CHECK(d[2] == std::vector<double>{1, 1.1});
   CHECK(d[3] == std::vector<double>{2, 0.9});
   CHECK(d[5] == std::vector<double>{2, 1.1});
+  // The ends exactly, every level inside the range (0.2 + (1 - 0.2) rounds to 1 + 2^-52; found by
+  // fuzz_whatif).
+  const ScreenSpec g = parsed(
+      "{\"space\": {\"availability\": [{\"group\": \"Litho_E\", \"factor\": \"mttr_factor\", \"min\": "
+      "0.2, \"max\": 1}]}, \"design\": {\"type\": \"grid\", \"levels\": 4}}");
+  const auto gd = make_design(g);
+  REQUIRE(gd.size() == 4);
+  CHECK(gd.front()[0] == 0.2);
+  CHECK(gd.back()[0] == 1.0);
+  for (const auto& p : gd) CHECK((p[0] >= 0.2 && p[0] <= 1.0));
   // A range of counts is its whole numbers.
   const ScreenSpec r = parsed(
       "{\"space\": {\"tool_count\": [{\"group\": \"Diffusion_AB\", \"min\": 1, \"max\": 4}]}, \"design\": "
@@ -241,27 +269,19 @@ TEST_CASE("screen: costs rank within the budget first, ties to the cheaper point
 }
 
 TEST_CASE("screen: the mini-fab screen confirms the flow's top k", "[whatif][screen]") {
-  auto s = parse_spec(
-      screen_spec(
-          "{\"space\": {\"tool_count\": [{\"group\": \"Diffusion_AB\", \"counts\": [2, 3]}], "
-          "\"release\": {\"min\": 0.95, \"max\": 1.1}, \"process_time\": [{\"group\": \"Litho_E\", "
-          "\"min\": 0.9, \"max\": 1.1}]}, \"design\": {\"type\": \"lhs\", \"samples\": 24, \"seed\": 5}, "
-          "\"objective\": \"max_throughput\", \"confirm\": 2}",
-          "\"metrics\": [\"throughput\", \"cycle_time\", \"utilisation\"],\n\"flow\": {\"warmup_days\": "
-          "30},\n"
-          "\"scenarios\": [{\"name\": \"cr\", \"deltas\": [{\"rule\": {\"group\": \"Diffusion_AB\", "
-          "\"rule\": "
-          "\"cr\"}}]}],\n"),
-      "spec.json", kDir);
-  REQUIRE(s.ok());
-  auto b = load_batch(std::move(s.value()));
-  REQUIRE(b.ok());
-  Batch& batch = b.value();
-  auto fm = load_flow_model(batch);
-  REQUIRE(fm.ok());
-  auto sr = screen(batch, fm.value(), 2);
-  REQUIRE(sr.ok());
-  const ScreenResult& res = sr.value();
+  Screened sd = screened(screen_spec(
+      "{\"space\": {\"tool_count\": [{\"group\": \"Diffusion_AB\", \"counts\": [2, 3]}], "
+      "\"release\": {\"min\": 0.95, \"max\": 1.1}, \"process_time\": [{\"group\": \"Litho_E\", "
+      "\"min\": 0.9, \"max\": 1.1}]}, \"design\": {\"type\": \"lhs\", \"samples\": 24, \"seed\": 5}, "
+      "\"objective\": \"max_throughput\", \"confirm\": 2}",
+      "\"metrics\": [\"throughput\", \"cycle_time\", \"utilisation\"],\n\"flow\": {\"warmup_days\": "
+      "30},\n"
+      "\"scenarios\": [{\"name\": \"cr\", \"deltas\": [{\"rule\": {\"group\": \"Diffusion_AB\", "
+      "\"rule\": "
+      "\"cr\"}}]}],\n"));
+  Batch& batch = sd.batch;
+  const flow::FlowModel& fm = sd.fm;
+  const ScreenResult& res = sd.res;
   REQUIRE(res.points.size() == 24);
   REQUIRE(res.confirmed.size() == 2);
   CHECK(res.confirmed[0] == res.order[0]);
@@ -279,14 +299,14 @@ TEST_CASE("screen: the mini-fab screen confirms the flow's top k", "[whatif][scr
   RunOptions ro;
   ro.threads = 2;
   auto results = summarise_batch(batch, defs, run_pairs(batch, defs, 0, 4 * 2, ro));
-  const auto flow = flow_for_batch(batch, fm.value(), flow_options(batch.spec, 2));
+  const auto flow = flow_for_batch(batch, fm, flow_options(batch.spec, 2));
   REQUIRE(flow.size() == 4);
   CHECK_FALSE(flow[1]);  // the rule scenario: the flow model has no rules
   REQUIRE(flow[2]);
   // The same flow figures as the screen's.
   CHECK(flow[2]->result.throughput_lots_per_day ==
         Approx(res.flow[res.order[0]].throughput_lots_per_day).epsilon(1e-12));
-  fill_flow_estimates(results, batch, fm.value(), flow);
+  fill_flow_estimates(results, batch, fm, flow);
   for (const Row& row : results.rows) {
     const MetricDef& d = results.defs[row.def];
     const bool estimable = d.metric == "utilisation" || d.metric == "cycle_time_mean_days" ||
@@ -318,22 +338,14 @@ TEST_CASE("screen: with tool costs and a budget the mini-fab screen confirms poi
           "[whatif][screen]") {
   // Litho_E (1 tool) and Diffusion_AB (2 tools) at 1-3 tools each, release 0.95-1.1: a second litho
   // tool costs 4, a third diffusion tool 1; the budget buys one litho tool or two diffusion tools.
-  auto s = parse_spec(
+  Screened sd = screened(
       screen_spec("{\"space\": {\"tool_count\": [{\"group\": \"Litho_E\", \"counts\": [1, 2, 3]}, "
                   "{\"group\": \"Diffusion_AB\", \"min\": 1, \"max\": 3}], \"release\": {\"min\": 0.95, "
                   "\"max\": 1.1}}, \"design\": {\"type\": \"grid\", \"levels\": 3}, \"tool_costs\": "
                   "{\"Litho_E\": 4, \"Diffusion_AB\": 1}, \"budget\": 4, \"confirm\": 3}",
-                  "\"metrics\": [\"throughput\", \"cycle_time\"],\n\"flow\": {\"warmup_days\": 30},\n"),
-      "spec.json", kDir);
-  REQUIRE(s.ok());
-  auto b = load_batch(std::move(s.value()));
-  REQUIRE(b.ok());
-  Batch& batch = b.value();
-  auto fm = load_flow_model(batch);
-  REQUIRE(fm.ok());
-  auto sr = screen(batch, fm.value(), 2);
-  REQUIRE(sr.ok());
-  const ScreenResult& res = sr.value();
+                  "\"metrics\": [\"throughput\", \"cycle_time\"],\n\"flow\": {\"warmup_days\": 30},\n"));
+  Batch& batch = sd.batch;
+  const ScreenResult& res = sd.res;
   REQUIRE(res.points.size() == 3 * 3 * 3);
   REQUIRE(res.cost.size() == res.points.size());
   std::size_t within = 0;

@@ -54,7 +54,7 @@ TEST_CASE("the shipped what-if examples load") {
     CHECK(b->scenarios.front().name == "base");
     CHECK(b->scenarios.size() == b->spec.scenarios.size() + 1);
   }
-  for (const char* f : {"hvlm.json", "hvlm-screen.json"}) {
+  for (const char* f : {"hvlm.json", "hvlm-screen.json", "hvlm-budget.json"}) {
     auto s = read_spec(kDir / f);
     INFO(f << ": " << (s.ok() ? "" : s.error().what()));
     REQUIRE(s.ok());

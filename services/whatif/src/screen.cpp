@@ -44,7 +44,9 @@ std::size_t levels_of(const ScreenSpec& sc, const Factor& f) {
 double level_value(const ScreenSpec& sc, const Factor& f, std::size_t j) {
   if (f.discrete()) return f.levels[j];
   const std::size_t L = sc.levels;
-  return L < 2 ? f.min : f.min + (f.max - f.min) * static_cast<double>(j) / static_cast<double>(L - 1);
+  if (L < 2) return f.min;
+  if (j + 1 == L) return f.max;  // exactly: min + (max - min) may round past max
+  return std::min(f.max, f.min + (f.max - f.min) * static_cast<double>(j) / static_cast<double>(L - 1));
 }
 
 // The value a factor has in the base (no delta).
