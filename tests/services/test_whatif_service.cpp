@@ -335,6 +335,11 @@ TEST_CASE("bad specs are INVALID_ARGUMENT naming the field; unknown jobs NOT_FOU
        "base.model"},
       {model_spec(2, 0).replace(model_spec(2, 0).find("Diffusion_AB"), 12, "No_Such_Group"),
        "scenarios[0].deltas[0]"},
+      // A screen is not served (it would run the base alone).
+      {R"({"base": {"model": ")" + model +
+           R"("}, "horizon_days": 2, "replications": 2, "screen": {"space": {"release": {"min": 0.9, "max": 1.1}},)"
+           R"( "design": {"type": "lhs", "samples": 4}}})",
+       "screen"},
   };
   for (const Case& c : cases) {
     INFO(c.spec);

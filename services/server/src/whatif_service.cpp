@@ -409,6 +409,12 @@ grpc::ServerUnaryReactor* WhatIfServiceImpl::Submit(grpc::CallbackServerContext*
       try {
         auto spec = whatif::parse_spec(request->spec_json(), label, request->base_dir());
         if (!spec.ok()) throw model::Error(spec.error());
+        // A served job runs the spec's scenarios; a screen would silently run the base alone.
+        if (spec->screen.given)
+          throw model::Error{label, spec->screen.line, "screen",
+                             "a screen is not served: run it with `fabtwin whatif screen` (the "
+                             "WhatIfService runs the spec's scenarios; give the points to confirm as "
+                             "\"scenarios\")"};
         const bool live = spec->live;
         auto batch =
             live ? whatif::load_batch(
