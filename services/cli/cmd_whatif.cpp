@@ -112,9 +112,10 @@ int run(const WhatIfOptions& o) {
       }
       screened.emplace(std::move(sr.value()));
       if (talk)
-        std::printf(
-            "screened %zu points with the flow model in %.1f s; confirming the best %zu by simulation\n",
-            screened->points.size(), screened->flow_seconds, screened->confirmed.size());
+        std::printf("screened %zu points with the flow model in %.1f s; confirming the %s%zu by simulation\n",
+                    screened->points.size(), screened->flow_seconds,
+                    b.spec.screen.confirm_efficient ? "efficient points within the budget: " : "best ",
+                    screened->confirmed.size());
     }
     const auto defs = whatif::metric_defs(b);
     const std::size_t pairs = b.scenarios.size() * b.spec.replications;

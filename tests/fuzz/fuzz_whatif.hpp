@@ -61,6 +61,7 @@ inline void check_spec(const whatif::Spec& s) {
     if (!(f.tool_cost >= 0)) whatif_broken("a negative tool cost");
   }
   if (sc.budget && !sc.costed) whatif_broken("a budget without costs");
+  if (sc.confirm_efficient && !sc.costed) whatif_broken("efficient points confirmed without costs");
   if (sc.confirm < 1) whatif_broken("nothing to confirm");
 }
 

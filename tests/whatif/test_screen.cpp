@@ -236,6 +236,12 @@ TEST_CASE("screen: tool cost errors name the key", "[whatif][screen]") {
   CHECK(e.message.find("tool_costs") != std::string::npos);
   e = spec_error(screen_spec(head + ", \"tool_costs\": {\"Litho_E\": 2}, \"budget\": \"x\"}"));
   CHECK(e.field == "screen.budget");
+  e = spec_error(screen_spec(head + ", \"confirm\": \"cheapest\"}"));
+  CHECK(e.field == "screen.confirm");
+  e = spec_error(screen_spec(head + ", \"confirm\": \"efficient\"}"));
+  CHECK(e.field == "screen.confirm");
+  CHECK(e.message.find("tool_costs") != std::string::npos);
+  CHECK(parsed(head + ", \"tool_costs\": {\"Litho_E\": 2}, \"confirm\": \"efficient\"}").confirm_efficient);
   const ScreenSpec sc = parsed(head + ", \"tool_costs\": {\"Litho_E\": 2.5}, \"budget\": 3}");
   CHECK(sc.costed);
   REQUIRE(sc.budget);
@@ -391,4 +397,31 @@ TEST_CASE("screen: with tool costs and a budget the mini-fab screen confirms poi
   CHECK(sc[0].find("cost")->as_number() == 0);
   CHECK(sc[1].find("cost")->as_number() == res.cost[res.confirmed[0]]);
   CHECK(screen_table(batch, res, results).find("cost") != std::string::npos);
+}
+
+TEST_CASE("screen: confirm \"efficient\" simulates the efficient points within the budget",
+          "[whatif][screen]") {
+  Screened sd = screened(screen_spec(
+      "{\"space\": {\"tool_count\": [{\"group\": \"Litho_E\", \"counts\": [1, 2, 3]}, "
+      "{\"group\": \"Diffusion_AB\", \"min\": 1, \"max\": 3}]}, \"design\": {\"type\": \"grid\"}, "
+      "\"tool_costs\": {\"Litho_E\": 4, \"Diffusion_AB\": 1}, \"budget\": 5, \"confirm\": \"efficient\"}",
+      "\"metrics\": [\"throughput\", \"cycle_time\"],\n\"flow\": {\"warmup_days\": 30},\n"));
+  const ScreenResult& res = sd.res;
+  std::vector<std::size_t> want;
+  for (std::size_t i = 0; i < res.points.size(); ++i)
+    if (res.efficient[i] && res.cost[i] <= 5 &&
+        (res.points[i][0] != 1 || res.points[i][1] != 2))  // not the base
+      want.push_back(i);
+  REQUIRE_FALSE(want.empty());
+  REQUIRE(res.confirmed.size() == want.size());
+  CHECK(std::is_permutation(res.confirmed.begin(), res.confirmed.end(), want.begin()));
+  for (std::size_t j = 1; j < res.confirmed.size(); ++j)
+    CHECK(res.cost[res.confirmed[j - 1]] <= res.cost[res.confirmed[j]]);  // cheapest first
+  // Each is a scenario of the batch named by its flow rank.
+  REQUIRE(sd.batch.scenarios.size() == 1 + want.size());
+  for (std::size_t j = 0; j < res.confirmed.size(); ++j) {
+    const std::size_t i = res.confirmed[j];
+    CHECK(sd.batch.scenarios[res.first_confirmed + j].name ==
+          "#" + std::to_string(res.rank[i]) + " p" + std::to_string(i));
+  }
 }

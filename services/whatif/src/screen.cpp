@@ -365,8 +365,21 @@ model::Result<ScreenResult> screen(Batch& b, const flow::FlowModel& fm, unsigned
   res.rank.assign(N, 0);
   for (std::size_t j = 0; j < N; ++j) res.rank[res.order[j]] = j + 1;
 
-  // The best k join the batch, as load_batch would add them.
-  const std::size_t k = std::min<std::size_t>(sc.confirm, N);
+  // The best k (or the efficient points within the budget, cheapest first) join the batch, as
+  // load_batch would add them.
+  std::vector<std::size_t> chosen;
+  if (sc.confirm_efficient) {
+    for (std::size_t i = 0; i < N; ++i)  // (a point with the base's values is the base: not again)
+      if (res.efficient[i] && (!sc.budget || res.cost[i] <= *sc.budget) &&
+          !point_scenario(base, sc, res.points[i], "").deltas.empty())
+        chosen.push_back(i);
+    std::sort(chosen.begin(), chosen.end(), [&](std::size_t a, std::size_t c) {
+      return res.cost[a] != res.cost[c] ? res.cost[a] < res.cost[c] : res.rank[a] < res.rank[c];
+    });
+  } else {
+    chosen.assign(res.order.begin(),
+                  res.order.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(sc.confirm, N)));
+  }
   std::string probe;
   if (!b.checkpoint.empty()) {
     probe = b.checkpoint;
@@ -378,11 +391,10 @@ model::Result<ScreenResult> screen(Batch& b, const flow::FlowModel& fm, unsigned
   }
   const des::RuleRegistry rules;
   res.first_confirmed = b.scenarios.size();
-  for (std::size_t j = 0; j < k; ++j) {
-    const std::size_t i = res.order[j];
-    des::Scenario s =
-        point_scenario(base, sc, res.points[i],
-                       std::string("#").append(std::to_string(j + 1)).append(" p").append(std::to_string(i)));
+  for (const std::size_t i : chosen) {
+    des::Scenario s = point_scenario(
+        base, sc, res.points[i],
+        std::string("#").append(std::to_string(res.rank[i])).append(" p").append(std::to_string(i)));
     for (const auto& e : b.scenarios)
       if (e.name == s.name)
         return Error{file, 0, "scenarios", "the name '" + s.name + "' is a screen's (rename the scenario)"};

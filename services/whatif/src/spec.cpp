@@ -229,7 +229,16 @@ void read_screen(const std::string& file, const Value& v, const std::filesystem:
              "unknown objective \"" + key + "\" (min_cycle_time, max_throughput)");
   }
   if (v.find("throughput_tolerance")) sc.throughput_tolerance = o.number("throughput_tolerance", 0, 1, false);
-  if (v.find("confirm")) sc.confirm = static_cast<std::uint32_t>(o.whole("confirm", 1, 1000));
+  if (const Value* cv = v.find("confirm")) {
+    if (cv->is_string()) {
+      if (cv->as_string() != "efficient")
+        o.fail("screen.confirm", cv->line(),
+               "expected a number of points or \"efficient\", got \"" + cv->as_string() + "\"");
+      sc.confirm_efficient = true;
+    } else {
+      sc.confirm = static_cast<std::uint32_t>(o.whole("confirm", 1, 1000));
+    }
+  }
   // {"<group>": cost of one tool, ...}: each group one the space varies the count of.
   if (const Value* tc = v.find("tool_costs")) {
     const auto& members = o.typed("tool_costs", *tc, Type::Object).as_object();
@@ -255,6 +264,9 @@ void read_screen(const std::string& file, const Value& v, const std::filesystem:
     if (!sc.costed) o.fail("screen.budget", bv->line(), "a budget needs \"tool_costs\"");
     sc.budget = o.number("budget", -1e15, 1e15, false);
   }
+  if (sc.confirm_efficient && !sc.costed)
+    o.fail("screen.confirm", v.find("confirm")->line(),
+           "confirming the efficient points needs \"tool_costs\"");
 }
 
 Spec read_rest(const Obj& o, Spec s, const std::filesystem::path& dir) {

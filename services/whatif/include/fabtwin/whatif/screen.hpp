@@ -72,15 +72,16 @@ struct ScreenResult {
   std::vector<flow::ScenarioResult> flow;  // per point
   std::vector<std::size_t> order;          // point indices, best first
   std::vector<std::size_t> rank;           // per point, 1-based
-  std::vector<std::size_t> confirmed;      // the top k point indices (in rank order)
-  std::vector<double> cost;                // per point where the spec has tool costs (else empty)
-  std::vector<bool> efficient;             // per point where the spec has tool costs: efficient_points
-  std::size_t first_confirmed = 0;         // batch scenario index of confirmed[0]
+  std::vector<std::size_t> confirmed;  // the top k point indices (in rank order; "efficient": cheapest first)
+  std::vector<double> cost;            // per point where the spec has tool costs (else empty)
+  std::vector<bool> efficient;         // per point where the spec has tool costs: efficient_points
+  std::size_t first_confirmed = 0;     // batch scenario index of confirmed[0]
   double flow_seconds = 0;
 };
 
-// Evaluates the design and appends the top k points to `batch` (scenarios and spec.scenarios) as
-// scenarios named "#<rank> p<index>" (deltas applied as load_batch would). Errors name the spec file, the
+// Evaluates the design and appends the top k points (with "confirm": "efficient", the efficient
+// points within the budget, cheapest first) to `batch` (scenarios and spec.scenarios) as scenarios
+// named "#<flow rank> p<index>" (deltas applied as load_batch would). Errors name the spec file, the
 // factor's line and path (a factor the model cannot take at its min or max).
 model::Result<ScreenResult> screen(Batch& batch, const flow::FlowModel& fm, unsigned threads);
 

@@ -73,6 +73,7 @@ struct ScreenSpec {
   Objective objective = Objective::MinCycleTime;
   double throughput_tolerance = 0.005;  // min_cycle_time: feasible if throughput >= base * (1 - tol)
   std::uint32_t confirm = 3;            // best k simulated
+  bool confirm_efficient = false;       // "confirm": "efficient": the efficient points within the budget
   // Costs (screen.tool_costs, Factor::tool_cost): a point costs the tools it adds to the base's
   // counts (negative: it saves the tools it removes); with a budget, a point costing more ranks
   // after every point within it.
