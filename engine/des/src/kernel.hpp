@@ -176,11 +176,15 @@ struct Job {
   std::int64_t start = 0, setup_end = 0, end = 0;
 };
 
+static_assert(sizeof(Job) == 64, "a job fills one cache line (ToolRt keeps two inline)");
+
 enum class Avail : std::uint8_t { Up, Down, Pm, Engineering, NonScheduled };
 
 struct alignas(64) ToolRt {
-  // What dispatch and every job start and end read first (the first two cache lines: state,
-  // available list, journal version, accounting times, jobs), then what downs and accounting read.
+  // By cache line (the record is 64-byte aligned): the state, available list and journal version,
+  // which dispatch reads first; the E10 accounting, which every job start and end writes; the state
+  // time, the lazy PM counts, pending failures and the jobs' header; one line per job; then what
+  // downs and PMs read.
   Avail avail = Avail::Up;
   bool in_avail = false;
   bool avail_reported = false;  // put there by an event (follow: lasts until reported over)
