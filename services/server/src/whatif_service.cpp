@@ -62,6 +62,14 @@ struct WhatIfServiceImpl::Job {
   std::int64_t finished_unix_ms = 0;  // once in a final state
   std::set<WatchReactor*> watchers;
 
+  // Enters a final state (DONE, FAILED, CANCELLED), its finish time with it: a listing that sees
+  // the state sees the time.
+  void end_locked(v1::JobState s, std::string why) {
+    state = s;
+    message = std::move(why);
+    finished_unix_ms = unix_ms_now();
+  }
+
   v1::JobSummary summary_locked() const {
     v1::JobSummary j;
     j.set_job_id(id);
@@ -189,7 +197,6 @@ void WhatIfServiceImpl::keep(Job& job) {
     row.message = job.message;
     row.name = job.name;
     row.submitted_unix_ms = job.submitted_unix_ms;
-    if (job.finished_unix_ms == 0) job.finished_unix_ms = unix_ms_now();
     row.finished_unix_ms = job.finished_unix_ms;
     row.total_days = job.total;
     row.spec = job.spec_json;
@@ -219,8 +226,7 @@ void WhatIfServiceImpl::stop() {
   for (auto& j : queued) {
     {
       std::lock_guard jl(j->mu);
-      j->state = v1::CANCELLED;
-      j->message = "the server is shutting down";
+      j->end_locked(v1::CANCELLED, "the server is shutting down");
       j->publish_locked();
     }
     keep(*j);
@@ -292,8 +298,7 @@ void WhatIfServiceImpl::work() {
     {
       std::lock_guard jl(job->mu);
       if (job->cancel) {
-        job->state = v1::CANCELLED;
-        job->message = "cancelled before it started";
+        job->end_locked(v1::CANCELLED, "cancelled before it started");
       } else {
         job->state = v1::RUNNING;
         job->started = Clock::now();
@@ -360,8 +365,7 @@ void WhatIfServiceImpl::work() {
     job->defs.clear();
     {
       std::lock_guard jl(job->mu);
-      job->state = state;
-      job->message = message;
+      job->end_locked(state, message);
       if (state == v1::DONE) {
         job->results = std::move(out);
         job->done = job->total;
@@ -530,8 +534,7 @@ grpc::ServerUnaryReactor* WhatIfServiceImpl::Cancel(grpc::CallbackServerContext*
     if (q != queue_.end()) {
       queue_.erase(q);
       std::lock_guard jl(job->mu);
-      job->state = v1::CANCELLED;
-      job->message = "cancelled before it started";
+      job->end_locked(v1::CANCELLED, "cancelled before it started");
       job->publish_locked();
       job->batch = whatif::Batch{};  // off the queue: the worker never sees it
       finished_.push_back(job->id);
