@@ -1,4 +1,5 @@
 // fabtwin flow calibrate --model PATH --out FILE [--days D] [--warmup W] [--reps R] [--seed S] [--threads T]
+//                        [--rules R1,R2,...]
 // fabtwin flow run --model PATH --calibration FILE --scenarios FILE --out DIR [--days D] [--warmup W]
 //                  [--period-hours H] [--threads T] [--backend cpu|cuda] [--json]
 // The batched fluid model (engine/flow): calibrate its clearing functions from simulation runs,
@@ -30,6 +31,7 @@ struct CalibrateArgs {
   double days = 465, warmup = 100;
   unsigned reps = 3, threads = 0;
   std::uint64_t seed = 1;
+  std::vector<std::string> rules;
 };
 
 struct RunArgs {
@@ -57,15 +59,22 @@ int calibrate(const CalibrateArgs& a) {
   o.replications = a.reps;
   o.seed = a.seed;
   o.threads = resolve_threads(a.threads);
+  o.rules = a.rules;
   const auto t0 = std::chrono::steady_clock::now();
   auto c = flow::calibrate(m, o);
-  if (!c.ok()) throw std::runtime_error(c.error().what());
+  if (!c.ok()) {
+    if (c.error().field.starts_with("rules[")) throw UsageError("--rules: " + c.error().message);
+    throw std::runtime_error(c.error().what());
+  }
   const auto r = io::write_file(a.out, flow::to_json(c.value()));
   if (!r.ok()) throw std::runtime_error(r.error().what());
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf(
-      "%s: calibrated %zu tool groups from %u replications of %g days (warm-up %g), %.1f s; wrote %s\n",
-      m.name().c_str(), c->groups.size(), a.reps, a.days, a.warmup, wall, a.out.c_str());
+      "%s: calibrated %zu tool groups from %u replications of %g days (warm-up %g)%s, %.1f s; wrote %s\n",
+      m.name().c_str(), c->groups.size(), a.reps, a.days, a.warmup,
+      a.rules.empty() ? ""
+                      : (" under the model's rules and " + std::to_string(a.rules.size()) + " more").c_str(),
+      wall, a.out.c_str());
   return 0;
 }
 
@@ -185,7 +194,9 @@ void add_flow_commands(CLI::App& root, Commands& out) {
     CLI::App* c =
         add_command(*f, "calibrate", "Fit the flow model's clearing functions from simulation runs",
                     "Runs --reps replications of the simulation (seeds S, S+1, ...) and writes the\n"
-                    "calibration (JSON, docs/model-format.md \"Flow-model calibration\") to FILE.");
+                    "calibration (JSON, docs/model-format.md \"Flow-model calibration\") to FILE.\n"
+                    "--rules adds --reps runs per rule, every group's base rank key on it, so the\n"
+                    "flow model can evaluate rule changes (what-if screens over rules).");
     required(c->add_option("--model", o->model, "a native JSON model file or an SMT2020 folder")
                  ->type_name("PATH"));
     required(c->add_option("--out", o->out, "the calibration file to write")->type_name("FILE"));
@@ -194,6 +205,11 @@ void add_flow_commands(CLI::App& root, Commands& out) {
     add_whole(*c, "--reps", o->reps, "replications", 1, 1000);
     add_whole(*c, "--seed", o->seed, "seed of the first replication", 0);
     add_whole(*c, "--threads", o->threads, "replications in parallel; 0: all cores", 0, 4096);
+    c->add_option(
+         "--rules", o->rules,
+         "base rank rules to calibrate besides the model's own (fifo, cr, edd, spt; comma-separated)")
+        ->delimiter(',')
+        ->type_name("R1,R2");
     out.push_back({c, [o] { return calibrate(*o); }});
   }
   {

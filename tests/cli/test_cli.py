@@ -599,18 +599,21 @@ with tempfile.TemporaryDirectory() as tmp:
         "base": {"model": MINIFAB}, "horizon_days": 6, "warmup_days": 2, "replications": 2,
         "metrics": ["throughput"], "flow": {"calibration": cal},
         "scenarios": [{"name": "cr", "deltas": [{"rule": {"group": "Diffusion_AB", "rule": "cr"}}]},
-                      {"name": "2 litho", "deltas": [{"tool_count": {"group": "Litho_E", "count": 2}}]}]}))
+                      {"name": "2 litho", "deltas": [{"tool_count": {"group": "Litho_E", "count": 2}}]},
+                      {"name": "slow moves", "deltas": [{"transport_factor": 2}]}]}))
     rc, out, err = run("whatif", "run", fl, "--out", os.path.join(tmp, "fl"), "--quiet")
     rows = list(csv.DictReader(open(os.path.join(tmp, "fl", "results.csv")))) if rc == 0 else []
     est = {r["scenario"]: r["flow_estimate"] for r in rows if r["metric"] == "throughput_lots_per_day"}
-    check("whatif run with flow: estimates for base and tool change, none for a rule",
-          rc == 0 and est.get("base") and est.get("2 litho") and est.get("cr") == "", (rc, err, est))
+    check("whatif run with flow: estimates for base, tool change and a calibrated rule, none for transport",
+          rc == 0 and est.get("base") and est.get("2 litho") and est.get("cr") and est.get("slow moves") == "",
+          (rc, err, est))
     bad = spec_file("scr_bad.json", json.dumps({
         "base": {"model": MINIFAB}, "horizon_days": 6, "replications": 2,
-        "screen": {"space": {"rule": [{"group": "Diffusion_AB", "rules": ["cr"]}]},
+        "screen": {"space": {"rule": [{"group": "Diffusion_AB", "rules": ["cr", "hp"]}]},
                    "design": {"type": "lhs", "samples": 10}}}))
     rc, out, err = run("whatif", "screen", bad, "--out", os.path.join(tmp, "scr_bad"))
-    check("whatif screen: rules are not screened (exit 1, path)", rc == 1 and "screen.space.rule" in err and
+    check("whatif screen: a rule the calibration lacks (exit 1, path, nothing written)",
+          rc == 1 and "screen.space.rule[0]" in err and "rank_HP" in err and
           not os.path.exists(os.path.join(tmp, "scr_bad")), (rc, err))
     rc, out, err = run("whatif", "screen", small, "--out", os.path.join(tmp, "noscr"))
     check("whatif screen without a screen block: exit 1", rc == 1 and "screen" in err, (rc, err))

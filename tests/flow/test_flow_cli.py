@@ -97,6 +97,27 @@ with tempfile.TemporaryDirectory() as tmp:
     bad("--backend gpu: exit 2", base + ["--scenarios", scen, "--backend", "gpu"], 2, "--backend")
     bad("calibrate --warmup above --days: exit 2", ["flow", "calibrate", "--model", MINIFAB, "--days", "10",
                                                     "--warmup", "20", "--out", cal], 2, "--warmup")
+    bad("calibrate --rules with an unknown rule: exit 2", ["flow", "calibrate", "--model", MINIFAB, "--rules",
+                                                           "cr,fastest", "--out", cal], 2, "--rules")
+    # Under other rules: the own parameters as before, each group's parameters under each rule, and a
+    # rule scenario the run now evaluates.
+    rcal = os.path.join(tmp, "rules.flow.json")
+    rc, out, err = run("flow", "calibrate", "--model", MINIFAB, "--days", "60", "--warmup", "20", "--reps", "2",
+                       "--threads", "2", "--rules", "spt,cr", "--out", rcal)
+    rc_ = json.load(open(rcal)) if rc == 0 else {}
+    check("calibrate --rules: own parameters unchanged, each group under rank_SPT and rank_CR",
+          rc == 0 and c and [{k: v for k, v in g.items() if k != "rules"} for g in rc_.get("groups", [])] ==
+          c["groups"] and all(sorted(g["rules"]) == ["rank_CR", "rank_SPT"] for g in rc_["groups"]), (rc, out, err))
+    rscen = os.path.join(tmp, "r.json")
+    with open(rscen, "w") as f:
+        json.dump([{"name": "litho spt", "deltas": [{"rule": {"group": "Litho_E", "rule": "spt"}}]}], f)
+    rc, out, err = run("flow", "run", "--model", MINIFAB, "--calibration", rcal, "--scenarios", rscen, "--out",
+                       os.path.join(tmp, "o5"), "--days", "30", "--warmup", "10")
+    check("run: a rule the calibration has is evaluated", rc == 0, (rc, out, err))
+    rc, out, err = run("flow", "run", "--model", MINIFAB, "--calibration", cal, "--scenarios", rscen, "--out",
+                       os.path.join(tmp, "o6"), "--days", "30", "--warmup", "10")
+    check("run: a rule the calibration lacks: exit 1 naming the delta and --rules",
+          rc == 1 and "deltas[0].rule" in err and "--rules spt" in err, (rc, out, err))
     rc, out, err = run("flow", "run", "--model", MINIFAB, "--calibration", cal, "--scenarios", scen, "--out",
                        os.path.join(tmp, "o4"), "--days", "5", "--warmup", "0", "--backend", "cuda")
     check("--backend cuda: runs where a device exists, else exit 1 saying so",
@@ -106,7 +127,7 @@ with tempfile.TemporaryDirectory() as tmp:
 HELP = {
     (): ["flow"],
     ("flow",): ["calibrate", "run"],
-    ("flow", "calibrate"): ["--model", "--out", "--days", "--warmup", "--reps", "--seed", "--threads"],
+    ("flow", "calibrate"): ["--model", "--out", "--days", "--warmup", "--reps", "--seed", "--threads", "--rules"],
     ("flow", "run"): ["--model", "--calibration", "--scenarios", "--out", "--days", "--warmup", "--period-hours",
                       "--threads", "--backend", "--json"],
 }

@@ -59,6 +59,15 @@ inline void check_spec(const whatif::Spec& s) {
       whatif_broken("tool counts empty or not ascending");
     if (!f.discrete() && f.tool_cost != 0) whatif_broken("a cost on a factor that is not a tool count");
     if (!(f.tool_cost >= 0)) whatif_broken("a negative tool cost");
+    if (f.kind == whatif::Factor::Kind::Rule) {
+      if (f.rules.size() != f.levels.size()) whatif_broken("a rule factor without a rule per level");
+      for (std::size_t k = 0; k < f.rules.size(); ++k)
+        if (!f.rules[k].starts_with("rank_") || f.levels[k] != static_cast<double>(k) ||
+            std::count(f.rules.begin(), f.rules.end(), f.rules[k]) != 1)
+          whatif_broken("a rule level not a registry name, out of order or given twice");
+    } else if (!f.rules.empty()) {
+      whatif_broken("rules on a factor that is not a rule");
+    }
   }
   if (sc.budget && !sc.costed) whatif_broken("a budget without costs");
   if (sc.confirm_efficient && !sc.costed) whatif_broken("efficient points confirmed without costs");

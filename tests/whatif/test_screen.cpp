@@ -5,7 +5,9 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <set>
+#include <variant>
 
+#include "fabtwin/flow/scenario.hpp"
 #include "fabtwin/io/json.hpp"
 #include "fabtwin/whatif/output.hpp"
 #include "fabtwin/whatif/runner.hpp"
@@ -122,9 +124,25 @@ TEST_CASE("screen: Latin hypercube puts one sample in each stratum of each facto
 
 TEST_CASE("screen: spec errors name the file, line and path", "[whatif][screen]") {
   const std::string lhs = ", \"design\": {\"type\": \"lhs\", \"samples\": 10}}";
-  auto e = spec_error(screen_spec("{\"space\": {\"rule\": []}" + lhs));
-  CHECK(e.field == "screen.space.rule");
-  CHECK(e.message.find("rules are not screened") != std::string::npos);
+  auto e = spec_error(screen_spec("{\"space\": {\"rule\": [{\"group\": \"Litho_E\", \"rules\": []}]}" + lhs));
+  CHECK(e.field == "screen.space.rule[0].rules");
+  e = spec_error(screen_spec(
+      "{\"space\": {\"rule\": [{\"group\": \"Litho_E\", \"rules\": [\"cr\", \"fastest\"]}]}" + lhs));
+  CHECK(e.field == "screen.space.rule[0].rules[1]");
+  CHECK(e.message.find("unknown dispatch rule") != std::string::npos);
+  e = spec_error(screen_spec(
+      "{\"space\": {\"rule\": [{\"group\": \"Litho_E\", \"rules\": [\"cr\", \"rank_CR\"]}]}" + lhs));
+  CHECK(e.field == "screen.space.rule[0].rules[1]");
+  CHECK(e.message.find("twice") != std::string::npos);
+  e = spec_error(screen_spec("{\"space\": {\"rule\": [{\"group\": \"Litho_E\", \"rules\": [3]}]}" + lhs));
+  CHECK(e.field == "screen.space.rule[0].rules[0]");
+  e = spec_error(screen_spec("{\"space\": {\"rule\": [{\"group\": \"Litho_E\"}]}" + lhs));
+  CHECK(e.field == "screen.space.rule[0].rules");
+  e =
+      spec_error(screen_spec("{\"space\": {\"rule\": [{\"group\": \"Litho_E\", \"rules\": [\"cr\"]}, "
+                             "{\"group\": \"Litho_E\", \"rules\": [\"spt\"]}]}" +
+                             lhs));
+  CHECK(e.field == "screen.space.rule[1]");
   e = spec_error(screen_spec("{\"space\": {\"tools\": []}" + lhs));
   CHECK(e.field == "screen.space.tools");
   e = spec_error(screen_spec("{\"space\": {}" + lhs));
@@ -180,6 +198,15 @@ TEST_CASE("screen: spec errors name the file, line and path", "[whatif][screen]"
   REQUIRE_FALSE(b.ok());
   CHECK(b.error().field == "screen.space.tool_count[0].group");
   CHECK(b.error().line == 6);
+  // Rules are screened against the model's own lists: not with a rule for the whole base.
+  s = parse_spec(screen_spec("{\"space\": {\"rule\": [{\"group\": \"Litho_E\", \"rules\": [\"cr\"]}]}" + lhs,
+                             "\"rule\": \"edd\",\n"),
+                 "spec.json", kDir);
+  REQUIRE(s.ok());
+  b = load_batch(std::move(s.value()));
+  REQUIRE_FALSE(b.ok());
+  CHECK(b.error().field == "screen.space.rule[0]");
+  CHECK(b.error().message.find("rank_EDD") != std::string::npos);
   s = parse_spec(screen_spec("{\"space\": " + kSpace + lhs.substr(0, lhs.size() - 1) +
                              ", \"calibration\": \"no.json\"}"),
                  "spec.json", kDir);
@@ -307,7 +334,8 @@ TEST_CASE("screen: the mini-fab screen confirms the flow's top k", "[whatif][scr
   auto results = summarise_batch(batch, defs, run_pairs(batch, defs, 0, 4 * 2, ro));
   const auto flow = flow_for_batch(batch, fm, flow_options(batch.spec, 2));
   REQUIRE(flow.size() == 4);
-  CHECK_FALSE(flow[1]);  // the rule scenario: the flow model has no rules
+  REQUIRE(flow[1]);  // the rule scenario: the calibration has Diffusion_AB under rank_CR
+  CHECK(flow[1]->input.rule == std::vector<std::string>{"rank_CR", "", ""});
   REQUIRE(flow[2]);
   // The same flow figures as the screen's.
   CHECK(flow[2]->result.throughput_lots_per_day ==
@@ -317,7 +345,7 @@ TEST_CASE("screen: the mini-fab screen confirms the flow's top k", "[whatif][scr
     const MetricDef& d = results.defs[row.def];
     const bool estimable = d.metric == "utilisation" || d.metric == "cycle_time_mean_days" ||
                            (d.metric == "throughput_lots_per_day");
-    if (row.scenario == 1 || !estimable)
+    if (!estimable)
       CHECK_FALSE(row.flow_estimate);
     else
       CHECK(row.flow_estimate);
@@ -338,6 +366,70 @@ TEST_CASE("screen: the mini-fab screen confirms the flow's top k", "[whatif][scr
   CHECK(sc[1].find("flow")->is_null());
   CHECK(sc[2].find("simulation")->find("throughput_lots_per_day")->find("mean")->is_number());
   CHECK(screen_table(batch, res, results).find("#1 p") != std::string::npos);
+}
+
+TEST_CASE("screen: rules are screened with the calibration's parameters under each rule",
+          "[whatif][screen]") {
+  // Litho_E at 1-2 tools under FIFO (its own), SPT or CR; Diffusion_AB under FIFO or EDD: a grid of 12.
+  const std::string space =
+      "{\"space\": {\"tool_count\": [{\"group\": \"Litho_E\", \"counts\": [1, 2]}], \"rule\": [{\"group\": "
+      "\"Litho_E\", \"rules\": [\"fifo\", \"spt\", \"cr\"]}, {\"group\": \"Diffusion_AB\", \"rules\": "
+      "[\"edd\", "
+      "\"fifo\"]}]}, \"design\": {\"type\": \"grid\"}, \"confirm\": 2}";
+  Screened sd = screened(screen_spec(space, "\"metrics\": [\"throughput\", \"cycle_time\"],\n"));
+  const ScreenResult& res = sd.res;
+  const Batch& batch = sd.batch;
+  REQUIRE(res.points.size() == 12);
+  const auto& f = batch.spec.screen.factors;
+  REQUIRE(f.size() == 3);
+  CHECK(f[1].rules == std::vector<std::string>{"rank_FIFO", "rank_SPT", "rank_CR"});
+  CHECK(f[1].label == "rule:Litho_E");
+  // Point 0 (1 tool, FIFO, EDD): a rule delta for Diffusion_AB only (FIFO is Litho_E's own rule).
+  const des::Scenario p0 = point_scenario(batch.base_model, batch.spec.screen, res.points[0], "p0");
+  REQUIRE(p0.deltas.size() == 1);
+  const auto* rd = std::get_if<des::RuleDelta>(&p0.deltas[0].change);
+  REQUIRE(rd);
+  CHECK(rd->group == "Diffusion_AB");
+  CHECK(rd->rule == "rank_EDD");
+  // Point 3 (1 tool, SPT, FIFO): Litho_E under SPT, whose calibrated queue is shorter than FIFO's.
+  CHECK(res.points[3] == std::vector<double>{1, 1, 1});
+  CHECK(res.flow[3].cycle_time_days < res.flow[1].cycle_time_days);  // point 1: the base's values
+  CHECK(res.flow[1].cycle_time_days == Approx(res.base.cycle_time_days).epsilon(1e-12));
+  const auto in3 =
+      flow::scenario_input(sd.fm, point_scenario(batch.base_model, batch.spec.screen, res.points[3], "p3"));
+  REQUIRE(in3.ok());
+  CHECK(in3->rule == std::vector<std::string>{"", "", "rank_SPT"});
+  // The confirmed points run under their rules in the simulation.
+  REQUIRE(batch.scenarios.size() == 3);
+  for (std::size_t k = 0; k < 2; ++k) {
+    const auto& x = res.points[res.confirmed[k]];
+    const auto& gr = batch.scenarios[1 + k].options.group_rules;
+    const bool litho_rule = x[1] != 0, diff_rule = x[2] == 0;
+    CHECK(gr.size() == static_cast<std::size_t>(litho_rule) + static_cast<std::size_t>(diff_rule));
+    for (const auto& [group, rule] : gr)
+      CHECK(rule ==
+            (group == "Litho_E" ? f[1].rules[static_cast<std::size_t>(x[1])] : std::string("rank_EDD")));
+  }
+  // screen.csv names the rules.
+  const std::string csv = screen_csv(batch, res);
+  CHECK(csv.find("point,tools:Litho_E,rule:Litho_E,rule:Diffusion_AB,") == 0);
+  CHECK(csv.find("\nbase,1,rank_FIFO,rank_FIFO,") != std::string::npos);
+  CHECK(csv.find("\np3,1,rank_SPT,rank_FIFO,") != std::string::npos);
+
+  // A rule the calibration lacks is refused naming the factor.
+  auto s = parse_spec(screen_spec("{\"space\": {\"rule\": [{\"group\": \"Litho_E\", \"rules\": [\"fifo\", "
+                                  "\"hp\"]}]}, \"design\": {\"type\": \"grid\"}}"),
+                      "spec.json", kDir);
+  REQUIRE(s.ok());
+  auto b = load_batch(std::move(s.value()));
+  REQUIRE(b.ok());
+  auto fm = load_flow_model(b.value());
+  REQUIRE(fm.ok());
+  auto sr = screen(b.value(), fm.value(), 1);
+  REQUIRE_FALSE(sr.ok());
+  CHECK(sr.error().field == "screen.space.rule[0]");
+  CHECK(sr.error().message.find("cannot take rank_HP") != std::string::npos);
+  CHECK(sr.error().message.find("--rules hp") != std::string::npos);
 }
 
 TEST_CASE("screen: with tool costs and a budget the mini-fab screen confirms points within it",

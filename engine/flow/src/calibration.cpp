@@ -1,6 +1,7 @@
 #include "fabtwin/flow/calibration.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <mutex>
 #include <thread>
@@ -83,35 +84,69 @@ model::Result<Calibration> fit(const model::Model& m, std::span<const des::Kpis>
   return c;
 }
 
+const RuleCalibration* GroupCalibration::under(std::string_view rule) const {
+  for (const RuleCalibration& r : rules)
+    if (r.rule == rule) return &r;
+  return nullptr;
+}
+
 model::Result<Calibration> calibrate(const model::Model& m, const CalibrateOptions& o) {
   if (!(o.days > 0) || !(o.warmup_days >= 0) || !(o.warmup_days < o.days))
     return model::Error{"", 0, "days", "need days > warmup_days >= 0"};
   if (o.replications == 0) return model::Error{"", 0, "replications", "must be >= 1"};
-  std::vector<des::Kpis> runs(o.replications);
-  std::vector<std::string> errors(o.replications);
-  std::atomic<std::uint32_t> next{0};
+  // Rule sets: the model's own lists (""), then each rule (a registry name, once).
+  std::vector<std::string> sets{""};
+  const des::RuleRegistry builtin;
+  for (std::size_t i = 0; i < o.rules.size(); ++i) {
+    const std::string name = des::base_rule_name(o.rules[i]).value_or("");
+    const std::string field = "rules[" + std::to_string(i) + "]";
+    if (name.empty() || !builtin.find(name)) {
+      std::string known;
+      for (const auto& n : builtin.names()) known += (known.empty() ? "" : ", ") + n;
+      return model::Error{"", 0, field, "unknown dispatch rule '" + o.rules[i] + "'; known: " + known};
+    }
+    if (std::find(sets.begin(), sets.end(), name) != sets.end())
+      return model::Error{"", 0, field, "the rule '" + name + "' is given twice"};
+    sets.push_back(name);
+  }
+  const std::size_t R = o.replications, jobs = sets.size() * R;
+  std::vector<des::Kpis> runs(jobs);  // [set * R + replication]
+  std::vector<std::string> errors(jobs);
+  std::atomic<std::size_t> next{0};
   auto worker = [&] {
-    for (std::uint32_t r; (r = next.fetch_add(1)) < o.replications;) {
+    for (std::size_t j; (j = next.fetch_add(1)) < jobs;) {
       des::Options opt;
-      opt.seed = o.seed + r;
+      opt.seed = o.seed + j % R;
+      opt.rule = sets[j / R];
       opt.warmup = model::Duration{std::llround(o.warmup_days * kMsPerDay)};
       auto sim = des::Simulation::create(m, opt);
       if (!sim.ok()) {
-        errors[r] = sim.error().what();
+        errors[j] = sim.error().what();
         continue;
       }
       sim->run_until(model::SimTime{model::Duration{std::llround(o.days * kMsPerDay)}});
-      runs[r] = sim->kpis();
+      runs[j] = sim->kpis();
     }
   };
-  const unsigned n = std::max(1u, std::min(o.threads, o.replications));
+  const unsigned n = static_cast<unsigned>(std::max<std::size_t>(1, std::min<std::size_t>(o.threads, jobs)));
   std::vector<std::thread> pool;
   for (unsigned i = 1; i < n; ++i) pool.emplace_back(worker);
   worker();
   for (auto& t : pool) t.join();
   for (const auto& e : errors)
     if (!e.empty()) return model::Error{"", 0, "model", e};
-  return fit(m, runs, o.days, o.warmup_days, o.seed);
+  auto own = fit(m, std::span(runs).first(R), o.days, o.warmup_days, o.seed);
+  if (!own.ok()) return own;
+  for (std::size_t k = 1; k < sets.size(); ++k) {
+    auto under = fit(m, std::span(runs).subspan(k * R, R), o.days, o.warmup_days, o.seed);
+    if (!under.ok()) return under;
+    for (std::size_t g = 0; g < own->groups.size(); ++g) {
+      const GroupCalibration& u = under->groups[g];
+      own->groups[g].rules.push_back(RuleCalibration{sets[k], u.work_hours, u.process_hours, u.fixed_hours,
+                                                     u.queue_k_hours, u.utilisation, u.queue_hours});
+    }
+  }
+  return own;
 }
 
 // ---- JSON ------------------------------------------------------------------------------------
@@ -140,6 +175,20 @@ std::string to_json(const Calibration& c) {
     o.add("queue_k_hours", g.queue_k_hours);
     o.add("utilisation", g.utilisation);
     o.add("queue_hours", g.queue_hours);
+    if (!g.rules.empty()) {
+      json::Value rules = json::Value::object();
+      for (const RuleCalibration& r : g.rules) {
+        json::Value ro = json::Value::object();
+        ro.add("work_hours", r.work_hours);
+        ro.add("process_hours", r.process_hours);
+        ro.add("fixed_hours", r.fixed_hours);
+        ro.add("queue_k_hours", r.queue_k_hours);
+        ro.add("utilisation", r.utilisation);
+        ro.add("queue_hours", r.queue_hours);
+        rules.add(r.rule, std::move(ro));
+      }
+      o.add("rules", std::move(rules));
+    }
     groups.push_back(std::move(o));
   }
   root.add("groups", std::move(groups));
@@ -200,7 +249,8 @@ model::Result<Calibration> parse_calibration(std::string_view text, std::string_
     if (!g.is_object()) return fail(g, path.substr(0, path.size() - 1), "expected an object");
     static constexpr const char* kKeys[] = {
         "name",    "tools",         "work_hours",  "nominal_work_hours", "availability", "unscheduled_down",
-        "pm_down", "process_hours", "fixed_hours", "queue_k_hours",      "utilisation",  "queue_hours"};
+        "pm_down", "process_hours", "fixed_hours", "queue_k_hours",      "utilisation",  "queue_hours",
+        "rules"};
     for (const auto& mem : g.as_object())
       if (std::find_if(std::begin(kKeys), std::end(kKeys), [&](const char* k) { return mem.key == k; }) ==
           std::end(kKeys))
@@ -223,6 +273,30 @@ model::Result<Calibration> parse_calibration(std::string_view text, std::string_
     if (auto e = number(g, "queue_k_hours", path, gc.queue_k_hours, true, 0, kBig)) return *e;
     if (auto e = number(g, "utilisation", path, gc.utilisation, false, 0, 1)) return *e;
     if (auto e = number(g, "queue_hours", path, gc.queue_hours, false, 0, kBig)) return *e;
+    // {"rank_CR": {work_hours, process_hours, fixed_hours, queue_k_hours, utilisation, queue_hours}}
+    if (const json::Value* rules = g.find("rules")) {
+      if (!rules->is_object()) return fail(*rules, path + "rules", "expected an object of rules");
+      for (const auto& mem : rules->as_object()) {
+        const std::string rp = path + "rules." + mem.key + ".";
+        if (!mem.key.starts_with("rank_"))
+          return fail(mem.value, rp.substr(0, rp.size() - 1), "expected a rank rule's name (rank_CR, ...)");
+        if (!mem.value.is_object()) return fail(mem.value, rp.substr(0, rp.size() - 1), "expected an object");
+        for (const auto& k : mem.value.as_object())
+          if (k.key != "work_hours" && k.key != "process_hours" && k.key != "fixed_hours" &&
+              k.key != "queue_k_hours" && k.key != "utilisation" && k.key != "queue_hours")
+            return fail(k.value, rp + k.key, "unknown key");
+        RuleCalibration rc;
+        rc.rule = mem.key;
+        if (gc.under(rc.rule)) return fail(mem.value, rp.substr(0, rp.size() - 1), "given twice");
+        if (auto e = number(mem.value, "work_hours", rp, rc.work_hours, true, 0, kBig)) return *e;
+        if (auto e = number(mem.value, "process_hours", rp, rc.process_hours, true, 0, kBig)) return *e;
+        if (auto e = number(mem.value, "fixed_hours", rp, rc.fixed_hours, true, 0, kBig)) return *e;
+        if (auto e = number(mem.value, "queue_k_hours", rp, rc.queue_k_hours, true, 0, kBig)) return *e;
+        if (auto e = number(mem.value, "utilisation", rp, rc.utilisation, false, 0, 1)) return *e;
+        if (auto e = number(mem.value, "queue_hours", rp, rc.queue_hours, false, 0, kBig)) return *e;
+        gc.rules.push_back(std::move(rc));
+      }
+    }
     c.groups.push_back(std::move(gc));
   }
   return c;

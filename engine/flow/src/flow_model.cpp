@@ -48,6 +48,9 @@ model::Result<FlowModel> FlowModel::create(const model::Model& base, const Calib
         bad(c.queue_k_hours))
       return err(f, "a time that is negative or not finite");
     if (!(c.availability > 0 && c.availability <= 1)) return err(f + ".availability", "must be in (0, 1]");
+    for (const RuleCalibration& r : c.rules)
+      if (bad(r.work_hours) || bad(r.process_hours) || bad(r.fixed_hours) || bad(r.queue_k_hours))
+        return err(f + ".rules." + r.rule, "a time that is negative or not finite");
     if (c.tools == 0) return err(f + ".tools", "must be >= 1");
   }
   auto impl = std::make_unique<Impl>();
@@ -95,6 +98,7 @@ std::vector<ScenarioResult> FlowModel::run(std::span<const ScenarioInput> scenar
     check_len(in.availability.size(), G, "availability");
     check_len(in.work_factor.size(), G, "work_factor");
     check_len(in.release_factor.size(), P, "release_factor");
+    check_len(in.rule.size(), G, "rule");
     for (int g = 0; g < G; ++g) {
       const GroupCalibration& c = cal.groups[g];
       const double n = in.tools.empty() ? c.tools : in.tools[g];
@@ -104,12 +108,19 @@ std::vector<ScenarioResult> FlowModel::run(std::span<const ScenarioInput> scenar
       if (!(n >= 1)) throw std::invalid_argument(where + "tools must be >= 1");
       if (!(a > 0 && a <= 1)) throw std::invalid_argument(where + "availability must be in (0, 1]");
       if (!(wf > 0) || !std::isfinite(wf)) throw std::invalid_argument(where + "work_factor must be > 0");
+      // Under another base rank rule: that rule's work, sojourn and queue parameters.
+      const RuleCalibration* r = nullptr;
+      if (!in.rule.empty() && !in.rule[g].empty()) {
+        r = c.under(in.rule[g]);
+        if (!r) throw std::invalid_argument(where + "no calibration under rule '" + in.rule[g] + "'");
+      }
+      const double work_rule = r && c.work_hours > 0 ? r->work_hours / c.work_hours : 1.0;
       const std::size_t i = static_cast<std::size_t>(s) * G + g;
       cap[i] = n * a;
-      work[i] = wf;
-      sojourn[i] = c.fixed_hours + c.process_hours * wf;
+      work[i] = wf * work_rule;
+      sojourn[i] = (r ? r->fixed_hours : c.fixed_hours) + (r ? r->process_hours : c.process_hours) * wf;
       // Heavy traffic in a multi-server queue: the wait scales with the service time / servers.
-      queue_k[i] = c.queue_k_hours * wf * c.tools / n;
+      queue_k[i] = (r ? r->queue_k_hours : c.queue_k_hours) * wf * c.tools / n;
     }
     for (int p = 0; p < P; ++p) {
       const double f = in.release_factor.empty() ? 1.0 : in.release_factor[p];

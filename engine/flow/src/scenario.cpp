@@ -1,8 +1,10 @@
 #include "fabtwin/flow/scenario.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <set>
+#include <variant>
 
 #include "fabtwin/io/file.hpp"
 #include "fabtwin/io/json.hpp"
@@ -46,18 +48,20 @@ DownShares down_shares(const model::Model& m) {
   return d;
 }
 
+std::string lower(std::string s) {
+  for (char& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return s;
+}
+
 }  // namespace
 
 model::Result<ScenarioInput> scenario_input(const FlowModel& flow, const des::Scenario& s) {
   const std::string file = s.file.empty() ? "scenario '" + s.name + "'" : s.file;
-  for (std::size_t i = 0; i < s.deltas.size(); ++i) {
-    const auto key = des::delta_key(s.deltas[i]);
-    if (key == "rule" || key == "transport_factor")
-      return model::Error{file, s.deltas[i].line, "deltas[" + std::to_string(i) + "]." + std::string(key),
-                          std::string("the flow model does not understand '") + std::string(key) +
-                              "' deltas (it has no dispatching rules and calibrated transport times); "
-                              "run this scenario in the simulation"};
-  }
+  for (std::size_t i = 0; i < s.deltas.size(); ++i)
+    if (des::delta_key(s.deltas[i]) == "transport_factor")
+      return model::Error{file, s.deltas[i].line, "deltas[" + std::to_string(i) + "].transport_factor",
+                          "the flow model does not understand 'transport_factor' deltas (its transport "
+                          "times are calibrated, not modelled); run this scenario in the simulation"};
   const model::Model& base = flow.model();
   auto applied = des::apply_scenario(base, des::Options{}, s, des::RuleRegistry{});
   if (!applied.ok()) return applied.error();
@@ -66,6 +70,23 @@ model::Result<ScenarioInput> scenario_input(const FlowModel& flow, const des::Sc
   const std::size_t G = base.tool_groups().size(), P = base.products().size();
   ScenarioInput in;
   in.name = s.name;
+  // Rules: a group whose base rank key becomes another rule works under that rule's calibration.
+  for (std::size_t i = 0; i < s.deltas.size(); ++i) {
+    const auto* rd = std::get_if<des::RuleDelta>(&s.deltas[i].change);
+    if (!rd) continue;
+    const std::size_t g = base.find_tool_group(rd->group)->index();  // apply_scenario checked both
+    const std::string rule = des::base_rule_name(rd->rule).value();
+    const auto& ranks = base.tool_groups()[g].ranks;
+    const bool own = !ranks.empty() && ranks.back() != model::RankKey::HighestPriority &&
+                     ranks.back() != model::RankKey::LeastSetup && model::to_string(ranks.back()) == rule;
+    if (in.rule.empty()) in.rule.resize(G);
+    in.rule[g] = own ? "" : rule;
+    if (!own && !cal.groups[g].under(rule))
+      return model::Error{file, s.deltas[i].line, "deltas[" + std::to_string(i) + "].rule",
+                          "the flow calibration has no parameters for tool group '" + rd->group + "' under " +
+                              rule + " (calibrate with: fabtwin flow calibrate --rules " +
+                              lower(rule.substr(5)) + "); run this scenario in the simulation"};
+  }
   in.tools.resize(G);
   for (std::size_t g = 0; g < G; ++g) in.tools[g] = m.tool_groups()[g].tool_count;
   const auto r0 = detail::release_rates(base), r1 = detail::release_rates(m);

@@ -49,14 +49,39 @@ double level_value(const ScreenSpec& sc, const Factor& f, std::size_t j) {
   return std::min(f.max, f.min + (f.max - f.min) * static_cast<double>(j) / static_cast<double>(L - 1));
 }
 
-// The value a factor has in the base (no delta).
+// The group's own base rank rule (the last key of its list; "" where the list ends in rank_HP or
+// rank_RSETUP: a rule is appended).
+std::string own_rule(const model::Model& m, const std::string& group) {
+  const auto& ranks = m.tool_group(*m.find_tool_group(group)).ranks;
+  if (ranks.empty() || ranks.back() == model::RankKey::HighestPriority ||
+      ranks.back() == model::RankKey::LeastSetup)
+    return "";
+  return std::string(model::to_string(ranks.back()));
+}
+
+// The value a factor has in the base (no delta); a rule factor without the group's own rule: -1.
 double neutral(const model::Model& m, const Factor& f) {
   if (f.kind == Factor::Kind::ToolCount) return m.tool_group(*m.find_tool_group(f.group)).tool_count;
+  if (f.kind == Factor::Kind::Rule) {
+    const auto it = std::find(f.rules.begin(), f.rules.end(), own_rule(m, f.group));
+    return it == f.rules.end() ? -1.0 : static_cast<double>(it - f.rules.begin());
+  }
   return 1.0;
 }
 
 std::string num(double v) { return std::isfinite(v) ? io::json::format_number(v) : std::string(); }
 io::json::Value jnum(double v) { return std::isfinite(v) ? io::json::Value(v) : io::json::Value(); }
+
+// A factor's value as screen.csv and screen.json show it: a rule by name (the base's own rule
+// where no level is: "own"), anything else as its number.
+std::string factor_text(const model::Model& m, const Factor& f, double v) {
+  if (f.kind != Factor::Kind::Rule) return num(v);
+  if (v < 0) {
+    const std::string own = own_rule(m, f.group);
+    return own.empty() ? "own" : own;
+  }
+  return f.rules[static_cast<std::size_t>(v)];
+}
 
 double max_of(const std::vector<double>& v) {
   double m = 0;
@@ -133,6 +158,9 @@ des::Scenario point_scenario(const model::Model& base, const ScreenSpec& sc, std
       }
       case Factor::Kind::ProcessTime:
         s.deltas.push_back({des::ProcessTimeDelta{f.group, "", std::nullopt, v}, 0});
+        break;
+      case Factor::Kind::Rule:
+        s.deltas.push_back({des::RuleDelta{f.group, f.rules[static_cast<std::size_t>(v)]}, 0});
         break;
       case Factor::Kind::Availability: {
         des::AvailabilityDelta a;
@@ -310,15 +338,20 @@ model::Result<ScreenResult> screen(Batch& b, const flow::FlowModel& fm, unsigned
   // Each factor alone at its ends: the model must take it (else the error names the factor).
   std::vector<double> mid(sc.factors.size());
   for (std::size_t k = 0; k < sc.factors.size(); ++k) mid[k] = neutral(base, sc.factors[k]);
-  for (std::size_t k = 0; k < sc.factors.size(); ++k)
-    for (double v : {sc.factors[k].min, sc.factors[k].max}) {
+  for (std::size_t k = 0; k < sc.factors.size(); ++k) {
+    const Factor& f = sc.factors[k];
+    // (every rule: the calibration may lack any of them)
+    const std::vector<double> ends =
+        f.kind == Factor::Kind::Rule ? f.levels : std::vector<double>{f.min, f.max};
+    for (double v : ends) {
       auto x = mid;
       x[k] = v;
       auto in = flow::scenario_input(fm, point_scenario(base, sc, x, "check"));
       if (!in.ok())
-        return Error{file, sc.factors[k].line, sc.factors[k].path,
-                     "the model refuses " + io::json::format_number(v) + ": " + in.error().message};
+        return Error{file, f.line, f.path,
+                     "cannot take " + factor_text(base, f, v) + ": " + in.error().message};
     }
+  }
 
   ScreenResult res;
   res.points = make_design(sc);
@@ -436,11 +469,12 @@ std::string screen_csv(const Batch& b, const ScreenResult& s) {
     return t;
   };
   out += "base";
-  for (const Factor& f : sc.factors) out += ',' + num(neutral(b.base_model, f));
+  for (const Factor& f : sc.factors) out += ',' + factor_text(b.base_model, f, neutral(b.base_model, f));
   out += figures(s.base) + ",," + (sc.costed ? ",0,\n" : "\n");
   for (std::size_t i = 0; i < s.points.size(); ++i) {
     out.append("p").append(std::to_string(i));
-    for (double v : s.points[i]) out += ',' + num(v);
+    for (std::size_t k = 0; k < sc.factors.size(); ++k)
+      out += ',' + factor_text(b.base_model, sc.factors[k], s.points[i][k]);
     const bool conf = std::find(s.confirmed.begin(), s.confirmed.end(), i) != s.confirmed.end();
     out += figures(s.flow[i]) + ',' + std::to_string(s.rank[i]) + ',' + (conf ? "1" : "0");
     if (sc.costed) out += ',' + num(s.cost[i]) + ',' + (s.efficient[i] ? "1" : "0");
@@ -545,7 +579,11 @@ std::string screen_json(const Batch& b, const ScreenResult& s, const Results& r)
     o.add("point", e.point ? Value(static_cast<double>(*e.point)) : Value());
     if (e.point) {
       Value fx = Value::object();
-      for (std::size_t k = 0; k < sc.factors.size(); ++k) fx.add(sc.factors[k].label, s.points[*e.point][k]);
+      for (std::size_t k = 0; k < sc.factors.size(); ++k) {
+        const Factor& f = sc.factors[k];
+        const double v = s.points[*e.point][k];
+        fx.add(f.label, f.kind == Factor::Kind::Rule ? Value(factor_text(b.base_model, f, v)) : Value(v));
+      }
       o.add("factors", std::move(fx));
     }
     o.add("flow_rank", e.flow_rank ? Value(static_cast<double>(*e.flow_rank)) : Value());

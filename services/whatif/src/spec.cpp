@@ -115,10 +115,6 @@ void read_screen(const std::string& file, const Value& v, const std::filesystem:
   const Value& space = o.need("space");
   const Obj sp(file, space, "screen.space",
                {"tool_count", "release", "process_time", "availability", "rule"});
-  if (const Value* r = space.find("rule"))
-    sp.fail("screen.space.rule", r->line(),
-            "rules are not screened: the flow model has no dispatching rules; give rule changes as "
-            "\"scenarios\" (they are simulated beside the confirmed points)");
   auto list = [&](std::string_view key) -> const std::vector<Value>* {
     const Value* a = space.find(key);
     return a ? &sp.typed(key, *a, Type::Array).as_array() : nullptr;
@@ -182,6 +178,34 @@ void read_screen(const std::string& file, const Value& v, const std::filesystem:
                    "\" (mttf_factor, mttr_factor, pm_interval_factor, pm_duration_factor)");
       read_range(t, e, f);
       f.label = f.key + ":" + f.group;
+      sc.factors.push_back(std::move(f));
+    }
+  if (const auto* rl = list("rule"))
+    for (std::size_t i = 0; i < rl->size(); ++i) {
+      const Value& e = (*rl)[i];
+      const std::string path = "screen.space.rule[" + std::to_string(i) + "]";
+      const Obj t(file, e, path, {"group", "rules"});
+      Factor f{Factor::Kind::Rule, t.string("group"), "", {}, 0, 0, path, e.line(), ""};
+      const auto& arr = t.typed("rules", t.need("rules"), Type::Array).as_array();
+      if (arr.empty()) t.fail(path + ".rules", e.find("rules")->line(), "give at least one rule");
+      const des::RuleRegistry builtin;
+      for (std::size_t k = 0; k < arr.size(); ++k) {
+        const std::string rp = path + ".rules[" + std::to_string(k) + "]";
+        if (!arr[k].is_string())
+          t.fail(rp, arr[k].line(), "expected a rule name, got " + type_name(arr[k].type()));
+        const std::string name = des::base_rule_name(arr[k].as_string()).value_or("");
+        if (name.empty() || !builtin.find(name)) {
+          std::string known;
+          for (const auto& n : builtin.names()) known += (known.empty() ? "" : ", ") + n;
+          t.fail(rp, arr[k].line(), "unknown dispatch rule \"" + arr[k].as_string() + "\"; known: " + known);
+        }
+        if (std::find(f.rules.begin(), f.rules.end(), name) != f.rules.end())
+          t.fail(rp, arr[k].line(), "the rule " + name + " is given twice");
+        f.rules.push_back(name);
+        f.levels.push_back(static_cast<double>(k));
+      }
+      f.min = f.levels.front(), f.max = f.levels.back();
+      f.label = "rule:" + f.group;
       sc.factors.push_back(std::move(f));
     }
   if (sc.factors.empty()) sp.fail("screen.space", space.line(), "give at least one factor");
@@ -449,9 +473,18 @@ Result<Batch> load_batch_from(Spec spec, model::Model base_model, std::string ch
   for (const std::string& g : spec.groups)
     if (!b.base_model.find_tool_group(g)) return Error{file, 0, "groups", "unknown tool group '" + g + "'"};
 
-  for (const Factor& f : spec.screen.factors)
+  for (const Factor& f : spec.screen.factors) {
     if (f.kind != Factor::Kind::Release && !b.base_model.find_tool_group(f.group))
       return Error{file, f.line, f.path + ".group", "unknown tool group '" + f.group + "'"};
+    // A rule level is the group's own rank list with another base key: the base must run the
+    // model's own lists (the flow calibration's), not a rule set for the whole batch.
+    if (f.kind == Factor::Kind::Rule && (!opt.rule.empty() || !opt.group_rules.empty()))
+      return Error{file, f.line, f.path,
+                   "screening rules needs a base on the model's own rank lists; the base runs rule '" +
+                       (opt.rule.empty() ? opt.group_rules.front().second
+                                         : des::base_rule_name(opt.rule).value_or(opt.rule)) +
+                       "'"};
+  }
 
   const des::RuleRegistry rules;
   b.scenarios.push_back({"base", b.base_model, opt, false});

@@ -10,6 +10,12 @@
 // Fitted from the simulation: work per lot = busy tool-hours / lots started; availability = up
 // share; process = visit-weighted mean process wall time of the group's steps (incl. load and
 // unload); fixed = mean transport time to the group; k = mean queue time * (1 - rho) / rho.
+//
+// Dispatching rules: the fit above is of the model's own rank lists. `calibrate` with `rules` also
+// runs the simulation with each of those rules as every group's base (last) rank key (des::Options::
+// rule, the same change a scenario's rule delta makes to one group) and keeps what each group's
+// queue takes under it (RuleCalibration): a group's parameters under a rule are assumed not to
+// depend on the rules of the others (they are fitted with every group on that rule).
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -22,19 +28,29 @@
 
 namespace fabtwin::flow {
 
+// What a group's queue takes when its base rank key is `rule` (fitted as GroupCalibration's own).
+struct RuleCalibration {
+  std::string rule;  // the rule's registry name ("rank_CR")
+  double work_hours = 0, process_hours = 0, fixed_hours = 0, queue_k_hours = 0;
+  double utilisation = 0, queue_hours = 0;  // observed under the rule (for reference)
+};
+
 struct GroupCalibration {
   std::string name;
-  std::uint32_t tools = 1;        // base tool count (the model's)
-  double work_hours = 0;          // tool-hours per lot visit (batching, cascading, setups included)
-  double nominal_work_hours = 0;  // the model's expected tool-hours per visit (weights steps of g)
-  double availability = 1;        // up share of calendar time (productive + setup + standby + eng.)
-  double unscheduled_down = 0;    // share lost to failures (availability deltas scale it)
-  double pm_down = 0;             // share lost to PMs
-  double process_hours = 0;       // sojourn that scales with processing time (process wall time)
-  double fixed_hours = 0;         // sojourn that does not grow with load (transport; queue when idle)
-  double queue_k_hours = 0;       // k of the queue term; >= 0
-  double utilisation = 0;         // observed busy share of uptime (for reference)
-  double queue_hours = 0;         // observed mean queue time per visit (for reference)
+  std::uint32_t tools = 1;             // base tool count (the model's)
+  double work_hours = 0;               // tool-hours per lot visit (batching, cascading, setups included)
+  double nominal_work_hours = 0;       // the model's expected tool-hours per visit (weights steps of g)
+  double availability = 1;             // up share of calendar time (productive + setup + standby + eng.)
+  double unscheduled_down = 0;         // share lost to failures (availability deltas scale it)
+  double pm_down = 0;                  // share lost to PMs
+  double process_hours = 0;            // sojourn that scales with processing time (process wall time)
+  double fixed_hours = 0;              // sojourn that does not grow with load (transport; queue when idle)
+  double queue_k_hours = 0;            // k of the queue term; >= 0
+  double utilisation = 0;              // observed busy share of uptime (for reference)
+  double queue_hours = 0;              // observed mean queue time per visit (for reference)
+  std::vector<RuleCalibration> rules;  // under other base rank rules (calibrate's `rules`)
+  // The parameters under `rule` (a registry name, "rank_CR"), null when not calibrated.
+  const RuleCalibration* under(std::string_view rule) const;
 };
 
 struct Calibration {
@@ -57,9 +73,12 @@ struct CalibrateOptions {
   std::uint32_t replications = 3;
   std::uint64_t seed = 1;  // replication r: seed + r
   unsigned threads = 1;    // replications in parallel
+  // Base rank rules to calibrate besides the model's own ("cr" or "rank_CR"; built-in rules): each
+  // adds `replications` runs with every group's base key on the rule (GroupCalibration::rules).
+  std::vector<std::string> rules;
 };
-// Runs the simulation (model's own rules) and fits. Fails on a bad option or a model the
-// simulation refuses.
+// Runs the simulation (model's own rules, then each of options.rules) and fits. Fails on a bad
+// option, an unknown rule or a model the simulation refuses.
 model::Result<Calibration> calibrate(const model::Model& model, const CalibrateOptions& options);
 
 // JSON text (schema "fabtwin.v1.FlowCalibration") and back; parse errors name file, line, field.

@@ -32,6 +32,9 @@ struct ScenarioInput {
   std::vector<double> availability;    // per tool group: up share of calendar time, (0, 1]
   std::vector<double> work_factor;     // per tool group: processing time factor (> 0)
   std::vector<double> release_factor;  // per product: start rate factor (>= 0)
+  // per tool group: the base rank rule its queue works under, one its calibration has
+  // (GroupCalibration::rules; "": the model's own lists; empty: every group its own)
+  std::vector<std::string> rule;
 };
 
 struct RunOptions {

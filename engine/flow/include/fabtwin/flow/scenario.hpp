@@ -1,9 +1,10 @@
 #pragma once
 // The engine's scenario deltas (des::Scenario) as flow-model inputs. The deltas the flow model
 // understands: tool_count, release, product_mix, availability, process_time_factor (a group; a
-// route step counts as a group factor weighted by the step's share of the group's work). Refused,
-// with an Error naming the delta ("deltas[i].rule"): rule and transport_factor (the fluid model
-// has no dispatching and its transport time is calibrated, not modelled).
+// route step counts as a group factor weighted by the step's share of the group's work), and rule
+// where the calibration has the group's parameters under that rule (flow calibrate --rules).
+// Refused, with an Error naming the delta ("deltas[i].transport_factor"): transport_factor (its
+// transport time is calibrated, not modelled) and a rule the calibration lacks for the group.
 #include <filesystem>
 #include <string_view>
 #include <vector>

@@ -46,17 +46,18 @@ struct FlowSettings {
 
 // One factor of a screening design (screen.space).
 struct Factor {
-  enum class Kind : std::uint8_t { ToolCount, Release, ProcessTime, Availability };
+  enum class Kind : std::uint8_t { ToolCount, Release, ProcessTime, Availability, Rule };
   Kind kind = Kind::ToolCount;
   std::string group;  // tool group (not for Release)
   std::string key;    // Availability: mttf_factor | mttr_factor | pm_interval_factor | pm_duration_factor
-  std::vector<double> levels;  // ToolCount: the counts (ascending); continuous: empty
+  std::vector<double> levels;  // ToolCount: the counts (ascending); Rule: 0 .. rules - 1; continuous: empty
   double min = 0, max = 0;     // continuous range (ToolCount: levels' ends)
   std::string path;            // JSON path ("screen.space.tool_count[0]") and line, for errors
   int line = 0;
   std::string label;     // column name in screen.csv ("tools:Litho_E", "release", ...)
   double tool_cost = 0;  // ToolCount: the cost of one tool of the group (screen.tool_costs; 0: none)
-  bool discrete() const { return kind == Kind::ToolCount; }
+  std::vector<std::string> rules;  // Rule: the group's base rank rule at each level (registry names)
+  bool discrete() const { return kind == Kind::ToolCount || kind == Kind::Rule; }
 };
 
 enum class Objective : std::uint8_t { MinCycleTime, MaxThroughput };
