@@ -105,4 +105,11 @@ std::optional<std::string> base_rule_name(std::string_view cli_rule) {
   return up;
 }
 
+std::string own_base_rule(const model::ToolGroup& g) {
+  if (g.ranks.empty() || g.ranks.back() == model::RankKey::HighestPriority ||
+      g.ranks.back() == model::RankKey::LeastSetup)
+    return "";
+  return std::string(model::to_string(g.ranks.back()));
+}
+
 }  // namespace fabtwin::des

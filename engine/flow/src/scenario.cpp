@@ -76,9 +76,7 @@ model::Result<ScenarioInput> scenario_input(const FlowModel& flow, const des::Sc
     if (!rd) continue;
     const std::size_t g = base.find_tool_group(rd->group)->index();  // apply_scenario checked both
     const std::string rule = des::base_rule_name(rd->rule).value();
-    const auto& ranks = base.tool_groups()[g].ranks;
-    const bool own = !ranks.empty() && ranks.back() != model::RankKey::HighestPriority &&
-                     ranks.back() != model::RankKey::LeastSetup && model::to_string(ranks.back()) == rule;
+    const bool own = des::own_base_rule(base.tool_groups()[g]) == rule;
     if (in.rule.empty()) in.rule.resize(G);
     in.rule[g] = own ? "" : rule;
     if (!own && !cal.groups[g].under(rule))

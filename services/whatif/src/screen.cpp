@@ -49,21 +49,12 @@ double level_value(const ScreenSpec& sc, const Factor& f, std::size_t j) {
   return std::min(f.max, f.min + (f.max - f.min) * static_cast<double>(j) / static_cast<double>(L - 1));
 }
 
-// The group's own base rank rule (the last key of its list; "" where the list ends in rank_HP or
-// rank_RSETUP: a rule is appended).
-std::string own_rule(const model::Model& m, const std::string& group) {
-  const auto& ranks = m.tool_group(*m.find_tool_group(group)).ranks;
-  if (ranks.empty() || ranks.back() == model::RankKey::HighestPriority ||
-      ranks.back() == model::RankKey::LeastSetup)
-    return "";
-  return std::string(model::to_string(ranks.back()));
-}
-
 // The value a factor has in the base (no delta); a rule factor without the group's own rule: -1.
 double neutral(const model::Model& m, const Factor& f) {
   if (f.kind == Factor::Kind::ToolCount) return m.tool_group(*m.find_tool_group(f.group)).tool_count;
   if (f.kind == Factor::Kind::Rule) {
-    const auto it = std::find(f.rules.begin(), f.rules.end(), own_rule(m, f.group));
+    const auto it = std::find(f.rules.begin(), f.rules.end(),
+                              des::own_base_rule(m.tool_group(*m.find_tool_group(f.group))));
     return it == f.rules.end() ? -1.0 : static_cast<double>(it - f.rules.begin());
   }
   return 1.0;
@@ -77,7 +68,7 @@ io::json::Value jnum(double v) { return std::isfinite(v) ? io::json::Value(v) : 
 std::string factor_text(const model::Model& m, const Factor& f, double v) {
   if (f.kind != Factor::Kind::Rule) return num(v);
   if (v < 0) {
-    const std::string own = own_rule(m, f.group);
+    const std::string own = des::own_base_rule(m.tool_group(*m.find_tool_group(f.group)));
     return own.empty() ? "own" : own;
   }
   return f.rules[static_cast<std::size_t>(v)];

@@ -63,4 +63,9 @@ class RuleRegistry {
 // rank_CR in LVHM), keeping the leading rank_HP / rank_RSETUP. Empty: the model's own lists.
 std::optional<std::string> base_rule_name(std::string_view cli_rule);  // "fifo" -> "rank_FIFO"
 
+// A tool group's own base rule: the last key of its rank list ("rank_FIFO"), the key a --rule or a
+// rule delta replaces; "" where the list is empty or ends in rank_HP / rank_RSETUP (a rule is
+// appended there).
+std::string own_base_rule(const model::ToolGroup& g);
+
 }  // namespace fabtwin::des
