@@ -89,21 +89,14 @@ int run(const WhatIfOptions& o) {
                                                           static_cast<unsigned>(cluster.local_size()));
     const bool talk = !o.quiet && cluster.rank() == 0;
     // The flow model: for the screen, and for the estimates beside the simulation ("flow" given).
-    std::optional<flow::FlowModel> fm;
-    std::optional<whatif::ScreenResult> screened;
-    if (o.screen || b.spec.flow.given) {
-      auto m = whatif::load_flow_model(b);
-      if (!m.ok()) {
-        if (cluster.rank() != 0) return kExitFailure;
-        throw std::runtime_error(m.error().what());
-      }
-      fm.emplace(std::move(m.value()));
+    auto m = whatif::flow_model_for(b, o.screen);
+    if (!m.ok()) {
+      if (cluster.rank() != 0) return kExitFailure;
+      throw std::runtime_error(m.error().what());
     }
+    const std::optional<flow::FlowModel> fm = std::move(m.value());
+    std::optional<whatif::ScreenResult> screened;
     if (o.screen) {
-      if (!b.spec.screen.given) {
-        if (cluster.rank() != 0) return kExitFailure;
-        throw std::runtime_error(b.spec.file + ": no \"screen\" block (docs/whatif.md \"Screening\")");
-      }
       if (talk) std::fprintf(stderr, "screening with the flow model...\n");
       auto sr = whatif::screen(b, *fm, threads);
       if (!sr.ok()) {
@@ -129,19 +122,13 @@ int run(const WhatIfOptions& o) {
     bar.finish();
     const auto all = cluster.gather(mine, pairs, defs.size());
     if (cluster.rank() != 0) return kExitOk;
-    auto results = whatif::summarise_batch(b, defs, all);
-    if (fm)
-      whatif::fill_flow_estimates(results, b, *fm,
-                                  whatif::flow_for_batch(b, *fm, whatif::flow_options(b.spec, threads)));
+    const auto results = whatif::summarise_with_flow(b, defs, all, fm ? &*fm : nullptr, threads);
     whatif::write_outputs(b, results, o.out);
-    if (screened) {
-      for (const auto& [name, text] :
-           {std::pair<std::string, std::string>{"screen.csv", whatif::screen_csv(b, *screened)},
-            {"screen.json", whatif::screen_json(b, *screened, results)}}) {
+    if (screened)
+      for (const auto& [name, text] : whatif::screen_files(b, *screened, results)) {
         const auto w = io::write_file(std::filesystem::path(o.out) / name, text);
         if (!w.ok()) throw std::runtime_error(w.error().what());
       }
-    }
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (!o.quiet) {
       std::printf("%s: %zu scenarios x %u replications (%s) in %.1f s on %d rank(s) x %u thread(s)\n",
@@ -230,7 +217,14 @@ int follow(v1::WhatIfService::Stub& stub, const std::string& id, const std::stri
   write_bytes(dir / "results.json", res.results_json());
   write_bytes(dir / "results.csv", res.results_csv());
   write_bytes(dir / "chart.png", res.chart_png());
-  if (!quiet) std::printf("wrote %s/results.csv, results.json, chart.png\n", out.c_str());
+  const bool screened = !res.screen_csv().empty();
+  if (screened) {
+    write_bytes(dir / "screen.csv", res.screen_csv());
+    write_bytes(dir / "screen.json", res.screen_json());
+  }
+  if (!quiet)
+    std::printf("wrote %s/results.csv, results.json, chart.png%s\n", out.c_str(),
+                screened ? ", screen.csv, screen.json" : "");
   return kExitOk;
 }
 

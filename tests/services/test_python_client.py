@@ -146,6 +146,26 @@ with tempfile.TemporaryDirectory(prefix="fabtwin_py") as tmp:
                                 os.path.join(tmp, "none"), "--quiet"], capture_output=True, text=True)
             check(r.returncode == 1 and "job-999" in r.stderr and
                   not os.path.exists(os.path.join(tmp, "none")), f"whatif results of an unknown job: exit 1 ({r.stderr.strip()})")
+            # A served screen: the files of `fabtwin whatif screen`, screen.csv and screen.json included.
+            scr = {"base": {"model": os.path.abspath(model)}, "horizon_days": 2, "warmup_days": 1, "replications": 2,
+                   "metrics": ["throughput", "cycle_time"],
+                   "screen": {"space": {"rule": [{"group": "Litho_E", "rules": ["fifo", "spt", "cr"]}]},
+                              "design": {"type": "grid"}, "confirm": 2}}
+            with open(os.path.join(tmp, "scr.json"), "w") as sf:
+                _json.dump(scr, sf)
+            sjob = c.whatif_submit(scr)
+            sstates = list(c.whatif_watch(sjob))
+            sres = c.whatif_results(sjob) if sstates[-1]["state"] == "done" else None
+            check(sres is not None and "rank_SPT" in sres.attrs["screen_csv"] and
+                  sres["flow_estimate"].notna().any(), f"whatif screen served: screen.csv and flow estimates ({sstates[-1]})")
+            subprocess.run([fabtwin, "whatif", "screen", os.path.join(tmp, "scr.json"), "--out", os.path.join(tmp, "ws"),
+                            "--quiet"], check=True)
+            r = subprocess.run([fabtwin, "whatif", "submit", os.path.join(tmp, "scr.json"), "--target", target,
+                                "--out", os.path.join(tmp, "ssub"), "--quiet"], capture_output=True, text=True)
+            check(r.returncode == 0, f"whatif submit of a screen: exit 0 ({r.stderr.strip()})")
+            for name in ("results.csv", "screen.csv", "screen.json"):
+                with open(os.path.join(tmp, "ws", name), "rb") as a, open(os.path.join(tmp, "ssub", name), "rb") as b:
+                    check(a.read() == b.read(), f"whatif submit of a screen: {name} as `whatif screen` writes it")
             try:
                 c.whatif_submit({**spec, "replications": 1})
                 check(False, "whatif_submit of a bad spec raises")

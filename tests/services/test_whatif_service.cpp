@@ -17,6 +17,7 @@
 #include "fabtwin/v1/whatif.grpc.pb.h"
 #include "fabtwin/whatif/output.hpp"
 #include "fabtwin/whatif/runner.hpp"
+#include "fabtwin/whatif/screen.hpp"
 #include "fabtwin/whatif/spec.hpp"
 #include "temp_dir.hpp"
 #include "test_paths.hpp"
@@ -141,19 +142,47 @@ std::string read_file(const fs::path& p) {
   return s.str();
 }
 
-// The same batch run in-process, as `fabtwin whatif run` does; the three files it writes.
+// The same batch run in-process, as `fabtwin whatif run` (or, with `screen`, `whatif screen`) does;
+// the files it writes, and the simulated days of its runs.
 struct Reference {
-  std::string json, csv, png;
+  std::string json, csv, png, screen_csv, screen_json;
+  double days = 0;
 };
-Reference run_in_process(whatif::Batch b) {
+Reference run_in_process(whatif::Batch b, bool screen = false) {
+  auto fm = whatif::flow_model_for(b, screen);
+  REQUIRE(fm.ok());
+  std::optional<whatif::ScreenResult> screened;
+  if (screen) {
+    auto sr = whatif::screen(b, *fm.value(), 1);
+    REQUIRE(sr.ok());
+    screened.emplace(std::move(sr.value()));
+  }
   const auto defs = whatif::metric_defs(b);
   const std::size_t pairs = b.scenarios.size() * b.spec.replications;
   const auto values = whatif::run_pairs(b, defs, 0, pairs, {.threads = 1});
-  const auto r = whatif::summarise_batch(b, defs, values);
+  const auto r = whatif::summarise_with_flow(b, defs, values, fm.value() ? &*fm.value() : nullptr, 1);
   test::TempDir out{"fabtwin_whatif_ref"};
   whatif::write_outputs(b, r, out.path);
-  return {read_file(out.path / "results.json"), read_file(out.path / "results.csv"),
-          read_file(out.path / "chart.png")};
+  Reference ref{read_file(out.path / "results.json"),
+                read_file(out.path / "results.csv"),
+                read_file(out.path / "chart.png"),
+                "",
+                "",
+                whatif::total_days(b, 0, pairs)};
+  if (screened) {
+    const auto files = whatif::screen_files(b, *screened, r);
+    ref.screen_csv = files[0].second;
+    ref.screen_json = files[1].second;
+  }
+  return ref;
+}
+
+whatif::Batch batch_of(const std::string& spec) {
+  auto parsed = whatif::parse_spec(spec, "test.json", "");
+  REQUIRE(parsed.ok());
+  auto batch = whatif::load_batch(std::move(parsed.value()));
+  REQUIRE(batch.ok());
+  return std::move(batch.value());
 }
 
 std::string model_spec(double horizon, double warmup, const std::string& extra = "") {
@@ -317,6 +346,62 @@ TEST_CASE("a live base is the served twin's state when submitted", "[services][w
   CHECK(run_in_process(std::move(batch_more.value())).json == g.results_json());
 }
 
+TEST_CASE("a served screen and a flow block: the files of whatif screen and run byte for byte",
+          "[services][whatif]") {
+  Running r;
+  const std::string model = test::minifab().string();
+  // Litho_E at 1 or 2 tools under FIFO (its own) or SPT: 4 points, the best 2 confirmed.
+  const std::string spec =
+      R"({"name": "served screen", "base": {"model": ")" + model +
+      R"("}, "horizon_days": 3, "warmup_days": 1, "replications": 2, "seed": 3,)"
+      R"( "metrics": ["throughput", "cycle_time"], "screen": {"space": {"tool_count":)"
+      R"( [{"group": "Litho_E", "counts": [1, 2]}], "rule": [{"group": "Litho_E", "rules":)"
+      R"( ["fifo", "spt"]}]}, "design": {"type": "grid"}, "confirm": 2}})";
+  v1::SubmitReply sub;
+  REQUIRE(r.submit(spec, sub).ok());
+  CHECK(sub.pairs() == 2);  // the base's, until the screen adds the confirmed points'
+  const auto progress = r.watch(sub.job_id());
+  REQUIRE_FALSE(progress.empty());
+  INFO(progress.back().message());
+  REQUIRE(progress.back().state() == v1::DONE);
+  for (const auto& p : progress)
+    if (p.state() == v1::RUNNING) CHECK((p.phase() == "screening" || p.phase() == "simulating"));
+  v1::ResultsReply res;
+  REQUIRE(r.results(sub.job_id(), res).ok());
+  const Reference ref = run_in_process(batch_of(spec), true);
+  CHECK(progress.back().total() == Approx(ref.days));
+  CHECK(res.results_json() == ref.json);
+  CHECK(res.results_csv() == ref.csv);
+  CHECK(res.chart_png() == ref.png);
+  CHECK(res.screen_csv() == ref.screen_csv);
+  CHECK(res.screen_json() == ref.screen_json);
+  CHECK(res.screen_csv().find("rank_SPT") != std::string::npos);
+  CHECK(res.rows(res.rows_size() - 1).scenario().starts_with("#2 p"));
+
+  // A "flow" block: the flow estimates beside the simulation, as whatif run writes them.
+  const std::string flow_spec = model_spec(3, 1, R"("flow": {"warmup_days": 5, "days": 10}, )");
+  const std::string id = r.submit_ok(flow_spec);
+  REQUIRE(r.watch(id).back().state() == v1::DONE);
+  REQUIRE(r.results(id, res).ok());
+  const Reference fref = run_in_process(batch_of(flow_spec));
+  CHECK(res.results_csv() == fref.csv);
+  CHECK(res.results_json() == fref.json);
+  CHECK(res.screen_csv().empty());
+  REQUIRE(res.rows_size() > 0);
+  CHECK(res.rows(0).metric() == "throughput_lots_per_day");
+  CHECK(res.rows(0).has_flow_estimate());  // the base's throughput, as the flow model has it
+
+  // A screen the flow model cannot take (a rule it has no calibration for) fails when it runs,
+  // naming the factor.
+  std::string bad = spec;
+  bad.replace(bad.find(R"("spt")"), 5, R"("hp")");
+  const std::string bid = r.submit_ok(bad);
+  const auto bp = r.watch(bid);
+  REQUIRE_FALSE(bp.empty());
+  CHECK(bp.back().state() == v1::FAILED);
+  CHECK(bp.back().message().find("screen.space.rule[0]") != std::string::npos);
+}
+
 TEST_CASE("bad specs are INVALID_ARGUMENT naming the field; unknown jobs NOT_FOUND", "[services][whatif]") {
   Running r;
   struct Case {
@@ -335,11 +420,11 @@ TEST_CASE("bad specs are INVALID_ARGUMENT naming the field; unknown jobs NOT_FOU
        "base.model"},
       {model_spec(2, 0).replace(model_spec(2, 0).find("Diffusion_AB"), 12, "No_Such_Group"),
        "scenarios[0].deltas[0]"},
-      // A screen is not served (it would run the base alone).
+      // A screen (or a "flow" block) whose calibration cannot be read: refused at once.
       {R"({"base": {"model": ")" + model +
            R"("}, "horizon_days": 2, "replications": 2, "screen": {"space": {"release": {"min": 0.9, "max": 1.1}},)"
-           R"( "design": {"type": "lhs", "samples": 4}}})",
-       "screen"},
+           R"( "design": {"type": "lhs", "samples": 4}, "calibration": "/nonexistent/c.flow.json"}})",
+       "flow.calibration"},
   };
   for (const Case& c : cases) {
     INFO(c.spec);

@@ -310,31 +310,36 @@ class Client:
 
     def whatif_watch(self, job_id: str, timeout: Optional[float] = None) -> Iterable[dict]:
         """The job's progress as dicts (done, total: simulated days; eta_s; state: "queued",
-        "running", "done", "failed" or "cancelled"; message), until its final state."""
+        "running", "done", "failed" or "cancelled"; message; phase while running: "screening" or
+        "simulating"), until its final state."""
         pb, stub = _whatif_api(self)
         try:
             for p in stub.Watch(pb.WatchRequest(job_id=job_id), timeout=timeout, metadata=self._metadata):
                 yield {"done": p.done, "total": p.total, "eta_s": p.eta_s,
-                       "state": pb.JobState.Name(p.state).lower(), "message": p.message}
+                       "state": pb.JobState.Name(p.state).lower(), "message": p.message, "phase": p.phase}
         except grpc.RpcError as e:
             raise FabtwinError("Watch", e.code(), e.details()) from None
 
     def whatif_results(self, job_id: str) -> pd.DataFrame:
-        """A finished job's rows: scenario, metric, subject, n, mean, sd, ci_low, ci_high and the
-        paired difference against the base (diff, diff_ci_low, diff_ci_high; NaN for the base).
-        attrs: results_json, results_csv (the files `fabtwin whatif run` writes), chart_png."""
+        """A finished job's rows: scenario, metric, subject, n, mean, sd, ci_low, ci_high, the
+        paired difference against the base (diff, diff_ci_low, diff_ci_high; NaN for the base) and
+        the flow model's estimate (flow_estimate; NaN where the job has none).
+        attrs: results_json, results_csv (the files `fabtwin whatif run` writes), chart_png, and
+        screen_csv, screen_json for a screen ("" otherwise; the files `fabtwin whatif screen` adds)."""
         pb, stub = _whatif_api(self)
         r = self._call("Results", stub.Results, pb.ResultsRequest(job_id=job_id))
         nan = float("nan")
         cols = ["scenario", "metric", "subject", "n", "mean", "sd", "ci_low", "ci_high", "diff", "diff_ci_low",
-                "diff_ci_high"]
+                "diff_ci_high", "flow_estimate"]
         rows = [{"scenario": x.scenario, "metric": x.metric, "subject": x.subject, "n": x.n, "mean": x.mean,
                  "sd": x.sd, "ci_low": x.ci_low, "ci_high": x.ci_high,
                  "diff": x.diff if x.HasField("diff") else nan,
                  "diff_ci_low": x.diff_ci_low if x.HasField("diff_ci_low") else nan,
-                 "diff_ci_high": x.diff_ci_high if x.HasField("diff_ci_high") else nan} for x in r.rows]
+                 "diff_ci_high": x.diff_ci_high if x.HasField("diff_ci_high") else nan,
+                 "flow_estimate": x.flow_estimate if x.HasField("flow_estimate") else nan} for x in r.rows]
         df = pd.DataFrame(rows, columns=cols)
-        df.attrs = {"results_json": r.results_json, "results_csv": r.results_csv, "chart_png": r.chart_png}
+        df.attrs = {"results_json": r.results_json, "results_csv": r.results_csv, "chart_png": r.chart_png,
+                    "screen_csv": r.screen_csv, "screen_json": r.screen_json}
         return df
 
     def whatif_jobs(self, limit: int = 100) -> pd.DataFrame:

@@ -9,6 +9,7 @@
 #include "fabtwin/server/requests.hpp"
 #include "fabtwin/twin_pb/twin_pb.hpp"
 #include "fabtwin/whatif/runner.hpp"
+#include "fabtwin/whatif/screen.hpp"
 #include "fabtwin/whatif/spec.hpp"
 
 namespace fabtwin::server {
@@ -50,6 +51,7 @@ struct WhatIfServiceImpl::Job {
   std::int64_t submitted_unix_ms = 0;
   whatif::Batch batch;
   std::vector<whatif::MetricDef> defs;
+  std::optional<flow::FlowModel> flow;  // where the spec screens or has a "flow" block
   std::atomic<bool> cancel{false};
 
   std::mutex mu;  // everything below
@@ -58,6 +60,7 @@ struct WhatIfServiceImpl::Job {
   std::string message;
   Clock::time_point started;
   std::uint32_t queue_position = 0;
+  std::string phase;                  // RUNNING: "screening", then "simulating"
   v1::ResultsReply results;           // once DONE
   std::int64_t finished_unix_ms = 0;  // once in a final state
   std::set<WatchReactor*> watchers;
@@ -94,6 +97,7 @@ struct WhatIfServiceImpl::Job {
     p.set_state(state);
     p.set_message(message);
     p.set_queue_position(state == v1::QUEUED ? queue_position : 0);
+    if (state == v1::RUNNING) p.set_phase(phase);
     return p;
   }
   void publish_locked();
@@ -301,6 +305,7 @@ void WhatIfServiceImpl::work() {
         job->end_locked(v1::CANCELLED, "cancelled before it started");
       } else {
         job->state = v1::RUNNING;
+        job->phase = job->batch.spec.screen.given ? "screening" : "simulating";
         job->started = Clock::now();
       }
       running = job->state == v1::RUNNING;
@@ -317,7 +322,21 @@ void WhatIfServiceImpl::work() {
     std::string message;
     v1::ResultsReply out;
     try {
-      const whatif::Batch& b = job->batch;
+      whatif::Batch& b = job->batch;
+      const flow::FlowModel* fm = job->flow ? &*job->flow : nullptr;
+      // A screen: the design with the flow model, its confirmed points join the batch.
+      std::optional<whatif::ScreenResult> screened;
+      if (b.spec.screen.given) {
+        auto sr = whatif::screen(b, *fm, threads_);
+        if (!sr.ok()) throw std::runtime_error(sr.error().what());
+        screened.emplace(std::move(sr.value()));
+        if (job->cancel) throw Cancelled{};
+        job->defs = whatif::metric_defs(b);
+        std::lock_guard jl(job->mu);
+        job->phase = "simulating";
+        job->total = whatif::total_days(b, 0, b.scenarios.size() * b.spec.replications);
+        job->publish_locked();
+      }
       whatif::RunOptions ro;
       ro.threads = threads_;
       ro.progress = [&job](double done, double total) {
@@ -330,7 +349,7 @@ void WhatIfServiceImpl::work() {
       const std::size_t pairs = b.scenarios.size() * b.spec.replications;
       const auto values = whatif::run_pairs(b, job->defs, 0, pairs, ro);
       if (job->cancel) throw Cancelled{};
-      const auto r = whatif::summarise_batch(b, job->defs, values);
+      const auto r = whatif::summarise_with_flow(b, job->defs, values, fm, threads_);
       out.set_results_json(whatif::results_json(b, r));
       out.set_results_csv(whatif::results_csv(r));
       const auto png = whatif::results_chart(r);
@@ -351,6 +370,12 @@ void WhatIfServiceImpl::work() {
           pr.set_diff_ci_high(row.diff->hi());
         }
         for (double v : row.values) pr.add_values(v);
+        if (row.flow_estimate) pr.set_flow_estimate(*row.flow_estimate);
+      }
+      if (screened) {
+        const auto files = whatif::screen_files(b, *screened, r);
+        out.set_screen_csv(files[0].second);
+        out.set_screen_json(files[1].second);
       }
     } catch (const Cancelled&) {
       state = v1::CANCELLED;
@@ -363,6 +388,7 @@ void WhatIfServiceImpl::work() {
     // The models and checkpoint are not needed any more (finished jobs are kept for their results).
     job->batch = whatif::Batch{};
     job->defs.clear();
+    job->flow.reset();
     {
       std::lock_guard jl(job->mu);
       job->end_locked(state, message);
@@ -413,12 +439,6 @@ grpc::ServerUnaryReactor* WhatIfServiceImpl::Submit(grpc::CallbackServerContext*
       try {
         auto spec = whatif::parse_spec(request->spec_json(), label, request->base_dir());
         if (!spec.ok()) throw model::Error(spec.error());
-        // A served job runs the spec's scenarios; a screen would silently run the base alone.
-        if (spec->screen.given)
-          throw model::Error{label, spec->screen.line, "screen",
-                             "a screen is not served: run it with `fabtwin whatif screen` (the "
-                             "WhatIfService runs the spec's scenarios; give the points to confirm as "
-                             "\"scenarios\")"};
         const bool live = spec->live;
         auto batch =
             live ? whatif::load_batch(
@@ -428,10 +448,15 @@ grpc::ServerUnaryReactor* WhatIfServiceImpl::Submit(grpc::CallbackServerContext*
                        whatif::LiveBase{twin_->model(),
                                         twin_->read([](const des::Simulation& s) { return s.save(); })})
                  : whatif::load_batch(std::move(spec.value()));
-        if (!batch.ok()) {
-          status = spec_error(batch.error());
+        // The flow model (a screen, or a "flow" block): a missing or unfitting calibration is
+        // refused now, not when the job runs.
+        auto fm = batch.ok() ? whatif::flow_model_for(batch.value(), batch->spec.screen.given)
+                             : model::Result<std::optional<flow::FlowModel>>(batch.error());
+        if (!fm.ok()) {
+          status = spec_error(fm.error());
         } else {
           auto job = std::make_shared<Job>();
+          job->flow = std::move(fm.value());
           job->batch = std::move(batch.value());
           job->defs = whatif::metric_defs(job->batch);
           const std::size_t pairs = job->batch.scenarios.size() * job->batch.spec.replications;

@@ -255,6 +255,28 @@ model::Result<flow::FlowModel> load_flow_model(const Batch& b) {
   return fm;
 }
 
+model::Result<std::optional<flow::FlowModel>> flow_model_for(const Batch& b, bool screen) {
+  if (screen && !b.spec.screen.given)
+    return Error{b.spec.file, 0, "screen", "no \"screen\" block to screen (docs/whatif.md \"Screening\")"};
+  if (!screen && !b.spec.flow.given) return std::optional<flow::FlowModel>();
+  auto fm = load_flow_model(b);
+  if (!fm.ok()) return fm.error();
+  return std::optional<flow::FlowModel>(std::move(fm.value()));
+}
+
+Results summarise_with_flow(const Batch& b, const std::vector<MetricDef>& defs,
+                            const std::vector<PairResult>& pairs, const flow::FlowModel* fm,
+                            unsigned threads) {
+  Results r = summarise_batch(b, defs, pairs);
+  if (fm) fill_flow_estimates(r, b, *fm, flow_for_batch(b, *fm, flow_options(b.spec, threads)));
+  return r;
+}
+
+std::vector<std::pair<std::string, std::string>> screen_files(const Batch& b, const ScreenResult& s,
+                                                              const Results& results) {
+  return {{"screen.csv", screen_csv(b, s)}, {"screen.json", screen_json(b, s, results)}};
+}
+
 flow::RunOptions flow_options(const Spec& s, unsigned threads) {
   flow::RunOptions o;
   o.days = s.flow.days > 0 ? s.flow.days : s.horizon_days;

@@ -7,10 +7,13 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "fabtwin/flow/flow.hpp"
 #include "fabtwin/whatif/output.hpp"
+#include "fabtwin/whatif/runner.hpp"
 #include "fabtwin/whatif/spec.hpp"
 
 namespace fabtwin::whatif {
@@ -84,6 +87,18 @@ struct ScreenResult {
 // named "#<flow rank> p<index>" (deltas applied as load_batch would). Errors name the spec file, the
 // factor's line and path (a factor the model cannot take at its min or max).
 model::Result<ScreenResult> screen(Batch& batch, const flow::FlowModel& fm, unsigned threads);
+
+// The flow side of a batch, as `whatif run|screen` and the WhatIfService use it: the flow model
+// where the spec has a "flow" block or a screen is asked (nullopt otherwise). A screen asked of a
+// spec without a "screen" block is an Error naming the field "screen"; load_flow_model's errors.
+model::Result<std::optional<flow::FlowModel>> flow_model_for(const Batch& batch, bool screen);
+// The summary of every pair (summarise_batch) with the flow estimates where there is a flow model.
+Results summarise_with_flow(const Batch& batch, const std::vector<MetricDef>& defs,
+                            const std::vector<PairResult>& pairs, const flow::FlowModel* fm,
+                            unsigned threads);
+// screen.csv and screen.json (name, text), in that order.
+std::vector<std::pair<std::string, std::string>> screen_files(const Batch& batch, const ScreenResult& s,
+                                                              const Results& results);
 
 // screen.csv: every point (factors, flow figures, rank); screen.json: the confirmed points side by
 // side with the simulation (flow rank, flow estimate, simulation mean and CI, simulation rank).
