@@ -57,8 +57,7 @@ inline void check_spec(const whatif::Spec& s) {
     if (!(f.min <= f.max)) whatif_broken("a factor's min above its max");
     if (f.discrete() && (f.levels.empty() || !std::is_sorted(f.levels.begin(), f.levels.end())))
       whatif_broken("tool counts empty or not ascending");
-    if (!f.discrete() && f.tool_cost != 0) whatif_broken("a cost on a factor that is not a tool count");
-    if (!(f.tool_cost >= 0)) whatif_broken("a negative tool cost");
+    if (!(f.unit_cost >= 0)) whatif_broken("a negative unit cost");
     if (f.kind == whatif::Factor::Kind::Rule) {
       if (f.rules.size() != f.levels.size()) whatif_broken("a rule factor without a rule per level");
       for (std::size_t k = 0; k < f.rules.size(); ++k)

@@ -273,8 +273,52 @@ TEST_CASE("screen: tool cost errors name the key", "[whatif][screen]") {
   CHECK(sc.costed);
   REQUIRE(sc.budget);
   CHECK(*sc.budget == 3);
-  CHECK(sc.factors[0].tool_cost == 2.5);
-  CHECK(sc.factors[1].tool_cost == 0);  // the release factor
+  CHECK(sc.factors[0].unit_cost == 2.5);
+  CHECK(sc.factors[1].unit_cost == 0);  // the release factor
+}
+
+TEST_CASE("screen: costs on any factor by its label, an improvement costing", "[whatif][screen]") {
+  const std::string space =
+      "{\"space\": {\"tool_count\": [{\"group\": \"Litho_E\", \"counts\": [1, 2]}], \"release\": {\"min\": "
+      "0.9, "
+      "\"max\": 1.1}, \"process_time\": [{\"group\": \"Litho_E\", \"min\": 0.8, \"max\": 1.2}], "
+      "\"availability\": "
+      "[{\"group\": \"Litho_E\", \"factor\": \"mttr_factor\", \"min\": 0.5, \"max\": 1}, {\"group\": "
+      "\"Diffusion_AB\", \"factor\": \"mttf_factor\", \"min\": 1, \"max\": 2}], \"rule\": [{\"group\": "
+      "\"Litho_E\", \"rules\": [\"fifo\", \"spt\"]}]}, \"design\": {\"type\": \"lhs\", \"samples\": 10}";
+  const std::string costs =
+      ", \"costs\": {\"tools:Litho_E\": 4, \"release\": 10, \"process_time:Litho_E\": 20, "
+      "\"mttr_factor:Litho_E\": 2, \"mttf_factor:Diffusion_AB\": 3, \"rule:Litho_E\": 0.5}, \"budget\": 8}";
+  auto spec = parse_spec(screen_spec(space + costs), "spec.json", kDir);
+  REQUIRE(spec.ok());
+  auto b = load_batch(std::move(spec.value()));
+  REQUIRE(b.ok());
+  const ScreenSpec& sc = b->spec.screen;
+  CHECK(sc.costed);
+  const model::Model& m = b->base_model;
+  // Factors: tools, release, process time, mttr, mttf, rule (the spec's order of kinds).
+  CHECK(point_cost(m, sc, std::vector<double>{1, 1, 1, 1, 1, 0}) == 0);  // the base's values
+  // One more tool 4, release +0.1 1, 10 % faster 2, repairs twice as fast 1, failures half as
+  // often 1.5, SPT 0.5.
+  CHECK(point_cost(m, sc, std::vector<double>{2, 1.1, 0.9, 0.5, 1.5, 1}) == Approx(10));
+  // Fewer starts and a slower process save.
+  CHECK(point_cost(m, sc, std::vector<double>{1, 0.9, 1.2, 1, 1, 0}) == Approx(-1 - 4));
+
+  const std::string lhs = space;
+  auto e = spec_error(screen_spec(lhs + ", \"costs\": {\"tools:Implant_CD\": 1}}"));
+  CHECK(e.field == "screen.costs.tools:Implant_CD");
+  CHECK(e.message.find("rule:Litho_E") != std::string::npos);  // the labels it could be
+  e = spec_error(screen_spec(lhs + ", \"costs\": {\"release\": -1}}"));
+  CHECK(e.field == "screen.costs.release");
+  e = spec_error(screen_spec(lhs + ", \"costs\": {}}"));
+  CHECK(e.field == "screen.costs");
+  e = spec_error(screen_spec(lhs + ", \"tool_costs\": {\"Litho_E\": 1}, \"costs\": {\"tools:Litho_E\": 2}}"));
+  CHECK(e.field == "screen.costs.tools:Litho_E");
+  CHECK(e.message.find("twice") != std::string::npos);
+  // tool_costs and costs on other factors together.
+  const ScreenSpec both = parsed(lhs + ", \"tool_costs\": {\"Litho_E\": 1}, \"costs\": {\"release\": 2}}");
+  CHECK(both.factors[0].unit_cost == 1);
+  CHECK(both.factors[1].unit_cost == 2);
 }
 
 TEST_CASE("screen: costs rank within the budget first, ties to the cheaper point", "[whatif][screen]") {
@@ -482,7 +526,7 @@ TEST_CASE("screen: with tool costs and a budget the mini-fab screen confirms poi
   auto results = summarise_batch(batch, defs, run_pairs(batch, defs, 0, n * 2, ro));
   auto doc = io::json::parse(screen_json(batch, res, results), "screen.json");
   REQUIRE(doc.ok());
-  CHECK(doc->find("tool_costs")->find("Litho_E")->as_number() == 4);
+  CHECK(doc->find("costs")->find("tools:Litho_E")->as_number() == 4);
   CHECK(doc->find("budget")->as_number() == 4);
   const auto& sc = doc->find("scenarios")->as_array();
   REQUIRE(sc.size() == 4);

@@ -193,9 +193,28 @@ std::vector<std::size_t> rank_points(const ScreenSpec& sc, double base_th, std::
 
 double point_cost(const model::Model& base, const ScreenSpec& sc, std::span<const double> point) {
   double cost = 0;
-  for (std::size_t k = 0; k < sc.factors.size(); ++k)
-    if (sc.factors[k].kind == Factor::Kind::ToolCount && sc.factors[k].tool_cost != 0)
-      cost += (point[k] - neutral(base, sc.factors[k])) * sc.factors[k].tool_cost;
+  for (std::size_t k = 0; k < sc.factors.size(); ++k) {
+    const Factor& f = sc.factors[k];
+    if (f.unit_cost == 0) continue;
+    const double v = point[k], base_v = neutral(base, f);
+    double units = 0;  // the change in the factor's unit, an improvement positive
+    switch (f.kind) {
+      case Factor::Kind::ToolCount:
+      case Factor::Kind::Release:
+        units = v - base_v;
+        break;
+      case Factor::Kind::ProcessTime:
+        units = base_v - v;
+        break;
+      case Factor::Kind::Availability:
+        units = f.key == "mttf_factor" || f.key == "pm_interval_factor" ? v - base_v : base_v - v;
+        break;
+      case Factor::Kind::Rule:
+        units = v == base_v ? 0.0 : 1.0;
+        break;
+    }
+    cost += units * f.unit_cost;
+  }
   return cost;
 }
 
@@ -568,8 +587,8 @@ std::string screen_json(const Batch& b, const ScreenResult& s, const Results& r)
   if (sc.costed) {
     Value costs = Value::object();
     for (const Factor& f : sc.factors)
-      if (f.kind == Factor::Kind::ToolCount && f.tool_cost != 0) costs.add(f.group, f.tool_cost);
-    root.add("tool_costs", std::move(costs));
+      if (f.unit_cost != 0) costs.add(f.label, f.unit_cost);
+    root.add("costs", std::move(costs));
     root.add("budget", sc.budget ? Value(*sc.budget) : Value());
   }
   Value design = Value::object();

@@ -108,7 +108,7 @@ void read_range(const Obj& o, const Value& v, Factor& f) {
 void read_screen(const std::string& file, const Value& v, const std::filesystem::path& dir, Spec& s) {
   const Obj o(file, v, "screen",
               {"space", "design", "calibration", "objective", "throughput_tolerance", "confirm", "tool_costs",
-               "budget"});
+               "costs", "budget"});
   ScreenSpec& sc = s.screen;
   sc.given = true;
   sc.line = v.line();
@@ -280,17 +280,42 @@ void read_screen(const std::string& file, const Value& v, const std::filesystem:
       if (f == sc.factors.end())
         o.fail(path, m.line,
                "tool group \"" + m.key + "\" is not screened (its counts go in screen.space.tool_count)");
-      f->tool_cost = cost;
+      f->unit_cost = cost;
+    }
+    sc.costed = true;
+  }
+  // {"<factor label>": cost of a unit of change, ...}: any screened factor (tools:G, release,
+  // process_time:G, mttf_factor:G, ..., rule:G), each once (with tool_costs too).
+  if (const Value* cv = v.find("costs")) {
+    const auto& members = o.typed("costs", *cv, Type::Object).as_object();
+    if (members.empty()) o.fail("screen.costs", cv->line(), "give the cost of at least one screened factor");
+    for (const auto& m : members) {
+      const std::string path = "screen.costs." + m.key;
+      if (!m.value.is_number()) o.fail(path, m.line, "expected a number, got " + type_name(m.value.type()));
+      const double cost = m.value.as_number();
+      if (!(cost >= 0 && cost <= 1e15))
+        o.fail(path, m.line, io::json::format_number(cost) + " is out of range (at least 0, at most 1e+15)");
+      auto f = std::find_if(sc.factors.begin(), sc.factors.end(),
+                            [&](const Factor& x) { return x.label == m.key; });
+      if (f == sc.factors.end()) {
+        std::string labels;
+        for (const Factor& x : sc.factors) labels += (labels.empty() ? "" : ", ") + x.label;
+        o.fail(path, m.line, "\"" + m.key + "\" is not a screened factor (" + labels + ")");
+      }
+      if (f->unit_cost != 0 || (f->kind == Factor::Kind::ToolCount && v.find("tool_costs") &&
+                                v.find("tool_costs")->find(f->group)))
+        o.fail(path, m.line, "the factor \"" + m.key + "\" is costed twice (here and in \"tool_costs\")");
+      f->unit_cost = cost;
     }
     sc.costed = true;
   }
   if (const Value* bv = v.find("budget")) {
-    if (!sc.costed) o.fail("screen.budget", bv->line(), "a budget needs \"tool_costs\"");
+    if (!sc.costed) o.fail("screen.budget", bv->line(), "a budget needs \"costs\" or \"tool_costs\"");
     sc.budget = o.number("budget", -1e15, 1e15, false);
   }
   if (sc.confirm_efficient && !sc.costed)
     o.fail("screen.confirm", v.find("confirm")->line(),
-           "confirming the efficient points needs \"tool_costs\"");
+           "confirming the efficient points needs \"costs\" or \"tool_costs\"");
 }
 
 Spec read_rest(const Obj& o, Spec s, const std::filesystem::path& dir) {

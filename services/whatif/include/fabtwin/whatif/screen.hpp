@@ -39,8 +39,8 @@ std::vector<std::size_t> rank_points(const ScreenSpec& screen, double base_throu
                                      std::span<const double> throughput, std::span<const double> cycle_time,
                                      std::span<const double> cost = {});
 
-// The cost of a point: each tool-count factor's tools added to (removed from) the base's count
-// times the group's tool cost.
+// The cost of a point: each costed factor's change from the base's value in its unit (Factor::
+// unit_cost: tools added, release up, process time down, ...; negative: a saving) times its cost.
 double point_cost(const model::Model& base, const ScreenSpec& screen, std::span<const double> point);
 
 // Per point: whether it is cost-efficient (on the Pareto front of cost against the objective): among

@@ -54,8 +54,11 @@ struct Factor {
   double min = 0, max = 0;     // continuous range (ToolCount: levels' ends)
   std::string path;            // JSON path ("screen.space.tool_count[0]") and line, for errors
   int line = 0;
-  std::string label;     // column name in screen.csv ("tools:Litho_E", "release", ...)
-  double tool_cost = 0;  // ToolCount: the cost of one tool of the group (screen.tool_costs; 0: none)
+  std::string label;  // column name in screen.csv ("tools:Litho_E", "release", ...)
+  // The cost of one unit of change from the base's value (screen.costs by label, screen.tool_costs
+  // for tools; 0: none): a tool added; release +1.0; process time -1.0 (faster); mttf and PM
+  // interval factors +1.0; mttr and PM duration factors -1.0; a rule other than the group's own.
+  double unit_cost = 0;
   std::vector<std::string> rules;  // Rule: the group's base rank rule at each level (registry names)
   bool discrete() const { return kind == Kind::ToolCount || kind == Kind::Rule; }
 };
@@ -75,9 +78,9 @@ struct ScreenSpec {
   double throughput_tolerance = 0.005;  // min_cycle_time: feasible if throughput >= base * (1 - tol)
   std::uint32_t confirm = 3;            // best k simulated
   bool confirm_efficient = false;       // "confirm": "efficient": the efficient points within the budget
-  // Costs (screen.tool_costs, Factor::tool_cost): a point costs the tools it adds to the base's
-  // counts (negative: it saves the tools it removes); with a budget, a point costing more ranks
-  // after every point within it.
+  // Costs (screen.costs, screen.tool_costs; Factor::unit_cost): a point costs each factor's change
+  // from the base in its unit (negative: a saving, as tools removed); with a budget, a point costing
+  // more ranks after every point within it.
   bool costed = false;
   std::optional<double> budget;
 };
