@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <initializer_list>
+#include <set>
 
 #include "fabtwin/io/file.hpp"
 #include "fabtwin/io/json.hpp"
@@ -263,52 +264,43 @@ void read_screen(const std::string& file, const Value& v, const std::filesystem:
       sc.confirm = static_cast<std::uint32_t>(o.whole("confirm", 1, 1000));
     }
   }
-  // {"<group>": cost of one tool, ...}: each group one the space varies the count of.
-  if (const Value* tc = v.find("tool_costs")) {
-    const auto& members = o.typed("tool_costs", *tc, Type::Object).as_object();
+  // Unit costs: "tool_costs" {"<group>": cost of one tool} for groups whose count the space varies,
+  // "costs" {"<factor label>": cost of a unit of change} for any screened factor (tools:G, release,
+  // process_time:G, mttf_factor:G, ..., rule:G); each factor costed once.
+  std::set<std::string> costed;
+  auto read_costs = [&](const std::string& key, bool tools) {
+    const Value* cv = v.find(key);
+    if (!cv) return;
+    const auto& members = o.typed(key, *cv, Type::Object).as_object();
     if (members.empty())
-      o.fail("screen.tool_costs", tc->line(), "give the cost of one tool of at least one screened group");
+      o.fail("screen." + key, cv->line(),
+             tools ? "give the cost of one tool of at least one screened group"
+                   : "give the cost of at least one screened factor");
     for (const auto& m : members) {
-      const std::string path = "screen.tool_costs." + m.key;
+      const std::string path = "screen." + key + "." + m.key;
       if (!m.value.is_number()) o.fail(path, m.line, "expected a number, got " + type_name(m.value.type()));
       const double cost = m.value.as_number();
       if (!(cost >= 0 && cost <= 1e15))
         o.fail(path, m.line, io::json::format_number(cost) + " is out of range (at least 0, at most 1e+15)");
-      auto f = std::find_if(sc.factors.begin(), sc.factors.end(), [&](const Factor& x) {
-        return x.kind == Factor::Kind::ToolCount && x.group == m.key;
-      });
-      if (f == sc.factors.end())
-        o.fail(path, m.line,
-               "tool group \"" + m.key + "\" is not screened (its counts go in screen.space.tool_count)");
-      f->unit_cost = cost;
-    }
-    sc.costed = true;
-  }
-  // {"<factor label>": cost of a unit of change, ...}: any screened factor (tools:G, release,
-  // process_time:G, mttf_factor:G, ..., rule:G), each once (with tool_costs too).
-  if (const Value* cv = v.find("costs")) {
-    const auto& members = o.typed("costs", *cv, Type::Object).as_object();
-    if (members.empty()) o.fail("screen.costs", cv->line(), "give the cost of at least one screened factor");
-    for (const auto& m : members) {
-      const std::string path = "screen.costs." + m.key;
-      if (!m.value.is_number()) o.fail(path, m.line, "expected a number, got " + type_name(m.value.type()));
-      const double cost = m.value.as_number();
-      if (!(cost >= 0 && cost <= 1e15))
-        o.fail(path, m.line, io::json::format_number(cost) + " is out of range (at least 0, at most 1e+15)");
+      const std::string label = tools ? "tools:" + m.key : m.key;
       auto f = std::find_if(sc.factors.begin(), sc.factors.end(),
-                            [&](const Factor& x) { return x.label == m.key; });
+                            [&](const Factor& x) { return x.label == label; });
       if (f == sc.factors.end()) {
+        if (tools)
+          o.fail(path, m.line,
+                 "tool group \"" + m.key + "\" is not screened (its counts go in screen.space.tool_count)");
         std::string labels;
         for (const Factor& x : sc.factors) labels += (labels.empty() ? "" : ", ") + x.label;
         o.fail(path, m.line, "\"" + m.key + "\" is not a screened factor (" + labels + ")");
       }
-      if (f->unit_cost != 0 || (f->kind == Factor::Kind::ToolCount && v.find("tool_costs") &&
-                                v.find("tool_costs")->find(f->group)))
-        o.fail(path, m.line, "the factor \"" + m.key + "\" is costed twice (here and in \"tool_costs\")");
+      if (!costed.insert(label).second)
+        o.fail(path, m.line, "the factor \"" + label + "\" is costed twice (here and in \"tool_costs\")");
       f->unit_cost = cost;
     }
     sc.costed = true;
-  }
+  };
+  read_costs("tool_costs", true);
+  read_costs("costs", false);
   if (const Value* bv = v.find("budget")) {
     if (!sc.costed) o.fail("screen.budget", bv->line(), "a budget needs \"costs\" or \"tool_costs\"");
     sc.budget = o.number("budget", -1e15, 1e15, false);
