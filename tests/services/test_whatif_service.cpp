@@ -425,6 +425,10 @@ TEST_CASE("bad specs are INVALID_ARGUMENT naming the field; unknown jobs NOT_FOU
            R"("}, "horizon_days": 2, "replications": 2, "screen": {"space": {"release": {"min": 0.9, "max": 1.1}},)"
            R"( "design": {"type": "lhs", "samples": 4}, "calibration": "/nonexistent/c.flow.json"}})",
        "flow.calibration"},
+      // A live base has no model file to find a calibration beside: it must be given.
+      {R"({"base": {"live": true}, "horizon_days": 2, "replications": 2, "screen": {"space": {"release":)"
+       R"( {"min": 0.9, "max": 1.1}}, "design": {"type": "lhs", "samples": 4}}})",
+       "give \"flow\": {\"calibration\""},
   };
   for (const Case& c : cases) {
     INFO(c.spec);

@@ -257,6 +257,11 @@ model::Result<flow::FlowModel> load_flow_model(const Batch& b) {
   std::filesystem::path cal = b.spec.flow.calibration;
   if (cal.empty()) {
     const std::filesystem::path& m = b.spec.model;
+    if (m.empty())  // a live base, or a checkpoint that names its own model
+      return Error{
+          file, 0, "flow.calibration",
+          "missing: the base has no model file beside which to look for <model>.flow.json; give "
+          "\"flow\": {\"calibration\": FILE} (made by fabtwin flow calibrate --model MODEL --out FILE)"};
     cal = std::filesystem::is_directory(m) ? m / (b.base_model.name() + ".flow.json")
                                            : std::filesystem::path(m).replace_extension(".flow.json");
   }
