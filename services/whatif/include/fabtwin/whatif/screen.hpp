@@ -52,12 +52,13 @@ std::vector<bool> efficient_points(const ScreenSpec& screen, double base_through
                                    std::span<const double> cost);
 
 // The flow model for a batch: spec.flow.calibration, else <model>.flow.json beside the model (a
-// model folder: <folder>/<name>.flow.json). Errors name the spec file and "flow.calibration".
+// model folder: <folder>/<name>.flow.json; a base without a model file must give it). Errors name
+// the spec file and "flow.calibration".
 model::Result<flow::FlowModel> load_flow_model(const Batch& batch);
 flow::RunOptions flow_options(const Spec& spec, unsigned threads);
 
 // Flow results of each batch scenario where the flow model understands all its deltas (none for a
-// scenario with a rule or transport delta).
+// scenario with a transport delta or a rule its calibration lacks).
 struct FlowEstimate {
   flow::ScenarioInput input;
   flow::ScenarioResult result;
