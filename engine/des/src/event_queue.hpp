@@ -44,8 +44,10 @@ struct Pending {
 // moves once more, when its slice becomes the front and is sorted whole (about 5 events). The
 // front is a sorted run of the smallest events, every ring event after it. Events beyond the ring
 // (failures, PMs days ahead: under 1 %) wait in a binary heap and move into the ring as the front
-// nears them. A push into the front's slice or before it (a job ending within seconds, an MES event
-// applied after a peek refilled past the clock) goes into the front run at its sorted place.
+// nears them. A slot lists its first 8 events by pool index (a refill loads them independently;
+// walking a chain waited for each node in turn), any more are linked. A push into the front's
+// slice or before it (a job ending within seconds, an MES event applied after a peek refilled
+// past the clock) goes into the front run at its sorted place.
 class EventQueue {
  public:
   bool empty() const { return size_ == 0; }
@@ -72,6 +74,8 @@ class EventQueue {
   template <class F>
   void for_each(F&& f) const {
     for (std::size_t i = head_; i < front_.size(); ++i) f(front_[i]);
+    for (std::size_t k = 0; k < kSlots; ++k)
+      for (std::size_t i = 0; i < slot_n_[k]; ++i) f(pool_[slot_idx_[k * kIdx + i]].e);
     for (std::uint32_t h : slot_head_)
       for (std::uint32_t n = h; n != kNil; n = pool_[n].next) f(pool_[n].e);
     for (const Pending& e : far_) f(e);
@@ -83,6 +87,7 @@ class EventQueue {
     pool_.clear();
     free_ = kNil;
     slot_head_.fill(kNil);
+    slot_n_.fill(0);
     bits_.fill(0);
     ring_size_ = 0;
     far_.clear();
@@ -101,6 +106,7 @@ class EventQueue {
   static constexpr int kSliceBits = 13;          // 8.2 s of simulated time per slice
   static constexpr std::uint64_t kSlots = 8192;  // the ring spans 2^26 ms (18.6 h)
   static constexpr std::uint32_t kNil = UINT32_MAX;
+  static constexpr std::size_t kIdx = 8;  // events a slot lists by index; more are linked
   struct Node {
     Pending e;
     std::uint32_t next;
@@ -117,8 +123,15 @@ class EventQueue {
       pool_.emplace_back();
     }
     const std::size_t k = s & (kSlots - 1);
-    pool_[n] = Node{e, slot_head_[k]};
-    slot_head_[k] = n;
+    pool_[n].e = e;
+    const std::uint32_t m = slot_n_[k];
+    if (m < kIdx) [[likely]] {
+      slot_idx_[k * kIdx + m] = n;
+      slot_n_[k] = static_cast<std::uint8_t>(m + 1);
+    } else {
+      pool_[n].next = slot_head_[k];
+      slot_head_[k] = n;
+    }
     bits_[k >> 6] |= std::uint64_t{1} << (k & 63);
     ++ring_size_;
   }
@@ -164,6 +177,16 @@ class EventQueue {
       far_.pop_back();
     }
     const std::size_t k = base_ & (kSlots - 1);
+    // The slot's first kIdx events by index (independent loads, where walking a chain waits for
+    // each node before it can read the next), then its chain of any more.
+    const std::uint32_t* idx = &slot_idx_[k * kIdx];
+    for (std::size_t i = 0, m = slot_n_[k]; i < m; ++i) {
+      const std::uint32_t n = idx[i];
+      front_.push_back(pool_[n].e);
+      pool_[n].next = free_;
+      free_ = n;
+    }
+    slot_n_[k] = 0;
     for (std::uint32_t n = slot_head_[k]; n != kNil;) {
       const std::uint32_t next = pool_[n].next;
       front_.push_back(pool_[n].e);
@@ -187,7 +210,9 @@ class EventQueue {
   std::vector<Pending> front_;
   std::size_t head_ = 0;
   std::size_t size_ = 0;
-  std::vector<Node> pool_;  // ring events, linked per slot
+  std::vector<Node> pool_;  // ring events: the first kIdx of a slot listed (slot_idx_), more linked
+  std::vector<std::uint32_t> slot_idx_ = std::vector<std::uint32_t>(kSlots * kIdx);  // [slot * kIdx + i]
+  std::array<std::uint8_t, kSlots> slot_n_{};                                        // events listed per slot
   std::uint32_t free_ = kNil;
   std::array<std::uint32_t, kSlots> slot_head_ = make_heads();
   std::array<std::uint64_t, kSlots / 64> bits_{};  // bit k: slot k not empty
