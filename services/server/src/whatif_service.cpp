@@ -330,8 +330,7 @@ void WhatIfServiceImpl::work() {
         auto sr = whatif::screen(b, *fm, threads_);
         if (!sr.ok()) throw std::runtime_error(sr.error().what());
         screened.emplace(std::move(sr.value()));
-        if (job->cancel) throw Cancelled{};
-        job->defs = whatif::metric_defs(b);
+        if (job->cancel) throw Cancelled{};  // (the metrics are the spec's: job->defs stands)
         std::lock_guard jl(job->mu);
         job->phase = "simulating";
         job->total = whatif::total_days(b, 0, b.scenarios.size() * b.spec.replications);
