@@ -118,9 +118,12 @@ std::vector<ScenarioResult> FlowModel::run(std::span<const ScenarioInput> scenar
       const std::size_t i = static_cast<std::size_t>(s) * G + g;
       cap[i] = n * a;
       work[i] = wf * work_rule;
-      sojourn[i] = (r ? r->fixed_hours : c.fixed_hours) + (r ? r->process_hours : c.process_hours) * wf;
+      const double fixed = r ? r->fixed_hours : c.fixed_hours,
+                   process = r ? r->process_hours : c.process_hours,
+                   k = r ? r->queue_k_hours : c.queue_k_hours;
+      sojourn[i] = fixed + process * wf;
       // Heavy traffic in a multi-server queue: the wait scales with the service time / servers.
-      queue_k[i] = (r ? r->queue_k_hours : c.queue_k_hours) * wf * c.tools / n;
+      queue_k[i] = k * wf * c.tools / n;
     }
     for (int p = 0; p < P; ++p) {
       const double f = in.release_factor.empty() ? 1.0 : in.release_factor[p];
