@@ -1,7 +1,9 @@
 #include "args.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 
 #include "fabtwin/compute/backend.hpp"
 #include "fabtwin/des/rules.hpp"
@@ -142,6 +144,32 @@ CLI::Validator backend_name() {
         return "must be cpu or cuda, not '" + text + "'";
       },
       "");
+}
+
+ProgressBar::ProgressBar(bool on, std::string label)
+    : on_(on), label_(std::move(label)), t0_(std::chrono::steady_clock::now()) {
+  if (!label_.empty()) label_ += ' ';
+}
+
+void ProgressBar::operator()(double done, double total) {
+  if (!on_ || total <= 0) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_ < std::chrono::milliseconds(200) && done < total) return;
+  last_ = now;
+  drawn_ = true;
+  const double wall = std::chrono::duration<double>(now - t0_).count(),
+               f = std::clamp(done / total, 0.0, 1.0);
+  const double eta = f > 0 ? wall * (1 - f) / f : 0;
+  const int width = 30, fill = static_cast<int>(f * width);
+  std::fprintf(stderr, "\r%s[%.*s%*s] %5.1f %%  ETA %dm%02ds  ", label_.c_str(), fill,
+               "##############################", width - fill, "", 100 * f, static_cast<int>(eta) / 60,
+               static_cast<int>(eta) % 60);
+  std::fflush(stderr);
+}
+
+void ProgressBar::finish() {
+  if (on_ && drawn_) std::fputc('\n', stderr);
+  drawn_ = false;
 }
 
 }  // namespace fabtwin::cli

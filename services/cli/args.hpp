@@ -6,6 +6,7 @@
 // or malformed value, a number out of range, an unknown rule or tool name); 1 a failure while
 // running (a model or parameter file that cannot be read or is refused, an output file that cannot
 // be written completely, a CUDA error).
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -71,6 +72,19 @@ CLI::Option* add_whole(CLI::App& app, const std::string& name, T& target, const 
 CLI::Validator dispatch_rule();
 // The --backend check: cpu or cuda.
 CLI::Validator backend_name();
+
+// "label [#####.....]  42.0 %  ETA 3m12s" on stderr, at most a few times a second; off: silent.
+class ProgressBar {
+ public:
+  explicit ProgressBar(bool on, std::string label = {});
+  void operator()(double done, double total);
+  void finish();  // ends the bar's line (if it drew one)
+
+ private:
+  bool on_, drawn_ = false;
+  std::string label_;
+  std::chrono::steady_clock::time_point t0_, last_{};
+};
 
 // --- implementation of add_whole ---
 CLI::Option* add_whole_impl(CLI::App& app, const std::string& name, std::function<void(std::int64_t)> set,

@@ -4,6 +4,8 @@
 //                  [--period-hours H] [--threads T] [--backend cpu|cuda] [--json]
 // The batched fluid model (engine/flow): calibrate its clearing functions from simulation runs,
 // then evaluate scenarios (the engine's deltas) all at once. This file parses and writes.
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -109,8 +111,11 @@ int run(const RunArgs& a) {
   if (o.backend == compute::Backend::Cuda && !compute::cuda_available())
     throw std::runtime_error(compute::cuda_built() ? "--backend cuda: no usable CUDA device"
                                                    : "--backend cuda: this build has no CUDA backend");
+  ProgressBar bar(isatty(STDERR_FILENO) != 0);
+  o.progress = [&bar](double done, double total) { bar(done, total); };
   const auto t0 = std::chrono::steady_clock::now();
   const auto res = fm->run(inputs, o);
+  bar.finish();
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   std::error_code ec;

@@ -44,31 +44,6 @@ struct WhatIfOptions {
   bool screen = false;  // whatif screen
 };
 
-// "[#####.....]  42.0 %  ETA 3m12s" on stderr, at most a few times a second.
-class ProgressBar {
- public:
-  explicit ProgressBar(bool on) : on_(on), t0_(std::chrono::steady_clock::now()) {}
-  void operator()(double done, double total) {
-    if (!on_ || total <= 0) return;
-    const auto now = std::chrono::steady_clock::now();
-    if (now - last_ < std::chrono::milliseconds(200) && done < total) return;
-    last_ = now;
-    const double wall = std::chrono::duration<double>(now - t0_).count(), f = done / total;
-    const double eta = f > 0 ? wall * (1 - f) / f : 0;
-    const int width = 30, fill = static_cast<int>(f * width);
-    std::fprintf(stderr, "\r[%.*s%*s] %5.1f %%  ETA %dm%02ds  ", fill, "##############################",
-                 width - fill, "", 100 * f, static_cast<int>(eta) / 60, static_cast<int>(eta) % 60);
-    std::fflush(stderr);
-  }
-  void finish() {
-    if (on_) std::fputc('\n', stderr);
-  }
-
- private:
-  bool on_;
-  std::chrono::steady_clock::time_point t0_, last_{};
-};
-
 int run(const WhatIfOptions& o) {
   whatif::Cluster cluster;  // joins MPI when launched by mpirun/srun
   // A refused spec is refused alike by every rank (same inputs): rank 0 says so, all exit 1.
@@ -97,8 +72,10 @@ int run(const WhatIfOptions& o) {
     const std::optional<flow::FlowModel> fm = std::move(m.value());
     std::optional<whatif::ScreenResult> screened;
     if (o.screen) {
-      if (talk) std::fprintf(stderr, "screening with the flow model...\n");
-      auto sr = whatif::screen(b, *fm, threads);
+      if (talk && !isatty(STDERR_FILENO)) std::fprintf(stderr, "screening with the flow model...\n");
+      ProgressBar sbar(talk && isatty(STDERR_FILENO), "screening");
+      auto sr = whatif::screen(b, *fm, threads, [&](double done, double total) { sbar(done, total); });
+      sbar.finish();
       if (!sr.ok()) {
         if (cluster.rank() != 0) return kExitFailure;
         throw std::runtime_error(sr.error().what());
@@ -115,7 +92,7 @@ int run(const WhatIfOptions& o) {
     const auto [first, last] = whatif::share(pairs, cluster.rank(), cluster.size());
     whatif::RunOptions ro;
     ro.threads = threads;
-    ProgressBar bar(talk && isatty(STDERR_FILENO));
+    ProgressBar bar(talk && isatty(STDERR_FILENO), screened ? "simulating" : "");
     ro.progress = [&](double done, double total) { bar(done, total); };
     const auto t0 = std::chrono::steady_clock::now();
     const auto mine = whatif::run_pairs(b, defs, first, last, ro);
@@ -189,12 +166,21 @@ int follow(v1::WhatIfService::Stub& stub, const std::string& id, const std::stri
     v1::WatchRequest wr;
     wr.set_job_id(id);
     auto reader = stub.Watch(&ctx, wr);
-    ProgressBar bar(!quiet && isatty(STDERR_FILENO));
+    const bool on = !quiet && isatty(STDERR_FILENO);
+    std::optional<ProgressBar> screen_bar, bar;
     for (v1::Progress p; reader->Read(&p);) {
-      bar(p.done(), p.total());
+      if (p.phase() == "screening") {
+        if (!screen_bar) screen_bar.emplace(on, "screening");
+        (*screen_bar)(p.screen_done(), p.screen_total());
+      } else if (p.state() != v1::QUEUED) {
+        if (screen_bar) screen_bar->finish();
+        if (!bar) bar.emplace(on, screen_bar ? "simulating" : "");
+        (*bar)(p.done(), p.total());
+      }
       last = p;
     }
-    bar.finish();
+    if (screen_bar) screen_bar->finish();
+    if (bar) bar->finish();
     const grpc::Status st = reader->Finish();
     if (!st.ok()) throw rpc_error("watch job " + id, st);
   }

@@ -1,10 +1,11 @@
 // CPU (OpenBLAS or the loop) and CUDA (cuBLAS) flow results agree within 1e-4 relative: the tiny
-// fab and SMT2020_HVLM with its shipped calibration. Exits 77 (CTest: skipped) where no CUDA
-// device exists or the build has no CUDA backend.
+// fab and SMT2020_HVLM with its shipped calibration; the CUDA run's progress and stop. Exits 77 (CTest:
+// skipped) where no CUDA device exists or the build has no CUDA backend.
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdio>
+#include <vector>
 
 #include "fabtwin/compute/backend.hpp"
 #include "fabtwin/flow/flow.hpp"
@@ -56,6 +57,35 @@ TEST_CASE("CPU and CUDA agree on the hand-computable fab", "[flow][gpu]") {
   o.days = 5;
   o.period_hours = 0.02;
   compare(fm.value(), in, o);
+}
+
+TEST_CASE("a CUDA run reports its progress as the CPU's, and stops on the callback's exception",
+          "[flow][gpu]") {
+  const auto fm = flow::FlowModel::create(test::flow_fab(), test::flow_fab_calibration());
+  REQUIRE(fm.ok());
+  std::vector<flow::ScenarioInput> in(40, flow::ScenarioInput{"s", {}, {}, {}, {}});
+  flow::RunOptions o;
+  o.warmup_days = 1;
+  o.days = 2.5;
+  o.period_hours = 0.05;
+  o.backend = compute::Backend::Cuda;
+  std::vector<double> done;
+  o.progress = [&](double d, double total) {
+    CHECK(total == Approx(40 * 3.5));
+    done.push_back(d);
+  };
+  fm->run(in, o);
+  CHECK(done.size() == 4);  // after days 1, 2, 3 and at the end (all scenarios at once)
+  REQUIRE(!done.empty());
+  CHECK(done.back() == Approx(40 * 3.5));
+  struct Stop {};
+  int calls = 0;
+  o.progress = [&](double, double) {
+    ++calls;
+    throw Stop{};
+  };
+  CHECK_THROWS_AS(fm->run(in, o), Stop);
+  CHECK(calls == 1);
 }
 
 TEST_CASE("CPU and CUDA agree on SMT2020_HVLM scenarios", "[flow][gpu]") {

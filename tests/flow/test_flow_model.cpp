@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <stdexcept>
+#include <utility>
+#include <vector>
 
 #include "fabtwin/flow/flow.hpp"
 #include "flow_test_fab.hpp"
@@ -119,6 +121,42 @@ TEST_CASE("results do not depend on the number of CPU threads", "[flow]") {
   for (std::size_t s = 0; s < in.size(); ++s) {
     CHECK(one[s].cycle_time_days == three[s].cycle_time_days);
     CHECK(one[s].throughput_lots_per_day == three[s].throughput_lots_per_day);
+  }
+}
+
+TEST_CASE("a run reports its progress in scenario-days, and an exception from it stops the run", "[flow]") {
+  const auto fm = flow::FlowModel::create(test::flow_fab(), test::flow_fab_calibration());
+  REQUIRE(fm.ok());
+  std::vector<flow::ScenarioInput> in;
+  for (int s = 0; s < 70; ++s)  // three blocks of scenarios
+    in.push_back(
+        {std::string("s").append(std::to_string(s)), {1u, 2u + static_cast<unsigned>(s % 3)}, {}, {}, {}});
+  auto o = options(1, 2.5, 0.05);  // 1 + 2.5 days: reports once a day and at each block's end
+  const auto plain = fm->run(in, o);
+  for (unsigned threads : {1u, 3u}) {
+    INFO(threads << " threads");
+    o.threads = threads;
+    std::vector<std::pair<double, double>> seen;
+    o.progress = [&](double done, double total) { seen.emplace_back(done, total); };
+    const auto r = fm->run(in, o);
+    REQUIRE(!seen.empty());
+    CHECK(seen.size() == 3 * 4);  // per block: after days 1, 2, 3 and at its end
+    for (std::size_t i = 0; i < seen.size(); ++i) {
+      CHECK(seen[i].second == Approx(70 * 3.5));
+      if (i > 0) CHECK(seen[i].first > seen[i - 1].first);
+    }
+    CHECK(seen.back().first == Approx(70 * 3.5));
+    for (std::size_t s = 0; s < in.size(); ++s) CHECK(r[s].cycle_time_days == plain[s].cycle_time_days);
+
+    // The callback's exception leaves run(), and no block goes on to its end.
+    struct Stop {};
+    int calls = 0;
+    o.progress = [&](double, double) {
+      ++calls;
+      throw Stop{};
+    };
+    CHECK_THROWS_AS(fm->run(in, o), Stop);
+    CHECK(calls == 1);
   }
 }
 

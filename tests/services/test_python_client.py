@@ -156,6 +156,10 @@ with tempfile.TemporaryDirectory(prefix="fabtwin_py") as tmp:
             sjob = c.whatif_submit(scr)
             sstates = list(c.whatif_watch(sjob))
             sres = c.whatif_results(sjob) if sstates[-1]["state"] == "done" else None
+            scr_p = [p for p in sstates if p["phase"] == "screening"]
+            check(scr_p and all(p["screen_done"] <= p["screen_total"] for p in scr_p) and
+                  all(p["screen_total"] in (0, 4 * 152) for p in scr_p),
+                  f"whatif_watch: screen_done and screen_total while screening (base + 3 rules, 150 + 2 days) ({scr_p[-1:]})")
             check(sres is not None and "rank_SPT" in sres.attrs["screen_csv"] and
                   sres["flow_estimate"].notna().any(), f"whatif screen served: screen.csv and flow estimates ({sstates[-1]})")
             subprocess.run([fabtwin, "whatif", "screen", os.path.join(tmp, "scr.json"), "--out", os.path.join(tmp, "ws"),

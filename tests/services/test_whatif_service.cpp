@@ -364,8 +364,20 @@ TEST_CASE("a served screen and a flow block: the files of whatif screen and run 
   REQUIRE_FALSE(progress.empty());
   INFO(progress.back().message());
   REQUIRE(progress.back().state() == v1::DONE);
+  double screen_done = 0;
   for (const auto& p : progress)
-    if (p.state() == v1::RUNNING) CHECK((p.phase() == "screening" || p.phase() == "simulating"));
+    if (p.state() == v1::RUNNING) {
+      CHECK((p.phase() == "screening" || p.phase() == "simulating"));
+      if (p.phase() != "screening") continue;
+      // the flow model's scenario-days (0 until its run starts): the base and 4 points, 150 days
+      // warm-up + the horizon's 3
+      if (p.screen_total() > 0) CHECK(p.screen_total() == Approx(5 * 153.0));
+      CHECK(p.screen_done() >= screen_done);
+      CHECK(p.done() == 0);
+      screen_done = p.screen_done();
+    } else {
+      CHECK(p.screen_total() == 0);
+    }
   v1::ResultsReply res;
   REQUIRE(r.results(sub.job_id(), res).ok());
   const Reference ref = run_in_process(batch_of(spec), true);
@@ -488,6 +500,46 @@ TEST_CASE("results before a job is done are FAILED_PRECONDITION; queued and runn
   const std::string next = r.submit_ok(model_spec(1, 0));
   CHECK(r.watch(next).back().state() == v1::DONE);
   CHECK(r.results(next, res).ok());
+}
+
+TEST_CASE("a screen cancels while the flow model runs its design", "[services][whatif]") {
+  Running r;
+  // 20,000 Latin hypercube points: a long screen (seconds) that a cancel cuts short.
+  const std::string spec =
+      R"({"name": "long screen", "base": {"model": ")" + test::minifab().string() +
+      R"("}, "horizon_days": 3, "warmup_days": 1, "replications": 2, "seed": 3,)"
+      R"( "metrics": ["throughput", "cycle_time"], "screen": {"space": {"release": {"min": 0.8, "max": 1.2}},)"
+      R"( "design": {"type": "lhs", "samples": 20000}, "confirm": 2}})";
+  const std::string id = r.submit_ok(spec);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(in_seconds(600));
+  v1::WatchRequest req;
+  req.set_job_id(id);
+  auto reader = r.stub->Watch(&ctx, req);
+  std::vector<v1::Progress> seen;
+  bool cancelled = false;
+  for (v1::Progress p; reader->Read(&p);) {
+    seen.push_back(p);
+    if (!cancelled && p.phase() == "screening" && p.screen_done() > 0) {
+      v1::CancelReply can;
+      REQUIRE(r.cancel(id, can).ok());
+      cancelled = true;
+    }
+  }
+  CHECK(reader->Finish().ok());
+  REQUIRE(cancelled);
+  REQUIRE(!seen.empty());
+  CHECK(seen.back().state() == v1::CANCELLED);
+  CHECK(seen.back().message() == "cancelled");
+  double most = 0, total = 0;
+  for (const auto& p : seen) {
+    CHECK(p.phase() != "simulating");  // it never got to the simulation
+    most = std::max(most, p.screen_done());
+    total = std::max(total, p.screen_total());
+  }
+  CHECK(total == Approx(20001 * 153.0));  // (150 days warm-up + 3)
+  CHECK(most < total);                    // stopped within the design
+  CHECK(seen.back().done() == 0);
 }
 
 TEST_CASE("finished jobs outlive the server: Watch and Results after a restart, ids go on",

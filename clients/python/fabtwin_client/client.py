@@ -311,12 +311,14 @@ class Client:
     def whatif_watch(self, job_id: str, timeout: Optional[float] = None) -> Iterable[dict]:
         """The job's progress as dicts (done, total: simulated days; eta_s; state: "queued",
         "running", "done", "failed" or "cancelled"; message; phase while running: "screening" or
-        "simulating"), until its final state."""
+        "simulating"; screen_done, screen_total: the flow model's scenario-days while screening,
+        eta_s then the screen's), until its final state."""
         pb, stub = _whatif_api(self)
         try:
             for p in stub.Watch(pb.WatchRequest(job_id=job_id), timeout=timeout, metadata=self._metadata):
                 yield {"done": p.done, "total": p.total, "eta_s": p.eta_s,
-                       "state": pb.JobState.Name(p.state).lower(), "message": p.message, "phase": p.phase}
+                       "state": pb.JobState.Name(p.state).lower(), "message": p.message, "phase": p.phase,
+                       "screen_done": p.screen_done, "screen_total": p.screen_total}
         except grpc.RpcError as e:
             raise FabtwinError("Watch", e.code(), e.details()) from None
 

@@ -28,7 +28,12 @@ void run_block(const Problem& p, int s0, int n, Outputs& out) {
   double* acc_wip = out.acc_wip.data() + static_cast<std::ptrdiff_t>(s0) * K;
   double* acc_rho = out.acc_rho.data() + static_cast<std::ptrdiff_t>(s0) * G;
   const long long total = p.warm_periods + p.measure_periods;
+  const long long every = report_every(p.dt);
   for (long long t = 0; t < total; ++t) {
+    if (p.progress && t > 0 && t % every == 0) {
+      p.progress->add(every * n);
+      if (p.progress->stopped()) return;
+    }
     const bool measure = t >= p.warm_periods;
     compute::gemm(static_cast<std::size_t>(n), static_cast<std::size_t>(G), static_cast<std::size_t>(K), 1.0,
                   wip.data(), static_cast<std::size_t>(K), p.workload, static_cast<std::size_t>(G), 0.0,
@@ -46,6 +51,7 @@ void run_block(const Problem& p, int s0, int n, Outputs& out) {
     for (int s = 0; s < n; ++s)
       std::copy(p.wip0, p.wip0 + K, out.wip_warm.begin() + static_cast<std::ptrdiff_t>(s0 + s) * K);
   std::copy(wip.begin(), wip.end(), out.wip_end.begin() + static_cast<std::ptrdiff_t>(s0) * K);
+  if (p.progress) p.progress->add(((total - 1) % every + 1) * n);  // the periods since the last report
 }
 }  // namespace
 
@@ -54,7 +60,7 @@ void run_cpu(const Problem& p, unsigned threads, Outputs& out) {
   const int blocks = (p.S + kBlock - 1) / kBlock;
   std::atomic<int> next{0};
   auto worker = [&] {
-    for (int b; (b = next.fetch_add(1)) < blocks;) {
+    for (int b; (b = next.fetch_add(1)) < blocks && !(p.progress && p.progress->stopped());) {
       const int s0 = b * kBlock;
       run_block(p, s0, std::min(kBlock, p.S - s0), out);
     }

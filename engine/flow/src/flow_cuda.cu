@@ -85,7 +85,13 @@ void run_cuda(const Problem& p, Outputs& out) {
   const long long total = p.warm_periods + p.measure_periods;
   double* cur = wip.data();
   double* nxt = next.data();
+  const long long every = report_every(p.dt);
   for (long long t = 0; t < total; ++t) {
+    // (periods queued on the stream: the launch queue is bounded, so they are a few behind)
+    if (p.progress && t > 0 && t % every == 0) {
+      p.progress->add(every * S);
+      if (p.progress->stopped()) return;
+    }
     const bool measure = t >= p.warm_periods;
     compute::gemm_device(blas, static_cast<std::size_t>(S), static_cast<std::size_t>(G),
                          static_cast<std::size_t>(K), 1.0, cur, static_cast<std::size_t>(K), workload.data(),
@@ -108,6 +114,7 @@ void run_cuda(const Problem& p, Outputs& out) {
   acc_wip.download(out.acc_wip.data(), SK, cs);
   acc_rho.download(out.acc_rho.data(), SG, cs);
   stream.synchronize();
+  if (p.progress) p.progress->add(((total - 1) % every + 1) * S);
 }
 
 }  // namespace fabtwin::flow::detail

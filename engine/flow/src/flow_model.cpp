@@ -1,4 +1,5 @@
 #include <cmath>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -154,12 +155,19 @@ std::vector<ScenarioResult> FlowModel::run(std::span<const ScenarioInput> scenar
   out.acc_rho.assign(static_cast<std::size_t>(S) * G, 0.0);
   out.wip_warm.assign(static_cast<std::size_t>(S) * K, 0.0);
   out.wip_end.assign(static_cast<std::size_t>(S) * K, 0.0);
+  std::optional<detail::Progress> progress;
+  if (o.progress) {
+    progress.emplace(o.progress, static_cast<double>(S) * (pb.warm_periods + pb.measure_periods),
+                     o.period_hours / 24.0);
+    pb.progress = &*progress;
+  }
   if (S > 0) {
     if (o.backend == compute::Backend::Cuda)
       detail::run_cuda(pb, out);
     else
       detail::run_cpu(pb, std::max(1u, o.threads), out);
   }
+  if (progress) progress->rethrow();
   const double M = static_cast<double>(pb.measure_periods);
   const double days = M * o.period_hours / 24.0;
   std::vector<ScenarioResult> res(S);

@@ -57,8 +57,9 @@ struct WhatIfServiceImpl::Job {
   std::mutex mu;  // everything below
   v1::JobState state = v1::QUEUED;
   double done = 0, total = 0;
+  double screen_done = 0, screen_total = 0;  // while screening: the flow's scenario-days
   std::string message;
-  Clock::time_point started;
+  Clock::time_point started;  // of the phase now running (its ETA)
   std::uint32_t queue_position = 0;
   std::string phase;                  // RUNNING: "screening", then "simulating"
   v1::ResultsReply results;           // once DONE
@@ -90,9 +91,15 @@ struct WhatIfServiceImpl::Job {
     v1::Progress p;
     p.set_done(done);
     p.set_total(total);
-    if (state == v1::RUNNING && done > 0) {
+    const bool screening = state == v1::RUNNING && phase == "screening";
+    const double d = screening ? screen_done : done, n = screening ? screen_total : total;
+    if (state == v1::RUNNING && d > 0) {
       const double el = std::chrono::duration<double>(Clock::now() - started).count();
-      p.set_eta_s(std::max(0.0, el / done * (total - done)));
+      p.set_eta_s(std::max(0.0, el / d * (n - d)));
+    }
+    if (screening) {
+      p.set_screen_done(screen_done);
+      p.set_screen_total(screen_total);
     }
     p.set_state(state);
     p.set_message(message);
@@ -327,12 +334,20 @@ void WhatIfServiceImpl::work() {
       // A screen: the design with the flow model, its confirmed points join the batch.
       std::optional<whatif::ScreenResult> screened;
       if (b.spec.screen.given) {
-        auto sr = whatif::screen(b, *fm, threads_);
+        // (a cancel stops the flow run at its next report, about a simulated day later)
+        auto sr = whatif::screen(b, *fm, threads_, [&job](double done, double total) {
+          if (job->cancel) throw Cancelled{};
+          std::lock_guard jl(job->mu);
+          job->screen_done = done;
+          job->screen_total = total;
+          job->publish_locked();
+        });
         if (!sr.ok()) throw std::runtime_error(sr.error().what());
         screened.emplace(std::move(sr.value()));
         if (job->cancel) throw Cancelled{};  // (the metrics are the spec's: job->defs stands)
         std::lock_guard jl(job->mu);
         job->phase = "simulating";
+        job->started = Clock::now();
         job->total = whatif::total_days(b, 0, b.scenarios.size() * b.spec.replications);
         job->publish_locked();
       }

@@ -361,7 +361,8 @@ void fill_flow_estimates(Results& r, const Batch& b, const flow::FlowModel& fm,
   }
 }
 
-model::Result<ScreenResult> screen(Batch& b, const flow::FlowModel& fm, unsigned threads) {
+model::Result<ScreenResult> screen(Batch& b, const flow::FlowModel& fm, unsigned threads,
+                                   std::function<void(double, double)> progress) {
   const Spec& spec = b.spec;
   const ScreenSpec& sc = spec.screen;
   const std::string& file = spec.file;
@@ -419,7 +420,9 @@ model::Result<ScreenResult> screen(Batch& b, const flow::FlowModel& fm, unsigned
   if (!failure.empty()) return Error{file, sc.line, "screen.space", failure};
 
   const auto t0 = std::chrono::steady_clock::now();
-  auto out = fm.run(inputs, flow_options(spec, threads));
+  flow::RunOptions fo = flow_options(spec, threads);
+  fo.progress = std::move(progress);
+  auto out = fm.run(inputs, fo);
   res.flow_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   res.base = std::move(out[0]);
   res.flow.assign(std::make_move_iterator(out.begin() + 1), std::make_move_iterator(out.end()));

@@ -12,6 +12,7 @@
 // Priorities, dispatching rules, setups and batches are not modelled one by one: their average
 // effect is in the calibrated work per lot and queue parameters.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -43,6 +44,10 @@ struct RunOptions {
   double days = 365;           // measured after the warm-up
   unsigned threads = 1;        // CPU backend: threads over scenarios
   compute::Backend backend = compute::Backend::Cpu;
+  // Called as the run goes (from worker threads, one call at a time) with (scenario-days done,
+  // scenario-days in the run), about once per simulated day of a block of scenarios. An exception
+  // it throws stops the run (every worker at its next report) and leaves FlowModel::run.
+  std::function<void(double, double)> progress;
 };
 
 struct ScenarioResult {

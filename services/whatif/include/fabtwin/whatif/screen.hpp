@@ -5,6 +5,7 @@
 // base (and the spec's own scenarios) with common random numbers. Flow estimates of the figures
 // the flow model computes fill Row::flow_estimate (also for `whatif run` with a "flow" block).
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -86,8 +87,11 @@ struct ScreenResult {
 // Evaluates the design and appends the top k points (with "confirm": "efficient", the efficient
 // points within the budget, cheapest first) to `batch` (scenarios and spec.scenarios) as scenarios
 // named "#<flow rank> p<index>" (deltas applied as load_batch would). Errors name the spec file, the
-// factor's line and path (a factor the model cannot take at its min or max).
-model::Result<ScreenResult> screen(Batch& batch, const flow::FlowModel& fm, unsigned threads);
+// factor's line and path (a factor the model cannot take at its min or max). `progress` sees the
+// flow run's (scenario-days done, in the run) as flow::RunOptions::progress does; an exception it
+// throws stops the screen and leaves this call (the batch unchanged).
+model::Result<ScreenResult> screen(Batch& batch, const flow::FlowModel& fm, unsigned threads,
+                                   std::function<void(double, double)> progress = {});
 
 // The flow side of a batch, as `whatif run|screen` and the WhatIfService use it: the flow model
 // where the spec has a "flow" block or a screen is asked (nullopt otherwise). A screen asked of a
