@@ -1,6 +1,6 @@
 // CPU (OpenBLAS or the loop) and CUDA (cuBLAS) flow results agree within 1e-4 relative: the tiny
-// fab and SMT2020_HVLM with its shipped calibration; the CUDA run's progress and stop. Exits 77 (CTest:
-// skipped) where no CUDA device exists or the build has no CUDA backend.
+// fab and SMT2020_HVLM with its shipped calibration; the CUDA run's progress and its stop. Exits 77
+// (CTest: skipped) where no CUDA device exists or the build has no CUDA backend.
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
 #include <cmath>
